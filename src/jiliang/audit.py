@@ -1,0 +1,74 @@
+"""The audit trail: who changed which record, when, and what it was before and after.
+
+Events are buffered on the unit of work and written with one executemany just before commit,
+so they share the change's transaction without costing a round trip each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, insert, select
+
+from .db import UnitOfWork, metadata
+from .types import UtcDateTime, utcnow
+
+__all__ = ["audit_events", "record_event", "flush_events", "history"]
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", ForeignKey("users.id")),
+    Column("action", String(48), nullable=False),
+    Column("record_type", String(32), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("institution_id", Integer),
+    Column("before", JSON),
+    Column("after", JSON),
+    Index("ix_audit_events_record", "record_type", "record_id"),
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)  # dates, Decimals: their exact text
+
+
+def record_event(
+    uow: UnitOfWork,
+    actor_id: int | None,
+    action: str,
+    record_type: str,
+    record_id: object,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    institution_id: int | None = None,
+) -> None:
+    uow.pending_audit.append(
+        {
+            "at": utcnow(), "actor_id": actor_id, "action": action, "record_type": record_type,
+            "record_id": str(record_id), "institution_id": institution_id,
+            "before": _jsonable(before), "after": _jsonable(after),
+        }
+    )
+
+
+def flush_events(uow: UnitOfWork) -> None:
+    if uow.pending_audit:
+        uow.conn.execute(insert(audit_events), uow.pending_audit)
+        uow.pending_audit.clear()
+
+
+def history(conn: Any, record_type: str, record_id: object) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(audit_events)
+        .where(audit_events.c.record_type == record_type, audit_events.c.record_id == str(record_id))
+        .order_by(audit_events.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -1,0 +1,44 @@
+"""`jiliang init`: create or upgrade the schema, load reference data, make keys and the first admin."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from .auth import hash_password
+from .certificates.keys import ensure_institution_keys
+from .migrate import upgrade
+from .platform import Platform
+from .registry.seed import seed_reference_data
+from .registry.tables import users
+from .settings import Settings
+
+__all__ = ["InitReport", "init_platform"]
+
+
+@dataclass(frozen=True)
+class InitReport:
+    seeded: bool
+    keys_created: int
+    admin_password: str | None  # only when the admin account was created just now
+
+
+def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    platform = Platform(settings)
+    upgrade(platform.engine)
+    seeded = seed_reference_data(platform.uow())
+    keys = ensure_institution_keys(platform.uow())
+    admin_password = None
+    uow = platform.uow()
+    with uow:
+        if uow.conn.execute(select(users.c.id).where(users.c.username == "admin")).first() is None:
+            admin_password = os.environ.get("JILIANG_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+            uow.conn.execute(insert(users).values(
+                username="admin", password_hash=hash_password(admin_password), display_name="系统管理员",
+                roles="admin", active=True))
+            uow.commit()
+    return platform, InitReport(seeded, keys, admin_password)

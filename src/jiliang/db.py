@@ -1,0 +1,106 @@
+"""Database engine and the unit of work: the only place that commits.
+
+SQLite runs in WAL mode with synchronous=NORMAL; write transactions start with BEGIN IMMEDIATE
+so concurrent writers queue on the lock instead of failing on upgrade. PostgreSQL runs at its
+defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+
+__all__ = ["metadata", "make_engine", "UnitOfWork", "reader"]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class UnitOfWork:
+    """One business transaction. Re-entrant: nested use cases join the outer transaction,
+    and only the outermost `with` block commits, so a batch of use cases shares one commit."""
+
+    def __init__(self, engine: Engine, platform: Any = None) -> None:
+        self.engine = engine
+        self.platform = platform  # jiliang.platform.Platform: settings, keys, procedures
+        self._depth = 0
+        self._conn: Connection | None = None
+        self._committed = False
+        self.pending_audit: list[dict[str, Any]] = []
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._conn
+
+    def __enter__(self) -> UnitOfWork:
+        if self._depth == 0:
+            eng = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            self._conn = eng.connect()
+            self._conn.begin()
+            self._committed = False
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        assert self._conn is not None
+        try:
+            if exc_type is not None or not self._committed:
+                self._conn.rollback()
+        finally:
+            self.pending_audit.clear()
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        """Commit at the outermost level; inside a batch, the batch's own commit decides."""
+        if self._depth == 1:
+            from .audit import flush_events  # late import: audit's table module imports this one
+
+            flush_events(self)
+            self.conn.commit()
+            self._committed = True
+
+
+@contextmanager
+def reader(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection (plain deferred BEGIN on SQLite, so readers never queue)."""
+    with engine.connect() as conn:
+        yield conn
+        conn.rollback()

@@ -1,0 +1,328 @@
+"""Verification procedures as data: one YAML file per instrument item, its regulation editions,
+measurement points and MPE rules (values from reference/mpe_rules.csv), validated on load."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from jiliang.measurement.procedure_checks import check_procedure
+
+__all__ = [
+    "SHIPPED_DIR",
+    "STAGES",
+    "AppliesTo",
+    "Edition",
+    "InstrumentParameter",
+    "MeasurementPoint",
+    "MpeRule",
+    "NoEditionInForce",
+    "Procedure",
+    "ProcedureFileError",
+    "load_procedure_file",
+    "load_procedures",
+]
+
+SHIPPED_DIR = Path(__file__).parent / "procedures"
+SCHEMA_PATH = Path(__file__).parent / "procedure_schema.json"
+STAGES: tuple[str, ...] = ("initial", "subsequent", "in_service")
+
+Stage = Literal["initial", "subsequent", "in_service", "any"]
+Kind = Literal["multiple_of_e", "relative_percent", "absolute"]
+Confidence = Literal["high", "medium", "low"]
+
+
+class ProcedureFileError(ValueError):
+    """A procedure file is malformed; names the file and the field path (e.g. editions[0].rules[2].mpe)."""
+
+    def __init__(self, path: Path | str, field: str, message: str) -> None:
+        self.path = Path(path)
+        self.field = field
+        self.message = message
+        where = f"field '{field}'" if field else "file"
+        super().__init__(f"{self.path}: {where}: {message}")
+
+
+class NoEditionInForce(ValueError):
+    """No edition of the item's regulation is in force on the requested date."""
+
+
+@dataclass(frozen=True)
+class InstrumentParameter:
+    name: str
+    label_zh: str
+    label_en: str
+    kind: Literal["number", "choice"]
+    unit: str | None
+    required: bool
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class MeasurementPoint:
+    id: str
+    label_zh: str
+    label_en: str
+    nominal: str
+    unit: str
+    zone: str | None = None
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    """Where a rule applies: named points, named zones and/or a load band in units of e."""
+
+    points: tuple[str, ...] | None = None
+    zones: tuple[str, ...] | None = None
+    load_e: tuple[Decimal, Decimal] | None = None
+
+    def band_contains(self, m: Decimal) -> bool:
+        """Load band lower < m <= upper; the first band (lower 0) also includes m = 0."""
+        if self.load_e is None:
+            return True
+        lower, upper = self.load_e
+        return (lower < m or (lower == 0 and m == 0)) and m <= upper
+
+
+@dataclass(frozen=True)
+class MpeRule:
+    id: str
+    stage: Stage
+    accuracy_class: str | None
+    quantity: str
+    applies_to: AppliesTo
+    kind: Kind
+    mpe_lower: Decimal
+    mpe_upper: Decimal
+    unit: str
+    source: str
+    confidence: Confidence
+    confirmed: bool
+    conditions: tuple[tuple[str, str], ...] = ()
+
+    def matches_stage(self, stage: str) -> bool:
+        return self.stage == "any" or self.stage == stage
+
+
+@dataclass(frozen=True)
+class Edition:
+    regulation: str
+    title_zh: str
+    effective_from: date | None
+    effective_until: date | None
+    points: tuple[MeasurementPoint, ...]
+    rules: tuple[MpeRule, ...]
+
+    def in_force_on(self, on: date) -> bool:
+        after_start = self.effective_from is None or self.effective_from <= on
+        return after_start and (self.effective_until is None or on <= self.effective_until)
+
+    def point(self, point_id: str) -> MeasurementPoint | None:
+        return next((p for p in self.points if p.id == point_id), None)
+
+
+@dataclass(frozen=True)
+class Procedure:
+    item_code: str
+    name_zh: str
+    name_en: str
+    catalogue_item_zh: str
+    instrument_types_zh: tuple[str, ...]
+    instrument_parameters: tuple[InstrumentParameter, ...]
+    editions: tuple[Edition, ...]
+    path: Path | None = field(default=None, compare=False)
+
+    def parameter(self, name: str) -> InstrumentParameter | None:
+        return next((p for p in self.instrument_parameters if p.name == name), None)
+
+    def edition_on(self, on: date) -> Edition:
+        for edition in self.editions:
+            if edition.in_force_on(on):
+                return edition
+        spans = "; ".join(
+            f"{e.regulation} {e.effective_from or '…'} – {e.effective_until or '…'}" for e in self.editions
+        )
+        raise NoEditionInForce(
+            f"{self.name_zh} ({self.item_code}): no regulation edition in force on {on.isoformat()} "
+            f"(editions: {spans})"
+        )
+
+
+# ---------------------------------------------------------------- loading
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _field_path(parts: Iterable[str | int]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_error(path: Path, error: ValidationError) -> ProcedureFileError:
+    parts: list[str | int] = list(error.absolute_path)
+    message = error.message
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [p for p in error.validator_value if p not in error.instance]
+        if missing:
+            parts.append(missing[0])
+            message = "required field is missing"
+    elif error.validator == "pattern" and error.schema.get("pattern", "").startswith("^[+-]?[0-9]"):
+        message = f"{error.instance!r} is not a number"
+    elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = [p for p in error.instance if p not in allowed]
+        if extra:
+            parts.append(extra[0])
+            message = "unknown field"
+    return ProcedureFileError(path, _field_path(parts) or "(top level)", message)
+
+
+def _plain(value: Any) -> Any:
+    """Turn YAML dates into ISO strings so the JSON schema sees JSON types only."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _build_rule(raw: dict[str, Any]) -> MpeRule:
+    mpe = raw["mpe"]
+    if isinstance(mpe, dict):
+        lower, upper = _dec(mpe["lower"]), _dec(mpe["upper"])
+    else:
+        upper = abs(_dec(mpe))
+        lower = -upper
+    at = raw["applies_to"]
+    band = at.get("load_e")
+    return MpeRule(
+        id=raw["id"],
+        stage=raw["stage"],
+        accuracy_class=raw["accuracy_class"],
+        quantity=raw["quantity"],
+        applies_to=AppliesTo(
+            points=tuple(at["points"]) if "points" in at else None,
+            zones=tuple(at["zones"]) if "zones" in at else None,
+            load_e=(_dec(band["lower"]), _dec(band["upper"])) if band else None,
+        ),
+        kind=raw["kind"],
+        mpe_lower=lower,
+        mpe_upper=upper,
+        unit=raw["unit"],
+        source=raw["source"],
+        confidence=raw["confidence"],
+        confirmed=raw["confirmed"],
+        conditions=tuple(sorted(raw.get("conditions", {}).items())),
+    )
+
+
+def _build(path: Path, data: dict[str, Any]) -> Procedure:
+    editions = tuple(
+        Edition(
+            regulation=e["regulation"],
+            title_zh=e["title_zh"],
+            effective_from=date.fromisoformat(e["effective_from"]) if e["effective_from"] else None,
+            effective_until=date.fromisoformat(e["effective_until"]) if e["effective_until"] else None,
+            points=tuple(
+                MeasurementPoint(
+                    p["id"], p["label_zh"], p["label_en"], p["nominal"], p["unit"], p.get("zone")
+                )
+                for p in e["points"]
+            ),
+            rules=tuple(_build_rule(r) for r in e["rules"]),
+        )
+        for e in data["editions"]
+    )
+    params = tuple(
+        InstrumentParameter(
+            name=p["name"],
+            label_zh=p["label_zh"],
+            label_en=p["label_en"],
+            kind=p["kind"],
+            unit=p.get("unit"),
+            required=p["required"],
+            choices=tuple(p["choices"]) if "choices" in p else None,
+        )
+        for p in data["instrument_parameters"]
+    )
+    return Procedure(
+        item_code=data["item_code"],
+        name_zh=data["name_zh"],
+        name_en=data["name_en"],
+        catalogue_item_zh=data["catalogue_item_zh"],
+        instrument_types_zh=tuple(data["instrument_types_zh"]),
+        instrument_parameters=params,
+        editions=editions,
+        path=path,
+    )
+
+
+def load_procedure_file(path: Path | str) -> Procedure:
+    """Read, schema-validate and semantically check one procedure file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProcedureFileError(path, "", f"not valid YAML{where}: {problem}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProcedureFileError(path, "", f"cannot be read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProcedureFileError(path, "(top level)", "must be a mapping of fields")
+    data = _plain(data)
+    error = best_match(_validator().iter_errors(data))
+    if error is not None:
+        raise _schema_error(path, error)
+    procedure = _build(path, data)
+    for field_path, message in check_procedure(procedure):
+        raise ProcedureFileError(path, field_path, message)
+    return procedure
+
+
+def _load_dir(folder: Path) -> dict[str, Procedure]:
+    found: dict[str, Procedure] = {}
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    for file in files:
+        procedure = load_procedure_file(file)
+        if procedure.item_code in found:
+            other = found[procedure.item_code].path
+            raise ProcedureFileError(file, "item_code", f"'{procedure.item_code}' is also defined in {other}")
+        found[procedure.item_code] = procedure
+    return found
+
+
+def load_procedures(extra_dir: Path | None = None) -> dict[str, Procedure]:
+    """Shipped procedures plus an admin-configured folder.
+
+    A file in `extra_dir` with the same item_code replaces the shipped one; a new item_code adds an item.
+    """
+    procedures = _load_dir(SHIPPED_DIR)
+    if extra_dir is not None:
+        if not Path(extra_dir).is_dir():
+            raise ProcedureFileError(extra_dir, "", "procedure folder does not exist")
+        procedures.update(_load_dir(Path(extra_dir)))
+    return dict(sorted(procedures.items()))

@@ -1,0 +1,143 @@
+"""Semantic checks on a loaded procedure that a JSON schema cannot express: edition overlap,
+duplicate ids, dangling point/zone references, ambiguous rules, unconfirmed low-confidence rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jiliang.measurement.procedure import Edition, MpeRule, Procedure
+
+__all__ = ["check_procedure"]
+
+_KIND_UNIT = {"multiple_of_e": "e", "relative_percent": "%"}
+
+
+def check_procedure(procedure: Procedure) -> Iterator[tuple[str, str]]:
+    """Yield (field path, message) for every semantic problem, first problem first."""
+    yield from _check_parameters(procedure)
+    yield from _check_editions(procedure)
+    seen_rule_ids: dict[str, str] = {}
+    for i, edition in enumerate(procedure.editions):
+        yield from _check_points(edition, f"editions[{i}]")
+        for j, rule in enumerate(edition.rules):
+            where = f"editions[{i}].rules[{j}]"
+            if rule.id in seen_rule_ids:
+                yield f"{where}.id", f"rule id '{rule.id}' is already used at {seen_rule_ids[rule.id]}"
+            seen_rule_ids[rule.id] = where
+            yield from _check_rule(procedure, edition, rule, where)
+        yield from _check_ambiguous(edition, f"editions[{i}]")
+
+
+def _check_parameters(procedure: Procedure) -> Iterator[tuple[str, str]]:
+    names: set[str] = set()
+    for k, param in enumerate(procedure.instrument_parameters):
+        if param.name in names:
+            yield f"instrument_parameters[{k}].name", f"parameter '{param.name}' is declared twice"
+        names.add(param.name)
+        if param.kind == "choice" and not param.choices:
+            yield f"instrument_parameters[{k}].choices", "a choice parameter needs a list of choices"
+
+
+def _check_editions(procedure: Procedure) -> Iterator[tuple[str, str]]:
+    indexed = list(enumerate(procedure.editions))
+    for i, e in indexed:
+        if e.effective_from and e.effective_until and e.effective_until < e.effective_from:
+            yield f"editions[{i}].effective_until", "ends before it takes effect"
+    ordered = sorted(indexed, key=lambda ie: ie[1].effective_from or date.min)
+    for (_, a), (j, b) in zip(ordered, ordered[1:], strict=False):
+        a_end = a.effective_until or date.max
+        b_start = b.effective_from or date.min
+        if b_start <= a_end:
+            yield (
+                f"editions[{j}].effective_from",
+                f"{b.regulation} overlaps {a.regulation}: two editions would be in force on "
+                f"{max(b_start, a.effective_from or date.min).isoformat()}",
+            )
+
+
+def _check_points(edition: Edition, where: str) -> Iterator[tuple[str, str]]:
+    ids: set[str] = set()
+    for k, point in enumerate(edition.points):
+        if point.id in ids:
+            yield f"{where}.points[{k}].id", f"point id '{point.id}' is declared twice"
+        ids.add(point.id)
+
+
+def _check_rule(
+    procedure: Procedure, edition: Edition, rule: MpeRule, where: str
+) -> Iterator[tuple[str, str]]:
+    if rule.confidence == "low" and rule.confirmed:
+        yield f"{where}.confirmed", "a low-confidence rule must ship confirmed: false"
+    if rule.mpe_lower > rule.mpe_upper:
+        yield f"{where}.mpe", "lower limit is above upper limit"
+    at = rule.applies_to
+    point_ids = {p.id for p in edition.points}
+    zones = {p.zone for p in edition.points if p.zone}
+    for name in at.points or ():
+        if name not in point_ids:
+            yield f"{where}.applies_to.points", f"unknown point '{name}' (points: {sorted(point_ids)})"
+    for name in at.zones or ():
+        if name not in zones:
+            yield f"{where}.applies_to.zones", f"no point is in zone '{name}' (zones: {sorted(zones)})"
+    if at.load_e is not None and at.load_e[0] >= at.load_e[1]:
+        yield f"{where}.applies_to.load_e", "lower must be below upper"
+    if (rule.kind == "multiple_of_e" or at.load_e is not None) and procedure.parameter("e") is None:
+        yield f"{where}.kind", "rules in units of e need an instrument parameter named 'e'"
+    expected = _KIND_UNIT.get(rule.kind)
+    if expected and rule.unit != expected:
+        yield f"{where}.unit", f"a {rule.kind} rule has unit '{expected}', not '{rule.unit}'"
+    if rule.kind == "absolute":
+        targets = [p for p in edition.points if _covers_point(rule, p.id, p.zone)]
+        for p in targets:
+            if p.unit != rule.unit:
+                yield f"{where}.unit", f"unit '{rule.unit}' differs from point '{p.id}' unit '{p.unit}'"
+    if rule.accuracy_class is not None:
+        yield from _check_value(procedure, "accuracy_class", rule.accuracy_class, f"{where}.accuracy_class")
+    for name, value in rule.conditions:
+        yield from _check_value(procedure, name, value, f"{where}.conditions.{name}")
+
+
+def _check_value(procedure: Procedure, name: str, value: str, where: str) -> Iterator[tuple[str, str]]:
+    param = procedure.parameter(name)
+    if param is None:
+        yield where, f"no instrument parameter named '{name}' is declared"
+    elif param.choices is not None and value not in param.choices:
+        yield where, f"'{value}' is not one of {list(param.choices)}"
+
+
+def _covers_point(rule: MpeRule, point_id: str, zone: str | None) -> bool:
+    at = rule.applies_to
+    in_points = at.points is None or point_id in at.points
+    in_zones = at.zones is None or (zone is not None and zone in at.zones)
+    return in_points and in_zones
+
+
+def _overlap(a: MpeRule, b: MpeRule, edition: Edition) -> bool:
+    if not (a.stage == b.stage or "any" in (a.stage, b.stage)):
+        return False
+    if a.accuracy_class and b.accuracy_class and a.accuracy_class != b.accuracy_class:
+        return False
+    cond_a, cond_b = dict(a.conditions), dict(b.conditions)
+    if any(cond_b.get(k, v) != v for k, v in cond_a.items()):
+        return False
+    if not any(_covers_point(a, p.id, p.zone) and _covers_point(b, p.id, p.zone) for p in edition.points):
+        return False
+    band_a, band_b = a.applies_to.load_e, b.applies_to.load_e
+    if band_a and band_b:
+        return max(band_a[0], band_b[0]) < min(band_a[1], band_b[1])
+    return True
+
+
+def _check_ambiguous(edition: Edition, where: str) -> Iterator[tuple[str, str]]:
+    rules = edition.rules
+    for j, b in enumerate(rules):
+        for a in rules[:j]:
+            if _overlap(a, b, edition):
+                yield (
+                    f"{where}.rules[{j}].applies_to",
+                    f"rules '{a.id}' and '{b.id}' both apply to the same reading",
+                )
+                return

@@ -1,0 +1,34 @@
+"""The running platform: settings, database engine, loaded procedures; hands out units of work."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from .db import UnitOfWork, make_engine
+from .measurement.procedure import Procedure, load_procedures
+from .settings import Settings
+
+__all__ = ["Platform", "SHANGHAI", "shanghai_today"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def shanghai_today() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+class Platform:
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(settings.database_url)
+
+    @cached_property
+    def procedures(self) -> dict[str, Procedure]:
+        return load_procedures(self.settings.procedures_dir)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self)

@@ -1,0 +1,68 @@
+"""Tenancy and jurisdiction in one place: which instruments, owners and certificates an actor may see.
+
+An owner sees only their own; institution staff see what their institution has tasks for; a
+regulator sees its districts or special zone; an administrator sees everything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select, true
+
+from ..auth import Actor
+from ..errors import Forbidden
+from .tables import instruments, jurisdictions
+
+__all__ = ["instrument_filter", "ensure_instrument_visible", "regulator_districts"]
+
+
+def _jurisdiction_clause(conn: Connection, regulator_id: int) -> ColumnElement[bool]:
+    rows = conn.execute(
+        select(jurisdictions.c.district_code, jurisdictions.c.zone)
+        .where(jurisdictions.c.regulator_id == regulator_id)
+    ).all()
+    clauses: list[ColumnElement[bool]] = []
+    for district, zone in rows:
+        if district is None and zone is None:
+            return true()
+        if zone is not None:
+            clauses.append(instruments.c.zone == zone)
+        elif district is not None:
+            clauses.append(instruments.c.district_code == district)
+    return or_(*clauses) if clauses else false()
+
+
+def regulator_districts(conn: Connection, regulator_id: int) -> list[tuple[str | None, str | None]]:
+    rows = conn.execute(
+        select(jurisdictions.c.district_code, jurisdictions.c.zone)
+        .where(jurisdictions.c.regulator_id == regulator_id)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def instrument_filter(conn: Connection, actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on `instruments` selecting what the actor may read."""
+    from ..verification.tables import tasks  # the task table says which institution works on what
+
+    if actor.has("admin"):
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if actor.owner_id is not None:
+        clauses.append(instruments.c.owner_id == actor.owner_id)
+    if actor.institution_id is not None:
+        clauses.append(
+            exists().where(
+                and_(tasks.c.instrument_id == instruments.c.id, tasks.c.institution_id == actor.institution_id)
+            )
+        )
+    if actor.regulator_id is not None and actor.has("regulator"):
+        clauses.append(_jurisdiction_clause(conn, actor.regulator_id))
+    return or_(*clauses) if clauses else false()
+
+
+def ensure_instrument_visible(conn: Connection, actor: Actor, instrument_id: int) -> None:
+    found = conn.execute(
+        select(instruments.c.id).where(instruments.c.id == instrument_id, instrument_filter(conn, actor))
+    ).first()
+    if found is None:
+        # the same answer whether it does not exist or belongs to someone else: no probing
+        raise Forbidden("无权访问该计量器具 / you may not see this instrument", rule="tenancy")

@@ -1,0 +1,98 @@
+"""Administrators correct the catalogue and confirm MPE rules; every change is versioned and audited.
+
+The shipped catalogue is incomplete (each row keeps its source and confidence); a period the data
+does not give stays unknown until an administrator enters one with its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from ..audit import record_event
+from ..auth import Actor
+from ..db import UnitOfWork
+from ..errors import InvalidInput, NotFound, RuleViolation
+from ..types import utcnow
+from .tables import catalogue_items, catalogue_types, rule_confirmations
+
+__all__ = ["TypeCorrection", "correct_catalogue_type", "add_catalogue_type", "confirm_rule"]
+
+MODES = ("periodic", "first_only_limited_use", "first_only_scrap", "unknown")  # as in registry.periods
+
+
+@dataclass(frozen=True)
+class TypeCorrection:
+    source: str  # where the new value comes from: a correction without a source is refused
+    period_months: int | None = None
+    service_life_months: int | None = None
+    mode: str | None = None
+    regulation: str | None = None
+    note: str | None = None
+    confidence: str = "high"
+
+
+def _check(c: TypeCorrection) -> None:
+    if not c.source.strip():
+        raise InvalidInput("请注明数据来源 / a correction must name its source", rule="source_required")
+    if c.mode is not None and c.mode not in MODES:
+        raise InvalidInput(f"检定方式必须是 {', '.join(MODES)} / unknown mode {c.mode}")
+    for v in (c.period_months, c.service_life_months):
+        if v is not None and not 0 < v <= 240:
+            raise InvalidInput("周期必须在 1–240 个月之间 / a period must be 1–240 months")
+    if c.confidence not in ("high", "medium", "low"):
+        raise InvalidInput("可信度必须是 high/medium/low / confidence must be high, medium or low")
+
+
+def correct_catalogue_type(uow: UnitOfWork, actor: Actor, type_id: int, c: TypeCorrection) -> int:
+    actor.require("admin")
+    _check(c)
+    with uow:
+        row = uow.conn.execute(select(catalogue_types).where(catalogue_types.c.id == type_id)).first()
+        if row is None:
+            raise NotFound(f"没有器具型式 {type_id} / no catalogue type {type_id}")
+        values = {k: v for k, v in vars(c).items() if v is not None}
+        values["version"] = row.version + 1
+        before = {k: getattr(row, k) for k in values}
+        uow.conn.execute(update(catalogue_types).where(catalogue_types.c.id == type_id).values(**values))
+        record_event(uow, actor.user_id, "catalogue.type_corrected", "catalogue_type", type_id, before, values)
+        uow.commit()
+        return int(values["version"])
+
+
+def add_catalogue_type(uow: UnitOfWork, actor: Actor, item_code: str, name_zh: str, c: TypeCorrection,
+                       name_en: str = "") -> int:
+    actor.require("admin")
+    _check(c)
+    with uow:
+        if uow.conn.execute(select(catalogue_items.c.code).where(catalogue_items.c.code == item_code)).first() is None:
+            raise NotFound(f"目录中没有项目 {item_code} / no catalogue item {item_code}")
+        row = {"item_code": item_code, "name_zh": name_zh, "name_en": name_en, "regulation": c.regulation or "",
+               "mode": c.mode or "unknown", "period_months": c.period_months,
+               "service_life_months": c.service_life_months, "note": c.note or "", "source": c.source,
+               "confidence": c.confidence, "version": 1}
+        tid = uow.conn.execute(insert(catalogue_types).values(**row).returning(catalogue_types.c.id)).scalar_one()
+        record_event(uow, actor.user_id, "catalogue.type_added", "catalogue_type", tid, None, row)
+        uow.commit()
+        return int(tid)
+
+
+def confirm_rule(uow: UnitOfWork, actor: Actor, procedure_code: str, rule_id: str) -> None:
+    """An administrator who has checked the printed regulation confirms an 'unconfirmed' MPE rule."""
+    actor.require("admin")
+    proc = uow.platform.procedures.get(procedure_code)
+    if proc is None:
+        raise NotFound(f"没有规程 {procedure_code} / no procedure {procedure_code}")
+    if not any(r.id == rule_id for e in proc.editions for r in e.rules):
+        raise NotFound(f"规程 {procedure_code} 中没有规则 {rule_id} / no rule {rule_id}")
+    with uow:
+        exists = uow.conn.execute(select(rule_confirmations.c.rule_id).where(
+            rule_confirmations.c.procedure_code == procedure_code, rule_confirmations.c.rule_id == rule_id)).first()
+        if exists:
+            raise RuleViolation("该规则已确认 / the rule is already confirmed", rule="duplicate")
+        uow.conn.execute(insert(rule_confirmations).values(
+            procedure_code=procedure_code, rule_id=rule_id, confirmed_by=actor.user_id, confirmed_at=utcnow()))
+        record_event(uow, actor.user_id, "rule.confirmed", "mpe_rule", f"{procedure_code}/{rule_id}",
+                     {"confirmed": False}, {"confirmed": True})
+        uow.commit()

@@ -1,0 +1,196 @@
+"""Registry tables: districts, regulators, institutions, staff, standards, catalogue, owners, instruments."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
+
+from ..db import metadata
+from ..types import UtcDateTime
+
+__all__ = [
+    "districts", "regulators", "jurisdictions", "institutions", "authorisations", "users",
+    "qualifications", "standards", "standard_items", "standard_calibrations", "catalogue_items",
+    "catalogue_types", "owners", "instruments", "api_tokens", "rule_confirmations",
+]
+
+districts = Table(
+    "districts", metadata,
+    Column("code", String(6), primary_key=True),
+    Column("name_zh", String(32), nullable=False),
+    Column("name_en", String(64), nullable=False),
+)
+
+regulators = Table(
+    "regulators", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name_zh", String(128), nullable=False),
+    Column("name_en", String(128), nullable=False),
+    Column("level", String(16), nullable=False),  # city | district | special
+)
+
+# A regulator sees instruments in its districts, or in its special zone (Lingang, airport);
+# a row with neither set means the whole city.
+jurisdictions = Table(
+    "jurisdictions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("regulator_id", ForeignKey("regulators.id"), nullable=False, index=True),
+    Column("district_code", ForeignKey("districts.code")),
+    Column("zone", String(16)),
+)
+
+institutions = Table(
+    "institutions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name_zh", String(128), nullable=False),
+    Column("name_en", String(128), nullable=False),
+    Column("district_code", ForeignKey("districts.code")),  # None: city-wide institute
+    Column("cross_district", Boolean, nullable=False, default=False),
+    Column("signing_algorithm", String(16), nullable=False, default="Ed25519"),
+    Column("signing_kid", String(64)),
+)
+
+authorisations = Table(
+    "authorisations", metadata,
+    Column("institution_id", ForeignKey("institutions.id"), primary_key=True),
+    Column("item_code", ForeignKey("catalogue_items.code"), primary_key=True),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("display_name", String(64), nullable=False),
+    Column("roles", String(128), nullable=False),  # space-separated role names
+    Column("institution_id", ForeignKey("institutions.id"), index=True),
+    Column("regulator_id", ForeignKey("regulators.id")),
+    Column("owner_id", ForeignKey("owners.id"), index=True),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+qualifications = Table(
+    "qualifications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("item_code", ForeignKey("catalogue_items.code"), nullable=False),
+    Column("certificate_no", String(64), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date, nullable=False),
+)
+
+standards = Table(
+    "standards", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("institution_id", ForeignKey("institutions.id"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("examination_certificate_no", String(64), nullable=False),
+    Column("examination_valid_until", Date, nullable=False),
+    # current calibration, kept equal to the latest row of standard_calibrations
+    Column("calibrated_by", String(128)),
+    Column("calibration_certificate_no", String(64)),
+    Column("calibration_due", Date),
+)
+
+standard_items = Table(
+    "standard_items", metadata,
+    Column("standard_id", ForeignKey("standards.id"), primary_key=True),
+    Column("item_code", ForeignKey("catalogue_items.code"), primary_key=True),
+)
+
+standard_calibrations = Table(
+    "standard_calibrations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("standard_id", ForeignKey("standards.id"), nullable=False, index=True),
+    Column("calibrated_by", String(128), nullable=False),
+    Column("certificate_no", String(64), nullable=False),
+    Column("calibrated_on", Date, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("in_tolerance", Boolean, nullable=False, default=True),
+)
+
+catalogue_items = Table(
+    "catalogue_items", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name_zh", String(64), nullable=False),
+    Column("types_zh", Text, nullable=False, default=""),
+    Column("scope", String(64), nullable=False, default=""),
+    Column("mode", String(64), nullable=False, default=""),
+    Column("source", Text, nullable=False, default=""),
+    Column("confidence", String(8), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+# Verification periods per instrument type; period_months NULL = the data gives no period (unknown).
+catalogue_types = Table(
+    "catalogue_types", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_code", ForeignKey("catalogue_items.code"), nullable=False, index=True),
+    Column("name_zh", String(64), nullable=False),
+    Column("name_en", String(128), nullable=False, default=""),
+    Column("regulation", String(64), nullable=False, default=""),
+    Column("mode", String(32), nullable=False),
+    Column("period_months", Integer),
+    Column("service_life_months", Integer),
+    Column("note", Text, nullable=False, default=""),
+    Column("source", Text, nullable=False, default=""),
+    Column("confidence", String(8), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+owners = Table(
+    "owners", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("credit_code", String(18), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("district_code", ForeignKey("districts.code"), nullable=False),
+    Column("address", String(256), nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # pending | approved | rejected
+    Column("registered_at", UtcDateTime, nullable=False),
+)
+
+instruments = Table(
+    "instruments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", ForeignKey("owners.id"), nullable=False, index=True),
+    Column("item_code", ForeignKey("catalogue_items.code")),  # None: outside the catalogue (calibration)
+    Column("type_id", ForeignKey("catalogue_types.id")),
+    Column("procedure_code", String(32)),
+    Column("name", String(128), nullable=False),
+    Column("manufacturer", String(128), nullable=False, default=""),
+    Column("model", String(64), nullable=False, default=""),
+    Column("serial_no", String(64), nullable=False),
+    Column("software_version", String(64)),
+    Column("software_checksum", String(128)),
+    Column("parameters", JSON, nullable=False, default=dict),
+    Column("district_code", ForeignKey("districts.code"), nullable=False),
+    Column("zone", String(16)),
+    Column("location", String(256), nullable=False, default=""),
+    Column("use", String(16), nullable=False),  # trade | safety | medical | environment
+    Column("status", String(16), nullable=False, default="in_use"),  # in_use | scrapped
+    Column("barred", Boolean, nullable=False, default=False),
+    Column("label_token", String(32), nullable=False, unique=True),
+    Column("registered_at", UtcDateTime, nullable=False),
+    # kept current in the same transaction as each verification, so dashboards never scan history
+    Column("last_verified_on", Date),
+    Column("last_conclusion", String(16)),
+    Column("valid_until", Date),
+    Column("replace_by", Date),
+    Index("ix_instruments_district_item", "district_code", "item_code"),
+)
+
+rule_confirmations = Table(
+    "rule_confirmations", metadata,
+    Column("procedure_code", String(32), primary_key=True),
+    Column("rule_id", String(64), primary_key=True),
+    Column("confirmed_by", ForeignKey("users.id"), nullable=False),
+    Column("confirmed_at", UtcDateTime, nullable=False),
+)

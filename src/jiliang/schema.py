@@ -1,0 +1,9 @@
+"""Imports every context's tables so `metadata` knows the whole schema (for Alembic)."""
+
+from .audit import audit_events
+from .certificates import tables as certificate_tables
+from .db import metadata
+from .registry import tables as registry_tables
+from .verification import tables as verification_tables
+
+__all__ = ["metadata", "audit_events", "certificate_tables", "registry_tables", "verification_tables"]

@@ -1,0 +1,98 @@
+"""Verification workflow tables: applications, tasks, records with their points, sign-offs."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+
+from ..db import metadata
+from ..types import UtcDateTime
+
+__all__ = ["applications", "tasks", "verification_records", "measurement_points", "record_standards", "signoffs"]
+
+applications = Table(
+    "applications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_id", ForeignKey("owners.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # verification | calibration
+    Column("created_by", ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("conformity_statement", Boolean, nullable=False, default=True),
+    Column("note", Text, nullable=False, default=""),
+)
+
+tasks = Table(
+    "tasks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("application_id", ForeignKey("applications.id"), nullable=False, index=True),
+    Column("instrument_id", ForeignKey("instruments.id"), nullable=False, index=True),
+    Column("institution_id", ForeignKey("institutions.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    # assigned -> recorded -> checked -> approved (-> issued); returned goes back to assigned
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+verification_records = Table(
+    "verification_records", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("task_id", ForeignKey("tasks.id"), nullable=False, index=True),
+    # recorded -> checked -> approved; returned (by the checker) keeps the record for the history
+    Column("status", String(16), nullable=False),
+    Column("instrument_id", ForeignKey("instruments.id"), nullable=False, index=True),
+    Column("institution_id", ForeignKey("institutions.id"), nullable=False),
+    Column("verifier_id", ForeignKey("users.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("stage", String(16)),  # initial | subsequent | in_service (None for calibration)
+    Column("performed_on", Date, nullable=False),
+    Column("procedure_code", String(32)),
+    Column("regulation", String(64), nullable=False),
+    Column("environment", JSON, nullable=False, default=dict),
+    Column("decision_rule", Text, nullable=False),
+    Column("verdict", String(16)),  # pass | fail | unknown | None (calibration without statement)
+    Column("advisory", Boolean, nullable=False, default=False),
+    Column("valid_until", Date),
+    Column("replace_by", Date),
+    Column("period_note", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+measurement_points = Table(
+    "measurement_points", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("record_id", ForeignKey("verification_records.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("point_id", String(32), nullable=False),
+    Column("unit", String(16), nullable=False, default=""),
+    # Decimal values kept as their exact decimal strings
+    Column("reference", String(32), nullable=False),
+    Column("indication", String(32), nullable=False),
+    Column("error", String(32), nullable=False),
+    Column("relative_error_percent", String(32)),
+    Column("mpe_lower", String(32)),
+    Column("mpe_upper", String(32)),
+    Column("mpe_unit", String(16)),
+    Column("rule_id", String(64)),
+    Column("conforms", Boolean),
+    Column("advisory", Boolean, nullable=False, default=False),
+    Column("expanded_uncertainty", String(32)),
+    Column("coverage_factor", String(8)),
+)
+
+record_standards = Table(
+    "record_standards", metadata,
+    Column("record_id", ForeignKey("verification_records.id"), primary_key=True),
+    Column("standard_id", ForeignKey("standards.id"), primary_key=True),
+)
+
+# Each step's person confirms with their password; the row says who signed which content hash.
+signoffs = Table(
+    "signoffs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("record_id", ForeignKey("verification_records.id"), nullable=False, index=True),
+    Column("step", String(16), nullable=False),  # verify | check | approve
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("signed_at", UtcDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("record_id", "step", name="uq_signoffs_record_step"),
+)
