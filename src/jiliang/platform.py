@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from .db import UnitOfWork, make_engine
 from .measurement.procedure import Procedure, load_procedures
 from .settings import Settings
+from .types import utcnow
 
 __all__ = ["Platform", "SHANGHAI", "shanghai_today"]
 
@@ -18,7 +19,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def shanghai_today() -> date:
-    return datetime.now(SHANGHAI).date()
+    return utcnow().astimezone(SHANGHAI).date()
 
 
 class Platform:

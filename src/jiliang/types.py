@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator
 
-__all__ = ["UtcDateTime", "utcnow"]
+__all__ = ["UtcDateTime", "utcnow", "clock_at"]
+
+_frozen: ContextVar[datetime | None] = ContextVar("jiliang_clock", default=None)
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The platform's clock: real time, unless `clock_at` replays history (demo data, tests)."""
+    return _frozen.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run services as if it were `moment` (an aware datetime): used to build past history."""
+    if moment.tzinfo is None:
+        raise ValueError("clock_at needs an aware datetime")
+    token = _frozen.set(moment)
+    try:
+        yield
+    finally:
+        _frozen.reset(token)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

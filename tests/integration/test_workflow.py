@@ -114,8 +114,25 @@ def test_expired_standard_calibration_is_refused(platform):
     owner = world.make_owner(platform)
     lab = world.make_lab(platform, "D310104", ["nawi"])
     today = shanghai_today()
-    registry.record_standard_calibration(platform.uow(), lab.manager, lab.standard_id, "SIMT", "CAL-old",
+    old = registry.add_standard(platform.uow(), lab.manager, lab.institution_id, "旧标准", "[2020]沪量标1号",
+                                today + timedelta(days=100), ["nawi"])
+    registry.record_standard_calibration(platform.uow(), lab.manager, old, "SIMT", "CAL-old",
                                          today - timedelta(days=400), today - timedelta(days=35), True)
+    [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
+    lab.standard_id = old
+    with pytest.raises(RuleViolation) as err:
+        world.verify(platform, lab, task)
+    assert err.value.rule == "standard_calibration_expired"
+
+
+def test_standard_found_out_of_tolerance_cannot_be_used_after_that_calibration(platform):
+    from jiliang.registry import service as registry
+
+    owner = world.make_owner(platform)
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    today = shanghai_today()
+    registry.record_standard_calibration(platform.uow(), lab.manager, lab.standard_id, "SIMT", "CAL-oot",
+                                         today - timedelta(days=2), today + timedelta(days=360), False)
     [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
     with pytest.raises(RuleViolation) as err:
         world.verify(platform, lab, task)

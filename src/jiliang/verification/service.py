@@ -24,7 +24,8 @@ from ..measurement.conformity import PointReading, ReadingError, evaluate
 from ..measurement.procedure import NoEditionInForce
 from ..registry.periods import Period, replace_by, valid_until
 from ..registry.tables import (
-    catalogue_types, instruments, owners, qualifications, rule_confirmations, standard_items, standards,
+    catalogue_types, instruments, owners, qualifications, rule_confirmations, standard_calibrations, standard_items,
+    standards,
 )
 from ..platform import shanghai_today
 from ..types import utcnow
@@ -136,9 +137,13 @@ def _require_standards(conn: Connection, institution_id: int, item_code: str | N
         if s.examination_valid_until < on:
             raise RuleViolation(f"计量标准《{s.name}》考核证书已于 {s.examination_valid_until} 过期 / the "
                                 f"examination certificate of standard {sid} expired", rule="standard_expired")
-        if s.calibration_due is None or s.calibration_due < on:
-            raise RuleViolation(f"计量标准《{s.name}》的溯源（校准）在 {on} 无效 / standard {sid} has no valid "
-                                f"calibration on {on}", rule="standard_calibration_expired")
+        # the calibration in force on the date is the latest one made on or before it
+        latest = conn.execute(select(standard_calibrations.c.due, standard_calibrations.c.in_tolerance).where(
+            standard_calibrations.c.standard_id == sid, standard_calibrations.c.calibrated_on <= on,
+        ).order_by(standard_calibrations.c.calibrated_on.desc(), standard_calibrations.c.id.desc()).limit(1)).first()
+        if latest is None or not latest.in_tolerance or latest.due < on:
+            raise RuleViolation(f"计量标准《{s.name}》在 {on} 没有有效的溯源（校准）/ standard {sid} has no valid "
+                                f"in-tolerance calibration on {on}", rule="standard_calibration_expired")
         if item_code is not None and conn.execute(select(standard_items.c.standard_id).where(
             standard_items.c.standard_id == sid, standard_items.c.item_code == item_code
         )).first() is None:
