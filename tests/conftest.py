@@ -110,3 +110,19 @@ def platform_with_procedures(settings: Settings, tmp_path: Path) -> Iterator[Pla
     p = Platform(replace(settings, procedures_dir=extra))
     yield p
     p.engine.dispose()
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    from jiliang.api import create_app
+
+    with TestClient(create_app(platform)) as c:
+        yield c
+
+
+def login(client, username: str, password: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    r = client.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}

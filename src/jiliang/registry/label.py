@@ -12,10 +12,10 @@ from ..errors import NotFound
 from .periods import due_status
 from .tables import catalogue_items, catalogue_types, instruments
 
-__all__ = ["label_status", "label_facts"]
+__all__ = ["label_status", "label_facts", "instrument_status"]
 
 
-def _status(row: Any, today: date) -> str:
+def instrument_status(row: Any, today: date) -> str:
     if row.status == "scrapped":
         return "scrapped"
     if row.barred:
@@ -30,7 +30,7 @@ def _status(row: Any, today: date) -> str:
 
 def label_status(conn: Connection, instrument_id: int, today: date) -> dict[str, Any]:
     row = conn.execute(select(instruments).where(instruments.c.id == instrument_id)).first()
-    return {"instrument": instrument_id, "status": "unknown" if row is None else _status(row, today)}
+    return {"instrument": instrument_id, "status": "unknown" if row is None else instrument_status(row, today)}
 
 
 def label_facts(conn: Connection, instrument_id: int, token: str, today: date) -> dict[str, Any]:
@@ -46,5 +46,5 @@ def label_facts(conn: Connection, instrument_id: int, token: str, today: date) -
         "instrument": instrument_id, "name": row.name, "item": row.item_name, "type": row.type_name,
         "serial_no": row.serial_no, "last_verified_on": row.last_verified_on and str(row.last_verified_on),
         "valid_until": row.valid_until and str(row.valid_until), "replace_by": row.replace_by and str(row.replace_by),
-        "status": _status(row, today),
+        "status": instrument_status(row, today),
     }

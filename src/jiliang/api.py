@@ -1,0 +1,39 @@
+"""The FastAPI application: every route authenticated except those in `public.py`; OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from . import __version__, public
+from .certificates.routes import router as certificate_router
+from .deps import SlidingWindow
+from .errors import JiliangError
+from .platform import Platform
+from .registry.routes import router as registry_router
+from .verification.routes import router as verification_router
+
+__all__ = ["create_app"]
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(
+        title="jiliang 计量",
+        version=__version__,
+        description="上海市计量技术机构与市场监管部门的法制计量平台 / legal-metrology platform for Shanghai. "
+        "Log in at POST /api/auth/login and send `Authorization: Bearer <token>`.",
+    )
+    app.state.platform = platform
+    app.state.public_window = SlidingWindow()
+
+    @app.exception_handler(JiliangError)
+    async def _domain_error(request: Request, exc: JiliangError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message, "rule": exc.rule}, status_code=exc.status)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in (registry_router, verification_router, certificate_router, public.router):
+        app.include_router(router)
+    return app

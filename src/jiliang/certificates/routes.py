@@ -1,0 +1,84 @@
+"""HTTP routes of certificates: list, show, download the signed document, amend, revoke, rotate keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from ..auth import confirm_password
+from ..deps import ActorDep, ConnDep, PlatformDep
+from ..platform import shanghai_today
+from . import keys, queries, service
+
+__all__ = ["router", "certificate_summary"]
+
+router = APIRouter(prefix="/api", tags=["certificates 证书"])
+
+
+def certificate_summary(cert: Any) -> dict[str, Any]:
+    payload = json.loads(cert.payload)
+    return {
+        "number": cert.number, "kind": cert.kind, "status": cert.status,
+        "current_status": service.status_on(cert, shanghai_today()), "issued_at": cert.issued_at,
+        "valid_until": cert.valid_until, "institution": payload["issuer"]["code"],
+        "instrument": payload["instrument"]["name"], "serial_no": payload["instrument"]["serial_no"],
+        "conclusion": payload["conclusion"], "supersedes": payload.get("supersedes"),
+        "qr": payload["verify_path"],
+    }
+
+
+@router.get("/certificates")
+def get_certificates(actor: ActorDep, conn: ConnDep, institution: str | None = None, limit: int = 100,
+                     offset: int = 0) -> list[dict[str, Any]]:
+    return [certificate_summary(c) for c in queries.list_certificates(conn, actor, institution, min(limit, 1000),
+                                                                       offset)]
+
+
+@router.get("/certificates/{number}")
+def get_certificate(number: str, actor: ActorDep, conn: ConnDep) -> dict[str, Any]:
+    cert = queries.get_certificate(conn, actor, number)
+    return certificate_summary(cert) | {"payload": json.loads(cert.payload),
+                                        "signature_valid": queries.signature_valid(conn, cert),
+                                        "revocation_reason": cert.revocation_reason}
+
+
+@router.get("/certificates/{number}/document", summary="下载签名的电子证书 / the signed certificate file")
+def get_document(number: str, actor: ActorDep, conn: ConnDep) -> dict[str, Any]:
+    return service.certificate_document(queries.get_certificate(conn, actor, number))
+
+
+class AmendBody(BaseModel):
+    password: str
+    corrections: dict[str, str] = Field(description=f"可更正字段 / amendable: {', '.join(service.AMENDABLE)}")
+    reason: str
+
+
+@router.post("/certificates/{number}/amend", status_code=201, summary="更正（新编号，原证书作废）/ amend")
+def amend(number: str, body: AmendBody, actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> dict:
+    conf = confirm_password(conn, actor, body.password)
+    new = service.amend_certificate(platform.uow(), conf, number, body.corrections, body.reason)
+    return {"number": new, "supersedes": number}
+
+
+class RevokeBody(BaseModel):
+    password: str
+    reason: str
+
+
+@router.post("/certificates/{number}/revoke", summary="撤销证书 / revoke")
+def revoke(number: str, body: RevokeBody, actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> dict:
+    conf = confirm_password(conn, actor, body.password)
+    service.revoke_certificate(platform.uow(), conf, number, body.reason)
+    return {"number": number, "status": "revoked"}
+
+
+class RotateBody(BaseModel):
+    algorithm: str = Field("Ed25519", description="Ed25519 或国密 SM2-SM3 / Ed25519 or SM2-SM3")
+
+
+@router.post("/institutions/{code}/keys/rotate", summary="更换机构签名密钥（管理员）/ rotate a signing key")
+def rotate(code: str, body: RotateBody, actor: ActorDep, platform: PlatformDep) -> dict[str, str]:
+    return {"institution": code, "kid": keys.rotate_key(platform.uow(), actor, code, body.algorithm)}

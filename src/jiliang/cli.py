@@ -1,0 +1,236 @@
+"""The `jiliang` command line: init, demo data, serve, and certificate tools (list/show/export/verify)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from .settings import Settings
+
+app = typer.Typer(help="jiliang 计量 — 上海法制计量平台 / legal-metrology platform", no_args_is_help=True)
+cert_app = typer.Typer(help="电子证书 / electronic certificates", no_args_is_help=True)
+app.add_typer(cert_app, name="cert")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]错误 / error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _init(quiet: bool = False) -> Any:
+    from .bootstrap import init_platform
+
+    platform, report = init_platform(Settings.from_env())
+    if not quiet:
+        console.print(f"数据库 / database: {platform.engine.url.render_as_string(hide_password=True)}")
+        console.print(f"数据目录 / data dir: {platform.settings.data_dir}")
+        if report.seeded:
+            console.print("已载入参考数据（区、强检目录、机构）/ reference data loaded")
+        if report.keys_created:
+            console.print(f"已生成 {report.keys_created} 个机构签名密钥 / institution keys created")
+        if report.admin_password:
+            console.print(f"[bold]管理员 / admin:[/bold] admin / {report.admin_password}  (请妥善保存 / keep it safe)")
+    return platform
+
+
+@app.command()
+def init() -> None:
+    """创建或升级数据库并生成密钥 / create or upgrade the database (Alembic) and keys."""
+    _init()
+
+
+def _load_demo(platform: Any, instruments: int, seed: int) -> Any:
+    from .demo import generate_demo
+
+    with Progress(TextColumn("演示数据 / demo data"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console) as bar:
+        task = bar.add_task("demo", total=instruments)
+        report = generate_demo(platform, instruments, seed, lambda done, total: bar.update(task, completed=done,
+                                                                                            total=total))
+    return report
+
+
+def _print_logins(report: Any) -> None:
+    table = Table(title="演示账号 / demo logins")
+    for col in ("username", "password", "role", "说明 / description"):
+        table.add_column(col)
+    for login in report.logins:
+        table.add_row(login.username, login.password, login.role, f"{login.description_zh} / {login.description_en}")
+    console.print(table)
+
+
+@app.command("demo-data")
+def demo_data(instruments: Annotated[int, typer.Option(min=1, help="器具数量 / number of instruments")] = 1000,
+              seed: Annotated[int, typer.Option(help="随机种子 / random seed")] = 0) -> None:
+    """生成上海演示数据 / realistic synthetic Shanghai data with several years of history."""
+    platform = _init(quiet=True)
+    report = _load_demo(platform, instruments, seed)
+    console.print(report.summary())
+    _print_logins(report)
+
+
+@app.command()
+def serve(demo: Annotated[bool, typer.Option(help="首次启动时载入演示数据 / load demo data on first start")] = False,
+          host: str = "127.0.0.1", port: int = 8000,
+          demo_instruments: Annotated[int, typer.Option(help="演示器具数量")] = 2000) -> None:
+    """启动平台 / run the platform (API at /api, OpenAPI at /docs)."""
+    import uvicorn
+
+    from .api import create_app
+    from .registry.tables import users
+
+    platform = _init()
+    if demo:
+        with platform.engine.connect() as conn:
+            loaded = conn.execute(select(users.c.id).where(users.c.username == "demo-owner")).first() is not None
+        report = None if loaded else _load_demo(platform, demo_instruments, 0)
+        if report:
+            console.print(report.summary())
+            _print_logins(report)
+        else:
+            console.print("演示数据已存在；演示账号密码 / demo data present; demo logins use password: jiliang-demo")
+    console.print(f"http://{host}:{port}/docs")
+    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+
+
+def _platform() -> Any:
+    from .platform import Platform
+
+    settings = Settings.from_env()
+    if settings.database_url.startswith("sqlite") and not (settings.data_dir / "jiliang.db").exists():
+        _fail("数据库不存在，请先运行 jiliang init / no database: run `jiliang init` first")
+    return Platform(settings)
+
+
+def _system_actor(conn: Any) -> Any:
+    """The CLI runs on the server with the database's own rights: it acts as the administrator."""
+    from .auth import load_actor
+    from .registry.tables import users
+
+    return load_actor(conn, conn.execute(select(users.c.id).where(users.c.username == "admin")).scalar_one())
+
+
+@cert_app.command("list")
+def cert_list(institution: Annotated[str | None, typer.Option(help="机构代码 / institution code")] = None,
+              as_json: Annotated[bool, typer.Option("--json")] = False, limit: int = 50) -> None:
+    """列出证书 / list certificates."""
+    from .certificates.queries import list_certificates
+    from .certificates.routes import certificate_summary
+
+    with _platform().engine.connect() as conn:
+        rows = [certificate_summary(c) for c in list_certificates(conn, _system_actor(conn), institution, limit)]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    table = Table()
+    for col in ("number", "kind", "current_status", "instrument", "serial_no", "valid_until", "conclusion"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(r[c] or "") for c in ("number", "kind", "current_status", "instrument", "serial_no",
+                                                  "valid_until", "conclusion")))
+    console.print(table)
+
+
+def _document(number: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    from .certificates.queries import get_certificate, signature_valid
+    from .certificates.routes import certificate_summary
+    from .certificates.service import certificate_document
+    from .errors import NotFound
+
+    with _platform().engine.connect() as conn:
+        try:
+            cert = get_certificate(conn, _system_actor(conn), number)
+        except NotFound as exc:
+            _fail(exc.message)
+        summary = certificate_summary(cert) | {"signature_valid": signature_valid(conn, cert)}
+        return certificate_document(cert), summary
+
+
+@cert_app.command("show")
+def cert_show(number: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """显示证书 / show one certificate."""
+    doc, summary = _document(number)
+    if as_json:
+        print(json.dumps(summary | {"payload": doc["payload"]}, ensure_ascii=False, indent=2, default=str))
+        return
+    for k, v in summary.items():
+        console.print(f"{k}: {v}")
+
+
+@cert_app.command("export")
+def cert_export(number: str, output: Annotated[Path, typer.Option("-o", "--output")],
+                fmt: Annotated[str, typer.Option("--format")] = "json") -> None:
+    """导出签名的证书文件 / export the signed certificate file."""
+    if fmt != "json":
+        _fail(f"不支持的格式 {fmt}（目前仅 json）/ unsupported format {fmt}: only json for now")
+    doc, _ = _document(number)
+    output.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    console.print(f"{number} → {output}")
+
+
+@app.command("keys")
+def keys_export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
+    """导出公开的签名公钥集合 / export the published key set (to give to verifiers)."""
+    from .certificates.keys import published_keyset
+
+    with _platform().engine.connect() as conn:
+        text = json.dumps(published_keyset(conn).to_json(), ensure_ascii=False, indent=2)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        print(text)
+
+
+@cert_app.command("verify")
+def cert_verify(
+    file: Path,
+    keys: Annotated[Path | None, typer.Option("--keys", help="信任的公钥集合文件 / a key set file you trust")] = None,
+    keys_url: Annotated[str | None, typer.Option("--keys-url", help="平台公布的公钥 / e.g. https://host/public/keys")]
+    = None,
+) -> None:
+    """离线核验证书文件；公钥来自平台公布的集合或您信任的文件，从不取自证书本身。
+    Check a certificate file offline against keys you trust, never keys inside the file."""
+    from .certificates.document import parse_document, verify_document
+    from .certificates.signing import KeySet
+
+    try:
+        document = parse_document(file.read_bytes())
+    except (OSError, ValueError) as exc:
+        _fail(f"无法读取证书文件 {file}：{exc} / cannot read the certificate file")
+    try:
+        if keys is not None:
+            keyset = KeySet.from_json(json.loads(keys.read_text(encoding="utf-8")))
+        elif keys_url is not None:
+            with urllib.request.urlopen(keys_url, timeout=10) as resp:  # noqa: S310 - the user names the URL
+                keyset = KeySet.from_json(json.load(resp))
+        else:
+            from .certificates.keys import published_keyset
+
+            with _platform().engine.connect() as conn:
+                keyset = published_keyset(conn)
+    except (OSError, ValueError) as exc:
+        _fail(f"无法读取公钥集合：{exc} / cannot read the key set")
+    check = verify_document(document, keyset)
+    if check.valid:
+        console.print(f"[green]有效 / valid[/green]: {document['payload'].get('number')} 由 {check.owner} 签名 "
+                      f"(key {check.kid})")
+        return
+    err.print("[red]无效 / INVALID[/red]")
+    for problem in check.problems:
+        err.print(f" - {problem}")
+    raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,79 @@
+"""The only endpoints without login: what the public sees when scanning a QR code, the published
+keys, and owner self-registration. All are rate-limited per client address."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from .certificates.keys import published_keyset
+from .certificates.queries import public_facts, public_status
+from .deps import ConnDep, PlatformDep, rate_limited
+from .platform import shanghai_today
+from .registry.label import label_facts, label_status
+from .registry.service import OwnerRegistration, register_owner
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/public", tags=["public 公开查询"], dependencies=[Depends(rate_limited)])
+
+
+class CertificateStatus(BaseModel):
+    number: str
+    status: str = Field(description="valid | expired | revoked | superseded | unknown")
+
+
+class CertificateFacts(BaseModel):
+    number: str
+    kind: str
+    instrument_name: str | None
+    instrument_type: str | None
+    serial_no: str | None
+    institution: str | None
+    verification_date: str | None
+    valid_until: str | None
+    conclusion: str | None
+    status: str
+    signature_valid: bool
+
+
+@router.get("/certificates/{number}", response_model=CertificateFacts | CertificateStatus,
+            summary="扫码核验证书 / check a certificate from its QR code")
+def certificate(number: str, conn: ConnDep, token: Annotated[str | None, Query(max_length=64)] = None) -> Any:
+    """With the QR code's token: the printed facts and the signature check. Number alone: only the status."""
+    if token:
+        return public_facts(conn, number, token, shanghai_today())
+    return public_status(conn, number, shanghai_today())
+
+
+@router.get("/instruments/{instrument_id}", summary="扫码查看器具标签 / instrument label")
+def instrument_label(instrument_id: int, conn: ConnDep,
+                     token: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+    if token:
+        return label_facts(conn, instrument_id, token, shanghai_today())
+    return label_status(conn, instrument_id, shanghai_today())
+
+
+@router.get("/keys", summary="机构签名公钥 / published signing keys (rotated keys stay listed)")
+def keys(conn: ConnDep) -> dict[str, Any]:
+    return published_keyset(conn).to_json()
+
+
+class OwnerSignup(BaseModel):
+    credit_code: str = Field(description="统一社会信用代码 (GB 32100)")
+    name: str
+    district_code: str
+    address: str = ""
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=8)
+    contact_name: str = ""
+
+
+@router.post("/owners", status_code=201, summary="使用单位自助注册（待审批）/ owner self-registration (awaits approval)")
+def owner_signup(body: OwnerSignup, platform: PlatformDep) -> dict[str, Any]:
+    owner_id = register_owner(platform.uow(), OwnerRegistration(**body.model_dump()))
+    return {"owner_id": owner_id, "status": "pending"}
+
+

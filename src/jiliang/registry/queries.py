@@ -1,0 +1,101 @@
+"""Reading the registry under the actor's tenancy: instruments with their due status, owners, staff."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..audit import history
+from ..auth import Actor
+from ..errors import Forbidden
+from .access import ensure_instrument_visible, instrument_filter, regulator_districts
+from .label import instrument_status
+from .tables import catalogue_items, catalogue_types, owners, qualifications, standards, users, instruments
+
+__all__ = ["list_instruments", "instrument_detail", "pending_owners", "list_standards", "list_staff", "catalogue",
+           "instrument_row"]
+
+
+def instrument_row(row: Any, today: date) -> dict[str, Any]:
+    d = dict(row._mapping)
+    d.pop("label_token", None)
+    d["due_status"] = instrument_status(row, today)
+    return d
+
+
+def list_instruments(conn: Connection, actor: Actor, today: date, limit: int = 200, offset: int = 0) -> list[dict]:
+    rows = conn.execute(select(instruments).where(instrument_filter(conn, actor))
+                        .order_by(instruments.c.id).limit(limit).offset(offset)).all()
+    return [instrument_row(r, today) for r in rows]
+
+
+def instrument_detail(conn: Connection, actor: Actor, instrument_id: int, today: date) -> dict[str, Any]:
+    """The instrument with its whole history: verifications, certificates, lifecycle changes."""
+    from ..certificates.tables import certificates
+    from ..verification.tables import verification_records
+
+    ensure_instrument_visible(conn, actor, instrument_id)
+    row = conn.execute(select(instruments).where(instruments.c.id == instrument_id)).one()
+    d = instrument_row(row, today)
+    if actor.owner_id == row.owner_id or actor.has("admin"):
+        d["label_token"] = row.label_token  # the owner prints the label QR
+    d["verifications"] = [dict(r._mapping) for r in conn.execute(
+        select(verification_records.c.id, verification_records.c.kind, verification_records.c.stage,
+               verification_records.c.performed_on, verification_records.c.verdict, verification_records.c.status,
+               verification_records.c.regulation, verification_records.c.valid_until)
+        .where(verification_records.c.instrument_id == instrument_id).order_by(verification_records.c.id))]
+    d["certificates"] = [dict(r._mapping) for r in conn.execute(
+        select(certificates.c.number, certificates.c.kind, certificates.c.status, certificates.c.issued_at,
+               certificates.c.valid_until).where(certificates.c.instrument_id == instrument_id)
+        .order_by(certificates.c.id))]
+    d["events"] = [{k: e[k] for k in ("at", "action", "before", "after")}
+                   for e in history(conn, "instrument", instrument_id)]
+    return d
+
+
+def pending_owners(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    actor.require("regulator", "lab_manager", "admin")
+    q = select(owners).where(owners.c.status == "pending").order_by(owners.c.id)
+    if actor.has("regulator") and not actor.has("admin"):
+        scope = regulator_districts(conn, actor.regulator_id or -1)
+        if (None, None) not in scope:
+            q = q.where(owners.c.district_code.in_([d for d, _ in scope if d]))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def list_standards(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    if actor.institution_id is None and not actor.has("admin"):
+        raise Forbidden("只有检定机构可以查看计量标准 / standards belong to institutions")
+    q = select(standards).order_by(standards.c.id)
+    if not actor.has("admin"):
+        q = q.where(standards.c.institution_id == actor.institution_id)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def list_staff(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    if actor.institution_id is None and not actor.has("admin"):
+        raise Forbidden("只有检定机构可以查看人员 / staff lists belong to institutions")
+    q = select(users.c.id, users.c.username, users.c.display_name, users.c.roles, users.c.institution_id)
+    if not actor.has("admin"):
+        q = q.where(users.c.institution_id == actor.institution_id)
+    out = []
+    for r in conn.execute(q.order_by(users.c.id)):
+        d = dict(r._mapping)
+        d["qualifications"] = [dict(x._mapping) for x in conn.execute(
+            select(qualifications).where(qualifications.c.user_id == r.id))]
+        out.append(d)
+    return out
+
+
+def catalogue(conn: Connection) -> list[dict[str, Any]]:
+    items = [dict(r._mapping) for r in conn.execute(select(catalogue_items).order_by(catalogue_items.c.code))]
+    types = [dict(r._mapping) for r in conn.execute(select(catalogue_types).order_by(catalogue_types.c.id))]
+    for it in items:
+        it["types"] = [t for t in types if t["item_code"] == it["code"]]
+        for t in it["types"]:
+            t["period"] = (f"{t['period_months']} 个月 / months" if t["period_months"] is not None
+                           else "未知 / unknown")
+    return items
+
