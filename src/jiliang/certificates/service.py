@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,11 +21,11 @@ from ..types import utcnow
 from ..verification.tables import record_standards, signoffs
 from .canonical import canonical_json
 from .document import DOCUMENT_FORMAT, sign_payload
-from .numbering import format_number, issuing_year, next_number
+from .numbering import format_number, issuing_year, next_numbers
 from .signing import load_signer
 from .tables import certificates
 
-__all__ = ["issue_for_record", "amend_certificate", "revoke_certificate", "certificate_document",
+__all__ = ["issue_for_records", "amend_certificate", "revoke_certificate", "certificate_document",
            "status_on", "AMENDABLE", "CONCLUSIONS"]
 
 CONCLUSIONS = {
@@ -40,89 +43,119 @@ AMENDABLE = ("owner.name", "owner.address", "instrument.manufacturer", "instrume
              "instrument.serial_no", "instrument.name", "remarks")
 
 
-def _institution(uow: UnitOfWork, institution_id: int) -> Any:
-    cache: dict[int, Any] = uow.__dict__.setdefault("_institution_cache", {})
-    if institution_id not in cache:
-        cache[institution_id] = uow.conn.execute(
-            select(institutions).where(institutions.c.id == institution_id)).one()
-    return cache[institution_id]
+def _institutions(uow: UnitOfWork, ids: set[int]) -> dict[int, Any]:
+    return {r.id: r for r in uow.conn.execute(select(institutions).where(institutions.c.id.in_(ids)))}
 
 
-def _payload(conn: Connection, inst_row: Any, rec: Any, content: dict[str, Any], content_hash: str) -> dict:
-    i = conn.execute(
+def _payloads(conn: Connection, recs: Sequence[Any], contents: dict[int, dict], hashes: dict[int, str],
+              insts: dict[int, Any]) -> dict[int, dict[str, Any]]:
+    """The certificate content of each record, read with one query per table for the whole batch."""
+    instrument_rows = {r.id: r for r in conn.execute(
         select(instruments, owners.c.name.label("owner_name"), owners.c.credit_code, owners.c.address,
                catalogue_items.c.name_zh.label("item_name"), catalogue_types.c.name_zh.label("type_name"))
         .join(owners, owners.c.id == instruments.c.owner_id)
         .outerjoin(catalogue_items, catalogue_items.c.code == instruments.c.item_code)
         .outerjoin(catalogue_types, catalogue_types.c.id == instruments.c.type_id)
-        .where(instruments.c.id == rec.instrument_id)
-    ).one()
-    names = dict(conn.execute(
-        select(signoffs.c.step, users.c.display_name).join(users, users.c.id == signoffs.c.user_id)
-        .where(signoffs.c.record_id == rec.id)).all())
-    stds = conn.execute(
-        select(standards.c.name, standards.c.examination_certificate_no, standards.c.calibration_certificate_no)
-        .join(record_standards, record_standards.c.standard_id == standards.c.id)
-        .where(record_standards.c.record_id == rec.id).order_by(standards.c.id)).all()
-    return {
-        "issuer": {"code": inst_row.code, "name": inst_row.name_zh},
-        "instrument": {
-            "name": i.name, "item": i.item_name, "type": i.type_name, "manufacturer": i.manufacturer,
-            "model": i.model, "serial_no": i.serial_no, "software_version": i.software_version,
-            "parameters": {str(k): str(v) for k, v in (i.parameters or {}).items()},
-        },
-        "owner": {"name": i.owner_name, "credit_code": i.credit_code, "address": i.address},
-        "record": content["record"] | {"environment": content["environment"]},
-        "points": content["points"],
-        "standards": [{"name": s.name, "examination_certificate": s.examination_certificate_no,
-                       "calibration_certificate": s.calibration_certificate_no} for s in stds],
-        "signatories": {"verifier": names.get("verify"), "checker": names.get("check"),
-                        "approver": names.get("approve")},
-        "content_hash": content_hash,
-        "remarks": "",
-    }
+        .where(instruments.c.id.in_({r.instrument_id for r in recs})))}
+    ids = [r.id for r in recs]
+    names: dict[int, dict[str, str]] = defaultdict(dict)
+    for rid, step, name in conn.execute(
+            select(signoffs.c.record_id, signoffs.c.step, users.c.display_name)
+            .join(users, users.c.id == signoffs.c.user_id).where(signoffs.c.record_id.in_(ids))):
+        names[rid][step] = name
+    stds: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for s in conn.execute(
+            select(record_standards.c.record_id, standards.c.name, standards.c.examination_certificate_no,
+                   standards.c.calibration_certificate_no)
+            .join(standards, standards.c.id == record_standards.c.standard_id)
+            .where(record_standards.c.record_id.in_(ids)).order_by(standards.c.id)):
+        stds[s.record_id].append({"name": s.name, "examination_certificate": s.examination_certificate_no,
+                                  "calibration_certificate": s.calibration_certificate_no})
+    out = {}
+    for rec in recs:
+        i, inst = instrument_rows[rec.instrument_id], insts[rec.institution_id]
+        content = contents[rec.id]
+        out[rec.id] = {
+            "issuer": {"code": inst.code, "name": inst.name_zh},
+            "instrument": {
+                "name": i.name, "item": i.item_name, "type": i.type_name, "manufacturer": i.manufacturer,
+                "model": i.model, "serial_no": i.serial_no, "software_version": i.software_version,
+                "parameters": {str(k): str(v) for k, v in (i.parameters or {}).items()},
+            },
+            "owner": {"name": i.owner_name, "credit_code": i.credit_code, "address": i.address},
+            "record": content["record"] | {"environment": content["environment"]},
+            "points": content["points"],
+            "standards": stds[rec.id],
+            "signatories": {"verifier": names[rec.id].get("verify"), "checker": names[rec.id].get("check"),
+                            "approver": names[rec.id].get("approve")},
+            "content_hash": hashes[rec.id],
+            "remarks": "",
+            "_owner_id": i.owner_id,
+        }
+    return out
 
 
-def _store(uow: UnitOfWork, actor: Actor, inst_row: Any, payload: dict[str, Any], kind: str, rec: Any,
-           owner_id: int, supersedes_id: int | None) -> str:
-    conn = uow.conn
-    now = utcnow()
+@dataclass(frozen=True)
+class _ToIssue:
+    institution: Any
+    payload: dict[str, Any]
+    kind: str
+    record: Any
+    owner_id: int
+    supersedes_id: int | None = None
+
+
+def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str]:
+    """Number, sign and store certificates; numbers are reserved per institution for the whole batch."""
+    conn, now = uow.conn, utcnow()
     year = issuing_year(now)
-    seq = next_number(conn, inst_row.id, year)
-    number = format_number(inst_row.code, year, seq)
-    token = secrets.token_urlsafe(16)
-    payload = payload | {
-        "number": number, "kind": kind, "title": KIND_TITLES[kind], "issued_at": now.isoformat(),
-        "conclusion": CONCLUSIONS[rec.verdict if rec.verdict in ("pass", "fail") else None],
-        "advisory": bool(rec.advisory),
-        "valid_until": rec.valid_until and str(rec.valid_until) if kind == "verification" else None,
-        "replace_by": rec.replace_by and str(rec.replace_by) if kind == "verification" else None,
-        "verify_path": f"/public/certificates/{number}?token={token}",
-    }
-    signer = load_signer(uow.platform.settings.data_dir, inst_row.signing_kid)
-    doc = sign_payload(payload, signer)
-    row = {
-        "number": number, "institution_id": inst_row.id, "year": year, "seq": seq, "kind": kind,
-        "record_id": rec.id, "instrument_id": rec.instrument_id, "owner_id": owner_id, "issued_at": now,
-        "valid_until": rec.valid_until if kind == "verification" else None,
-        "payload": canonical_json(doc["payload"]).decode(), "signature_alg": doc["signature"]["alg"],
-        "kid": doc["signature"]["kid"], "signature": doc["signature"]["value"], "public_token": token,
-        "status": "valid", "supersedes_id": supersedes_id,
-    }
-    cid = conn.execute(insert(certificates).values(**row).returning(certificates.c.id)).scalar_one()
-    record_event(uow, actor.user_id, "certificate.issued", "certificate", number, None,
-                 {"id": cid, "kind": kind, "record_id": rec.id, "kid": row["kid"], "supersedes_id": supersedes_id},
-                 inst_row.id)
-    return number
+    reserved: dict[int, Iterator[int]] = {}
+    for inst_id, count in Counter(it.institution.id for it in items).items():
+        reserved[inst_id] = iter(next_numbers(conn, inst_id, year, count))
+    rows, numbers = [], []
+    data_dir = uow.platform.settings.data_dir
+    for it in items:
+        rec, seq = it.record, next(reserved[it.institution.id])
+        number = format_number(it.institution.code, year, seq)
+        token = secrets.token_urlsafe(16)
+        payload = it.payload | {
+            "number": number, "kind": it.kind, "title": KIND_TITLES[it.kind], "issued_at": now.isoformat(),
+            "conclusion": CONCLUSIONS[rec.verdict if rec.verdict in ("pass", "fail") else None],
+            "advisory": bool(rec.advisory),
+            "valid_until": str(rec.valid_until) if it.kind == "verification" and rec.valid_until else None,
+            "replace_by": str(rec.replace_by) if it.kind == "verification" and rec.replace_by else None,
+            "verify_path": f"/public/certificates/{number}?token={token}",
+        }
+        doc = sign_payload(payload, load_signer(data_dir, it.institution.signing_kid))
+        rows.append({
+            "number": number, "institution_id": it.institution.id, "year": year, "seq": seq, "kind": it.kind,
+            "record_id": rec.id, "instrument_id": rec.instrument_id, "owner_id": it.owner_id, "issued_at": now,
+            "valid_until": rec.valid_until if it.kind == "verification" else None,
+            "payload": canonical_json(doc["payload"]).decode(), "signature_alg": doc["signature"]["alg"],
+            "kid": doc["signature"]["kid"], "signature": doc["signature"]["value"], "public_token": token,
+            "status": "valid", "supersedes_id": it.supersedes_id,
+        })
+        numbers.append(number)
+        record_event(uow, actor.user_id, "certificate.issued", "certificate", number, None,
+                     {"kind": it.kind, "record_id": rec.id, "kid": rows[-1]["kid"],
+                      "supersedes_id": it.supersedes_id}, it.institution.id)
+    conn.execute(insert(certificates), rows)
+    return numbers
 
 
-def issue_for_record(uow: UnitOfWork, actor: Actor, rec: Any, content: dict[str, Any], content_hash: str) -> str:
-    """Called by `approve_record` inside its transaction."""
-    inst_row = _institution(uow, rec.institution_id)
-    kind = "calibration" if rec.kind == "calibration" else ("verification" if rec.verdict == "pass" else "nonconformity")
-    payload = _payload(uow.conn, inst_row, rec, content, content_hash)
-    owner_id = uow.conn.execute(select(instruments.c.owner_id).where(instruments.c.id == rec.instrument_id)).scalar_one()
-    return _store(uow, actor, inst_row, payload, kind, rec, owner_id, None)
+def issue_for_records(uow: UnitOfWork, actor: Actor, recs: Sequence[Any], contents: dict[int, dict],
+                      hashes: dict[int, str]) -> list[str]:
+    """Called by `approve_records` inside its transaction."""
+    insts = _institutions(uow, {r.institution_id for r in recs})
+    payloads = _payloads(uow.conn, recs, contents, hashes, insts)
+    items = []
+    for rec in recs:
+        payload = payloads[rec.id]
+        owner_id = payload.pop("_owner_id")
+        kind = "calibration" if rec.kind == "calibration" else (
+            "verification" if rec.verdict == "pass" else "nonconformity")
+        items.append(_ToIssue(insts[rec.institution_id], payload, kind, rec, owner_id))
+    return _issue(uow, actor, items)
 
 
 def _own_certificate(conn: Connection, actor: Actor, number: str) -> Any:
@@ -159,7 +192,8 @@ def amend_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str, 
         for k in ("number", "kind", "title", "issued_at", "conclusion", "valid_until", "replace_by", "verify_path"):
             payload.pop(k, None)
         rec = conn.execute(select(verification_records).where(verification_records.c.id == old.record_id)).one()
-        new = _store(uow, actor, _institution(uow, old.institution_id), payload, old.kind, rec, old.owner_id, old.id)
+        inst = _institutions(uow, {old.institution_id})[old.institution_id]
+        [new] = _issue(uow, actor, [_ToIssue(inst, payload, old.kind, rec, old.owner_id, old.id)])
         conn.execute(update(certificates).where(certificates.c.id == old.id).values(status="superseded"))
         record_event(uow, actor.user_id, "certificate.superseded", "certificate", number,
                      {"status": "valid"}, {"status": "superseded", "by": new, "reason": reason}, old.institution_id)

@@ -67,7 +67,7 @@ def _require_district(uow: UnitOfWork, code: str) -> None:
         raise InvalidInput(f"区划代码 {code} 不是上海的区 / {code} is not a Shanghai district code")
 
 
-def register_owner(uow: UnitOfWork, reg: OwnerRegistration) -> int:
+def register_owner(uow: UnitOfWork, reg: OwnerRegistration, password_hash: str | None = None) -> int:
     """Self-registration of a user organisation (使用单位); it waits for approval."""
     try:
         code = validate_credit_code(reg.credit_code)
@@ -88,7 +88,7 @@ def register_owner(uow: UnitOfWork, reg: OwnerRegistration) -> int:
                "address": reg.address, "status": "pending", "registered_at": utcnow()}
         owner_id = conn.execute(insert(owners).values(**row).returning(owners.c.id)).scalar_one()
         uid = conn.execute(insert(users).values(
-            username=reg.username, password_hash=hash_password(reg.password),
+            username=reg.username, password_hash=password_hash or hash_password(reg.password),
             display_name=reg.contact_name or reg.name, roles="owner_user", owner_id=owner_id, active=True,
         ).returning(users.c.id)).scalar_one()
         record_event(uow, uid, "owner.registered", "owner", owner_id, None, {**row, "registered_at": None})
@@ -212,7 +212,8 @@ def scrap_instrument(uow: UnitOfWork, actor: Actor, instrument_id: int) -> None:
 
 
 def create_user(uow: UnitOfWork, actor: Actor, username: str, password: str, display_name: str,
-                roles: list[str], institution_id: int | None = None, regulator_id: int | None = None) -> int:
+                roles: list[str], institution_id: int | None = None, regulator_id: int | None = None,
+                password_hash: str | None = None) -> int:
     """Administrators create any account; a lab manager creates staff of their own institution."""
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
@@ -227,7 +228,7 @@ def create_user(uow: UnitOfWork, actor: Actor, username: str, password: str, dis
         if uow.conn.execute(select(users.c.id).where(users.c.username == username)).first():
             raise RuleViolation(f"用户名 {username} 已被使用 / username taken", rule="duplicate")
         uid = uow.conn.execute(insert(users).values(
-            username=username, password_hash=hash_password(password), display_name=display_name,
+            username=username, password_hash=password_hash or hash_password(password), display_name=display_name,
             roles=" ".join(sorted(set(roles))), institution_id=institution_id, regulator_id=regulator_id, active=True,
         ).returning(users.c.id)).scalar_one()
         record_event(uow, actor.user_id, "user.created", "user", uid, None,

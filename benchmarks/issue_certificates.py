@@ -1,0 +1,210 @@
+"""Benchmark: certificates issued per second end to end through the service layer, on SQLite and
+PostgreSQL; then the public verification endpoint beside a bare FastAPI endpoint under wrk.
+
+    .venv/bin/python benchmarks/issue_certificates.py [--n 5000] [--batch 500] [--skip-wrk]
+
+Each certificate goes results → MPE decision → check → approval → number → Ed25519 signature →
+persist (record, points, sign-offs, certificate, audit events, instrument's current status). A
+batch puts `--batch` certificates in one transaction (the re-entrant unit of work); each person
+confirms their password once for the batch session, as a signing clerk would. SQLite runs in WAL
+mode with synchronous=NORMAL; PostgreSQL at its defaults. wrk (Debian package `wrk`) drives both
+HTTP endpoints at 64 connections for 10 s with the public rate limit and any caching off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from jiliang.auth import confirm_password, load_actor  # noqa: E402
+from jiliang.bootstrap import init_platform  # noqa: E402
+from jiliang.certificates.tables import certificates  # noqa: E402
+from jiliang.platform import Platform, shanghai_today  # noqa: E402
+from jiliang.registry import service as registry  # noqa: E402
+from jiliang.registry.tables import instruments  # noqa: E402
+from jiliang.settings import Settings  # noqa: E402
+from jiliang.types import utcnow  # noqa: E402
+from jiliang.verification import service as workflow  # noqa: E402
+from jiliang.verification.tables import applications, tasks  # noqa: E402
+from tests.support import world  # noqa: E402
+
+PG_ADMIN = os.environ.get("JILIANG_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+READINGS = world.SCALE_PASS
+
+
+def prepare(platform: Platform, n: int) -> tuple[world.Lab, list[int]]:
+    """Owner, lab and n registered scales with assigned tasks (not timed)."""
+    owner = world.make_owner(platform, "310104")
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    tid = world.type_id(platform, "nawi", "数字指示秤/电子计价秤")
+    inst_id = world.institution_id(platform, "D310104")
+    uow = platform.uow()
+    with uow:
+        now = utcnow()
+        rows = [{"owner_id": owner.owner_id, "item_code": "nawi", "type_id": tid, "procedure_code": "nawi",
+                 "name": "电子计价秤", "serial_no": f"B{i:07d}", "parameters": {"accuracy_class": "III", "e": "0.005"},
+                 "district_code": "310104", "use": "trade", "label_token": uuid.uuid4().hex[:16],
+                 "registered_at": now, "status": "in_use", "barred": False} for i in range(n)]
+        uow.conn.execute(insert(instruments), rows)
+        ids = list(uow.conn.execute(select(instruments.c.id).where(instruments.c.owner_id == owner.owner_id)
+                                    .order_by(instruments.c.id)).scalars())
+        app_id = uow.conn.execute(insert(applications).values(
+            owner_id=owner.owner_id, kind="verification", created_by=owner.user_id, created_at=now,
+            conformity_statement=True).returning(applications.c.id)).scalar_one()
+        uow.conn.execute(insert(tasks), [{"application_id": app_id, "instrument_id": i, "institution_id": inst_id,
+                                          "kind": "verification", "state": "assigned", "created_at": now,
+                                          "updated_at": now} for i in ids])
+        task_ids = list(uow.conn.execute(select(tasks.c.id).where(tasks.c.application_id == app_id)
+                                         .order_by(tasks.c.id)).scalars())
+        uow.commit()
+    return lab, task_ids
+
+
+def issue(platform: Platform, lab: world.Lab, task_ids: list[int], batch: int) -> float:
+    with platform.engine.connect() as c:
+        v, ch, ap = (confirm_password(c, load_actor(c, p.user_id), world.PASSWORD)
+                     for p in (lab.verifier, lab.checker, lab.approver))
+    today = shanghai_today()
+    start = time.perf_counter()
+    for k in range(0, len(task_ids), batch):
+        uow = platform.uow()
+        with uow:  # one transaction for the batch: results, check, approval, certificates
+            entries = [(tid, workflow.ResultsInput(performed_on=today, standard_ids=[lab.standard_id],
+                                                   readings=READINGS, stage="subsequent",
+                                                   environment={"temperature": "20.1 °C"}))
+                       for tid in task_ids[k:k + batch]]
+            record_ids = workflow.record_results_batch(uow, v, entries)
+            workflow.check_records(uow, ch, record_ids)
+            workflow.approve_records(uow, ap, record_ids)
+            uow.commit()
+    return time.perf_counter() - start
+
+
+def run_backend(name: str, url: str | None, n: int, batch: int, workdir: Path) -> tuple[float, Platform]:
+    data_dir = workdir / name
+    os.environ.setdefault("JILIANG_ADMIN_PASSWORD", "bench-admin-pass")
+    platform, _ = init_platform(Settings(data_dir, url or f"sqlite:///{data_dir / 'jiliang.db'}", None, 0, 60))
+    lab, task_ids = prepare(platform, n)
+    seconds = issue(platform, lab, task_ids, batch)
+    with platform.engine.connect() as c:
+        issued = c.execute(select(certificates.c.id).where(certificates.c.institution_id == lab.institution_id)
+                           ).all()
+    assert len(issued) == n, (len(issued), n)
+    rate = n / seconds
+    print(f"issue_certificates[{name}]: {n} certificates in {seconds:.2f} s = {rate:,.0f} certificates/s "
+          f"(batch {batch})", flush=True)
+    return rate, platform
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wrk(url: str, script: Path | None) -> tuple[float, float]:
+    cmd = ["wrk", "-t2", "-c64", "-d10s", "--latency"] + (["-s", str(script)] if script else []) + [url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
+    p99 = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("99%"))
+    unit = 1000.0 if p99.endswith("us") else (1.0 if p99.endswith("ms") else 0.001)
+    p99_ms = float(p99.rstrip("mus")) / unit if not p99.endswith("ms") else float(p99[:-2])
+    if "Non-2xx" in out:
+        raise SystemExit(f"wrk saw errors:\n{out}")
+    return rps, p99_ms
+
+
+def serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"],
+                            env=env, cwd=ROOT)
+    return proc
+
+
+def wait_ready(port: int) -> None:
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+def http_bench(platform: Platform, workdir: Path) -> None:
+    if shutil.which("wrk") is None:
+        print("public_endpoint: skipped — install Debian's wrk (apt-get install wrk)")
+        return
+    with platform.engine.connect() as c:
+        paths = [f"/public/certificates/{r.number}?token={r.public_token}"
+                 for r in c.execute(select(certificates.c.number, certificates.c.public_token).limit(2000))]
+    script = workdir / "paths.lua"
+    script.write_text("paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
+                      "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
+                      "  return wrk.format(\"GET\", paths[i])\nend\n")
+    env = os.environ | {"JILIANG_DATA_DIR": str(platform.settings.data_dir),
+                        "JILIANG_DATABASE_URL": platform.settings.database_url,
+                        "JILIANG_PUBLIC_RATE_LIMIT": "0", "PYTHONPATH": str(ROOT / "src")}
+    results = {}
+    for name, target in (("bare", "benchmarks.bare_app:app"), ("public", "jiliang.asgi:app")):
+        port = free_port()
+        proc = serve([target, "--port", str(port)], env)
+        try:
+            wait_ready(port)
+            url = f"http://127.0.0.1:{port}" + ("/bare" if name == "bare" else "")
+            wrk(url, script if name == "public" else None)  # warm-up run, discarded
+            results[name] = wrk(url, script if name == "public" else None)
+        finally:
+            proc.terminate()
+            proc.wait()
+    (bare_rps, bare_p99), (pub_rps, pub_p99) = results["bare"], results["public"]
+    print(f"public_endpoint: {pub_rps:,.0f} req/s p99 {pub_p99:.1f} ms vs bare FastAPI {bare_rps:,.0f} req/s "
+          f"p99 {bare_p99:.1f} ms = {100 * pub_rps / bare_rps:.0f}% of bare (goal >= 40%, p99 < 25 ms)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--skip-wrk", action="store_true")
+    ap.add_argument("--skip-postgres", action="store_true")
+    a = ap.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="jiliang-bench-"))
+    try:
+        sqlite_rate, sqlite_platform = run_backend("sqlite", None, a.n, a.batch, workdir)
+        pg_rate = None
+        if not a.skip_postgres:
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            dbname = f"jl_bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{dbname}"'))
+            try:
+                pg_rate, pg_platform = run_backend("postgresql", PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname, a.n,
+                                                   a.batch, workdir)
+                pg_platform.engine.dispose()
+            finally:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        print(f"issue_certificates: SQLite {sqlite_rate:,.0f}/s (goal >= 2,000), PostgreSQL "
+              f"{'n/a' if pg_rate is None else f'{pg_rate:,.0f}/s'} (goal >= 1,000)")
+        if not a.skip_wrk:
+            http_bench(sqlite_platform, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
