@@ -59,6 +59,8 @@ class UnitOfWork:
         self._conn: Connection | None = None
         self._committed = False
         self.pending_audit: list[dict[str, Any]] = []
+        # facts established inside this transaction (e.g. content hashes already verified); they die with it
+        self.memo: dict[str, Any] = {}
 
     @property
     def conn(self) -> Connection:
@@ -85,6 +87,7 @@ class UnitOfWork:
                 self._conn.rollback()
         finally:
             self.pending_audit.clear()
+            self.memo.clear()
             self._conn.close()
             self._conn = None
 

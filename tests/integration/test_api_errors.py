@@ -243,3 +243,23 @@ def test_malformed_request_bodies_are_refused_with_422(platform, client):
     r = client.post("/api/applications", headers=admin, json={"instrument_ids": []})
     assert r.status_code == 422 and "detail" in r.json()
     assert _count(platform, tasks) == 0
+
+
+
+
+def test_negative_paging_is_refused_with_422_not_a_server_error(platform, client):
+    admin = login(client, "admin", ADMIN_PASSWORD)
+    for url in ("/api/instruments?limit=-1", "/api/instruments?offset=-5", "/api/certificates?limit=0",
+                "/api/certificates?offset=-1"):
+        assert client.get(url, headers=admin).status_code == 422, url
+    assert client.get("/api/instruments?limit=5000", headers=admin).status_code == 200  # capped, not refused
+
+
+def test_reading_longer_than_the_stored_field_is_refused_and_nothing_is_written(platform, client):
+    lab, task = _task(platform)
+    h = login(client, lab.verifier.username, world.PASSWORD)
+    r = client.post(f"/api/tasks/{task}/results", headers=h, json=_results(lab, [
+        {"point_id": "load", "reference": "1." + "0" * 40, "indication": "1.000"}]))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][-1] == "reference"
+    assert _count(platform, verification_records) == 0 and _task_state(platform, task) == "assigned"

@@ -38,19 +38,46 @@ def _check_signable(value: object, where: str) -> bool:
     if isinstance(value, list):
         fast = True
         for index, item in enumerate(value):
-            fast = _check_signable(item, f"{where}[{index}]") and fast
+            fast = _check_signable(item, where + "[" + str(index) + "]") and fast
         return fast
     if isinstance(value, dict):
         fast = True
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"{where}: object key {key!r} must be a string")
-            fast = _check_signable(item, f"{where}.{key}") and fast and all(ord(ch) <= 0xFFFF for ch in key)
+            fast = _check_signable(item, where + "." + key) and fast and (key.isascii() or max(key, default="") <= "\uffff")
         return fast
     raise TypeError(
         f"{where}: value of type {type(value).__name__} cannot be signed "
         "(allowed: str, int, bool, None, list, dict)"
     )
+
+
+def _fast_scan(obj: object) -> bool | None:
+    """The same check as `_check_signable` without recursion or paths: True/False as it would answer,
+    None when the value must be refused (the slow check then names where)."""
+    fast = True
+    stack = [obj]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is dict:
+            for k in v:  # type: ignore[attr-defined]
+                if type(k) is not str:
+                    return None
+                if not k.isascii() and max(k, default="") > "\uffff":
+                    fast = False
+            stack.extend(v.values())  # type: ignore[attr-defined]
+        elif t is list:
+            stack.extend(v)  # type: ignore[arg-type]
+        elif t is int:
+            if not -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT:  # type: ignore[operator]
+                fast = False
+        else:
+            return None
+    return fast
 
 
 def canonical_json(obj: object) -> bytes:
@@ -59,7 +86,10 @@ def canonical_json(obj: object) -> bytes:
     Raises TypeError for floats, Decimals and any type other than str/int/bool/None/list/dict, and
     ValueError (``rfc8785.IntegerDomainError``) for integers outside ±(2**53 - 1).
     """
-    if _check_signable(obj, "$"):
+    fast = _fast_scan(obj)
+    if fast is None:  # unusual types: the full check refuses them naming the path, or accepts (int subclasses)
+        fast = _check_signable(obj, "$")
+    if fast:
         # same bytes as RFC 8785 for this domain (checked against rfc8785 in tests), ~20x faster
         return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return rfc8785.dumps(obj)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ..auth import confirm_password
@@ -31,8 +31,9 @@ def certificate_summary(cert: Any) -> dict[str, Any]:
 
 
 @router.get("/certificates")
-def get_certificates(actor: ActorDep, conn: ConnDep, institution: str | None = None, limit: int = 100,
-                     offset: int = 0) -> list[dict[str, Any]]:
+def get_certificates(actor: ActorDep, conn: ConnDep, institution: str | None = None,
+                     limit: Annotated[int, Query(ge=1)] = 100,
+                     offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
     return [certificate_summary(c) for c in queries.list_certificates(conn, actor, institution, min(limit, 1000),
                                                                        offset)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections import Counter, defaultdict
@@ -20,7 +21,7 @@ from ..registry.tables import catalogue_items, catalogue_types, institutions, in
 from ..types import utcnow
 from ..verification.tables import record_standards, signoffs
 from .canonical import canonical_json
-from .document import DOCUMENT_FORMAT, sign_payload
+from .document import DOCUMENT_FORMAT
 from .numbering import format_number, issuing_year, next_numbers
 from .signing import load_signer
 from .tables import certificates
@@ -126,13 +127,14 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
             "replace_by": str(rec.replace_by) if it.kind == "verification" and rec.replace_by else None,
             "verify_path": f"/public/certificates/{number}?token={token}",
         }
-        doc = sign_payload(payload, load_signer(data_dir, it.institution.signing_kid))
+        signer = load_signer(data_dir, it.institution.signing_kid)
+        signed = canonical_json(payload)  # stored as is: exactly the bytes the signature covers
         rows.append({
             "number": number, "institution_id": it.institution.id, "year": year, "seq": seq, "kind": it.kind,
             "record_id": rec.id, "instrument_id": rec.instrument_id, "owner_id": it.owner_id, "issued_at": now,
             "valid_until": rec.valid_until if it.kind == "verification" else None,
-            "payload": canonical_json(doc["payload"]).decode(), "signature_alg": doc["signature"]["alg"],
-            "kid": doc["signature"]["kid"], "signature": doc["signature"]["value"], "public_token": token,
+            "payload": signed.decode(), "signature_alg": signer.algorithm, "kid": signer.kid,
+            "signature": base64.b64encode(signer.sign(signed)).decode(), "public_token": token,
             "status": "valid", "supersedes_id": it.supersedes_id,
         })
         numbers.append(number)

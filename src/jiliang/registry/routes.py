@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ..audit import history
@@ -151,7 +151,8 @@ def add_instrument(body: InstrumentBody, actor: ActorDep, platform: PlatformDep)
 
 
 @router.get("/instruments", tags=["registry 登记"], summary="可见的器具及其状态 / instruments you may see")
-def get_instruments(actor: ActorDep, conn: ConnDep, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+def get_instruments(actor: ActorDep, conn: ConnDep, limit: Annotated[int, Query(ge=1)] = 200,
+                    offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
     return queries.list_instruments(conn, actor, shanghai_today(), min(limit, 1000), offset)
 
 

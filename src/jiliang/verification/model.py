@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-__all__ = ["STAGES", "qualified", "standard_problem", "record_content", "CONTENT_KEYS", "POINT_KEYS"]
+from ..certificates.canonical import canonical_json
+
+__all__ = ["STAGES", "qualified", "standard_problem", "record_content", "content_hash", "CONTENT_KEYS", "POINT_KEYS"]
 
 STAGES = ("initial", "subsequent", "in_service")
 
@@ -47,7 +51,7 @@ def standard_problem(standard: Mapping[str, Any], serves: set[str], calibrations
 
 
 def _text(v: Any) -> Any:
-    return v if v is None or isinstance(v, bool | str) else str(v)
+    return v if v is None or type(v) is str or type(v) is bool else str(v)
 
 
 def record_content(record: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
@@ -59,3 +63,16 @@ def record_content(record: Mapping[str, Any], points: Sequence[Mapping[str, Any]
         "standards": [str(s) for s in sorted(standard_ids)],
         "points": [{k: _text(p[k]) for k in POINT_KEYS} for p in sorted(points, key=lambda p: p["seq"])],
     }
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 of the RFC 8785 canonical JSON of a record's content.
+
+    `record_content` holds only str/bool/None under str keys, where Python's sorted JSON is exactly
+    RFC 8785 as long as keys stay in the BMP; the fixed keys are ASCII, so only user-named
+    environment keys are looked at before taking the fast path (tests compare both paths)."""
+    if all(k.isascii() for k in content["environment"]):
+        data = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    else:
+        data = canonical_json(content)
+    return hashlib.sha256(data).hexdigest()

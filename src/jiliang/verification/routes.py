@@ -42,11 +42,12 @@ def get_task(task_id: int, actor: ActorDep, conn: ConnDep) -> dict[str, Any]:
 
 
 class Reading(BaseModel):
-    point_id: str
-    reference: str = Field(description="标准值（十进制文本）/ reference value as decimal text")
-    indication: str = Field(description="被检示值 / the instrument's indication")
-    expanded_uncertainty: str | None = None
-    coverage_factor: str | None = None
+    # lengths as stored (verification/tables.py measurement_points): longer text is refused, not truncated
+    point_id: str = Field(max_length=32)
+    reference: str = Field(max_length=32, description="标准值（十进制文本）/ reference value as decimal text")
+    indication: str = Field(max_length=32, description="被检示值 / the instrument's indication")
+    expanded_uncertainty: str | None = Field(None, max_length=32)
+    coverage_factor: str | None = Field(None, max_length=8)
 
 
 class ResultsBody(BaseModel):

@@ -20,7 +20,6 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..audit import record_event
 from ..auth import Actor, Confirmation
-from ..certificates.canonical import canonical_json, sha256_hex
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from ..measurement.conformity import Evaluation, PointReading, ReadingError, evaluate
@@ -33,7 +32,7 @@ from ..registry.tables import (
 )
 from ..types import utcnow
 from .assignment import choose_institution
-from .model import STAGES, qualified, record_content, standard_problem
+from .model import STAGES, content_hash, qualified, record_content, standard_problem
 from .tables import applications, measurement_points, record_standards, signoffs, tasks, verification_records
 
 __all__ = ["ReadingInput", "ResultsInput", "apply", "record_results", "record_results_batch", "check_record",
@@ -282,11 +281,13 @@ def record_results_batch(uow: UnitOfWork, confirmation: Confirmation,
         for rid, rec, pts, sids in zip(ids, records, all_points, stds, strict=True):
             point_rows += [p | {"record_id": rid} for p in pts]
             std_rows += [{"record_id": rid, "standard_id": s} for s in sids]
-            content_hash = sha256_hex(canonical_json(record_content(rec, pts, sids)))
+            content = record_content(rec, pts, sids)
+            digest = content_hash(content)
+            _signed_cache(uow)[rid] = (content, digest)
             sign_rows.append({"record_id": rid, "step": "verify", "user_id": actor.user_id, "signed_at": now,
-                              "content_hash": content_hash})
+                              "content_hash": digest})
             record_event(uow, actor.user_id, "verification.recorded", "verification_record", rid, None,
-                         {"task_id": rec["task_id"], "verdict": rec["verdict"], "content_hash": content_hash},
+                         {"task_id": rec["task_id"], "verdict": rec["verdict"], "content_hash": digest},
                          rec["institution_id"])
         conn.execute(insert(measurement_points), point_rows)
         conn.execute(insert(record_standards), std_rows)
@@ -303,6 +304,23 @@ def record_results(uow: UnitOfWork, confirmation: Confirmation, task_id: int, re
 def _set_task_states(conn: Connection, task_ids: Sequence[int], state: str, now: Any) -> None:
     conn.execute(update(tasks).where(tasks.c.id == bindparam("tid")).values(state=state, updated_at=now),
                  [{"tid": t} for t in task_ids])
+
+
+def _signed_cache(uow: UnitOfWork) -> dict[int, tuple[dict[str, Any], str]]:
+    """Contents hashed earlier in this same transaction (a batch that records, checks and approves):
+    nothing outside the transaction can have changed them, so they need not be read and hashed again."""
+    cache: dict[int, tuple[dict[str, Any], str]] = uow.memo.setdefault("signed_contents", {})
+    return cache
+
+
+def _contents_and_hashes(uow: UnitOfWork, recs: Sequence[Any]) -> tuple[dict[int, dict], dict[int, str]]:
+    cache = _signed_cache(uow)
+    missing = [r for r in recs if r.id not in cache]
+    if missing:
+        contents, signed = load_contents(uow.conn, missing), _verify_hashes(uow.conn, [r.id for r in missing])
+        for rec in missing:
+            cache[rec.id] = (contents[rec.id], _verified_hash(rec, contents[rec.id], signed))
+    return {r.id: cache[r.id][0] for r in recs}, {r.id: cache[r.id][1] for r in recs}
 
 
 def load_contents(conn: Connection, records: Sequence[Any]) -> dict[int, dict[str, Any]]:
@@ -343,11 +361,11 @@ def _signers(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[str,
 
 def _verified_hash(rec: Any, content: dict[str, Any], signed: dict[int, str]) -> str:
     """Recompute the content hash and insist it is what the verifier signed: no silent edits between steps."""
-    content_hash = sha256_hex(canonical_json(content))
-    if signed.get(rec.id) != content_hash:
+    digest = content_hash(content)
+    if signed.get(rec.id) != digest:
         raise RuleViolation(f"记录 {rec.id} 在签名后被改动 / record {rec.id} changed after it was signed",
                             rule="content_changed")
-    return content_hash
+    return digest
 
 
 def _verify_hashes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
@@ -380,10 +398,10 @@ def check_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seque
                              {"status": "recorded"}, {"status": "returned", "remark": remark}, rec.institution_id)
             uow.commit()
             return
-        contents, signed = load_contents(conn, recs), _verify_hashes(conn, record_ids)
+        _, hashes = _contents_and_hashes(uow, recs)
         rows = []
         for rec in recs:
-            h = _verified_hash(rec, contents[rec.id], signed)
+            h = hashes[rec.id]
             rows.append({"record_id": rec.id, "step": "check", "user_id": actor.user_id, "signed_at": now,
                          "content_hash": h})
             record_event(uow, actor.user_id, "verification.checked", "verification_record", rec.id,
@@ -417,8 +435,7 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
             if actor.user_id in (signers[rec.id].get("verify"), signers[rec.id].get("check")):
                 raise RuleViolation("批准人不能是该记录的检定员或核验员 / the approver must be neither the verifier "
                                     "nor the checker (separation of duties)", rule="separation_of_duties")
-        contents, signed = load_contents(conn, recs), _verify_hashes(conn, record_ids)
-        hashes = {rec.id: _verified_hash(rec, contents[rec.id], signed) for rec in recs}
+        contents, hashes = _contents_and_hashes(uow, recs)
         conn.execute(insert(signoffs), [{"record_id": r.id, "step": "approve", "user_id": actor.user_id,
                                          "signed_at": now, "content_hash": hashes[r.id]} for r in recs])
         conn.execute(update(verification_records).where(verification_records.c.id == bindparam("rid"))
