@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, insert, select, text
@@ -30,17 +29,17 @@ from sqlalchemy import create_engine, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support import world  # noqa: E402
+
 from jiliang.auth import confirm_password, load_actor  # noqa: E402
 from jiliang.bootstrap import init_platform  # noqa: E402
 from jiliang.certificates.tables import certificates  # noqa: E402
 from jiliang.platform import Platform, shanghai_today  # noqa: E402
-from jiliang.registry import service as registry  # noqa: E402
 from jiliang.registry.tables import instruments  # noqa: E402
 from jiliang.settings import Settings  # noqa: E402
 from jiliang.types import utcnow  # noqa: E402
 from jiliang.verification import service as workflow  # noqa: E402
 from jiliang.verification.tables import applications, tasks  # noqa: E402
-from tests.support import world  # noqa: E402
 
 PG_ADMIN = os.environ.get("JILIANG_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 READINGS = world.SCALE_PASS
@@ -55,38 +54,87 @@ def prepare(platform: Platform, n: int) -> tuple[world.Lab, list[int]]:
     uow = platform.uow()
     with uow:
         now = utcnow()
-        rows = [{"owner_id": owner.owner_id, "item_code": "nawi", "type_id": tid, "procedure_code": "nawi",
-                 "name": "电子计价秤", "serial_no": f"B{i:07d}", "parameters": {"accuracy_class": "III", "e": "0.005"},
-                 "district_code": "310104", "use": "trade", "label_token": uuid.uuid4().hex[:16],
-                 "registered_at": now, "status": "in_use", "barred": False} for i in range(n)]
+        rows = [
+            {
+                "owner_id": owner.owner_id,
+                "item_code": "nawi",
+                "type_id": tid,
+                "procedure_code": "nawi",
+                "name": "电子计价秤",
+                "serial_no": f"B{i:07d}",
+                "parameters": {"accuracy_class": "III", "e": "0.005"},
+                "district_code": "310104",
+                "use": "trade",
+                "label_token": uuid.uuid4().hex[:16],
+                "registered_at": now,
+                "status": "in_use",
+                "barred": False,
+            }
+            for i in range(n)
+        ]
         uow.conn.execute(insert(instruments), rows)
-        ids = list(uow.conn.execute(select(instruments.c.id).where(instruments.c.owner_id == owner.owner_id)
-                                    .order_by(instruments.c.id)).scalars())
-        app_id = uow.conn.execute(insert(applications).values(
-            owner_id=owner.owner_id, kind="verification", created_by=owner.user_id, created_at=now,
-            conformity_statement=True).returning(applications.c.id)).scalar_one()
-        uow.conn.execute(insert(tasks), [{"application_id": app_id, "instrument_id": i, "institution_id": inst_id,
-                                          "kind": "verification", "state": "assigned", "created_at": now,
-                                          "updated_at": now} for i in ids])
-        task_ids = list(uow.conn.execute(select(tasks.c.id).where(tasks.c.application_id == app_id)
-                                         .order_by(tasks.c.id)).scalars())
+        ids = list(
+            uow.conn.execute(
+                select(instruments.c.id).where(instruments.c.owner_id == owner.owner_id).order_by(instruments.c.id)
+            ).scalars()
+        )
+        app_id = uow.conn.execute(
+            insert(applications)
+            .values(
+                owner_id=owner.owner_id,
+                kind="verification",
+                created_by=owner.user_id,
+                created_at=now,
+                conformity_statement=True,
+            )
+            .returning(applications.c.id)
+        ).scalar_one()
+        uow.conn.execute(
+            insert(tasks),
+            [
+                {
+                    "application_id": app_id,
+                    "instrument_id": i,
+                    "institution_id": inst_id,
+                    "kind": "verification",
+                    "state": "assigned",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in ids
+            ],
+        )
+        task_ids = list(
+            uow.conn.execute(select(tasks.c.id).where(tasks.c.application_id == app_id).order_by(tasks.c.id)).scalars()
+        )
         uow.commit()
     return lab, task_ids
 
 
 def issue(platform: Platform, lab: world.Lab, task_ids: list[int], batch: int) -> float:
     with platform.engine.connect() as c:
-        v, ch, ap = (confirm_password(c, load_actor(c, p.user_id), world.PASSWORD)
-                     for p in (lab.verifier, lab.checker, lab.approver))
+        v, ch, ap = (
+            confirm_password(c, load_actor(c, p.user_id), world.PASSWORD)
+            for p in (lab.verifier, lab.checker, lab.approver)
+        )
     today = shanghai_today()
     start = time.perf_counter()
     for k in range(0, len(task_ids), batch):
         uow = platform.uow()
         with uow:  # one transaction for the batch: results, check, approval, certificates
-            entries = [(tid, workflow.ResultsInput(performed_on=today, standard_ids=[lab.standard_id],
-                                                   readings=READINGS, stage="subsequent",
-                                                   environment={"temperature": "20.1 °C"}))
-                       for tid in task_ids[k:k + batch]]
+            entries = [
+                (
+                    tid,
+                    workflow.ResultsInput(
+                        performed_on=today,
+                        standard_ids=[lab.standard_id],
+                        readings=READINGS,
+                        stage="subsequent",
+                        environment={"temperature": "20.1 °C"},
+                    ),
+                )
+                for tid in task_ids[k : k + batch]
+            ]
             record_ids = workflow.record_results_batch(uow, v, entries)
             workflow.check_records(uow, ch, record_ids)
             workflow.approve_records(uow, ap, record_ids)
@@ -101,12 +149,13 @@ def run_backend(name: str, url: str | None, n: int, batch: int, workdir: Path) -
     lab, task_ids = prepare(platform, n)
     seconds = issue(platform, lab, task_ids, batch)
     with platform.engine.connect() as c:
-        issued = c.execute(select(certificates.c.id).where(certificates.c.institution_id == lab.institution_id)
-                           ).all()
+        issued = c.execute(select(certificates.c.id).where(certificates.c.institution_id == lab.institution_id)).all()
     assert len(issued) == n, (len(issued), n)
     rate = n / seconds
-    print(f"issue_certificates[{name}]: {n} certificates in {seconds:.2f} s = {rate:,.0f} certificates/s "
-          f"(batch {batch})", flush=True)
+    print(
+        f"issue_certificates[{name}]: {n} certificates in {seconds:.2f} s = {rate:,.0f} certificates/s (batch {batch})",
+        flush=True,
+    )
     return rate, platform
 
 
@@ -129,8 +178,9 @@ def wrk(url: str, script: Path | None) -> tuple[float, float]:
 
 
 def serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"],
-                            env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"], env=env, cwd=ROOT
+    )
     return proc
 
 
@@ -149,15 +199,22 @@ def http_bench(platform: Platform, workdir: Path) -> None:
         print("public_endpoint: skipped — install Debian's wrk (apt-get install wrk)")
         return
     with platform.engine.connect() as c:
-        paths = [f"/public/certificates/{r.number}?token={r.public_token}"
-                 for r in c.execute(select(certificates.c.number, certificates.c.public_token).limit(2000))]
+        paths = [
+            f"/public/certificates/{r.number}?token={r.public_token}"
+            for r in c.execute(select(certificates.c.number, certificates.c.public_token).limit(2000))
+        ]
     script = workdir / "paths.lua"
-    script.write_text("paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
-                      "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
-                      "  return wrk.format(\"GET\", paths[i])\nend\n")
-    env = os.environ | {"JILIANG_DATA_DIR": str(platform.settings.data_dir),
-                        "JILIANG_DATABASE_URL": platform.settings.database_url,
-                        "JILIANG_PUBLIC_RATE_LIMIT": "0", "PYTHONPATH": str(ROOT / "src")}
+    script.write_text(
+        "paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
+        "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
+        '  return wrk.format("GET", paths[i])\nend\n'
+    )
+    env = os.environ | {
+        "JILIANG_DATA_DIR": str(platform.settings.data_dir),
+        "JILIANG_DATABASE_URL": platform.settings.database_url,
+        "JILIANG_PUBLIC_RATE_LIMIT": "0",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
     results = {}
     for name, target in (("bare", "benchmarks.bare_app:app"), ("public", "jiliang.asgi:app")):
         port = free_port()
@@ -171,8 +228,10 @@ def http_bench(platform: Platform, workdir: Path) -> None:
             proc.terminate()
             proc.wait()
     (bare_rps, bare_p99), (pub_rps, pub_p99) = results["bare"], results["public"]
-    print(f"public_endpoint: {pub_rps:,.0f} req/s p99 {pub_p99:.1f} ms vs bare FastAPI {bare_rps:,.0f} req/s "
-          f"p99 {bare_p99:.1f} ms = {100 * pub_rps / bare_rps:.0f}% of bare (goal >= 40%, p99 < 25 ms)")
+    print(
+        f"public_endpoint: {pub_rps:,.0f} req/s p99 {pub_p99:.1f} ms vs bare FastAPI {bare_rps:,.0f} req/s "
+        f"p99 {bare_p99:.1f} ms = {100 * pub_rps / bare_rps:.0f}% of bare (goal >= 40%, p99 < 25 ms)"
+    )
 
 
 def main() -> None:
@@ -192,14 +251,17 @@ def main() -> None:
             with admin.connect() as c:
                 c.execute(text(f'CREATE DATABASE "{dbname}"'))
             try:
-                pg_rate, pg_platform = run_backend("postgresql", PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname, a.n,
-                                                   a.batch, workdir)
+                pg_rate, pg_platform = run_backend(
+                    "postgresql", PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname, a.n, a.batch, workdir
+                )
                 pg_platform.engine.dispose()
             finally:
                 with admin.connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        print(f"issue_certificates: SQLite {sqlite_rate:,.0f}/s (goal >= 2,000), PostgreSQL "
-              f"{'n/a' if pg_rate is None else f'{pg_rate:,.0f}/s'} (goal >= 1,000)")
+        print(
+            f"issue_certificates: SQLite {sqlite_rate:,.0f}/s (goal >= 2,000), PostgreSQL "
+            f"{'n/a' if pg_rate is None else f'{pg_rate:,.0f}/s'} (goal >= 1,000)"
+        )
         if not a.skip_wrk:
             http_bench(sqlite_platform, workdir)
     finally:

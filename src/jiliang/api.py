@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from . import __version__, public
@@ -29,6 +31,18 @@ def create_app(platform: Platform) -> FastAPI:
     @app.exception_handler(JiliangError)
     async def _domain_error(request: Request, exc: JiliangError) -> JSONResponse:
         return JSONResponse({"detail": exc.message, "rule": exc.rule}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return JSONResponse(
+            {
+                "detail": f"请求内容有误 / invalid request: {problems}",
+                "rule": "invalid_input",
+                "errors": jsonable_encoder(exc.errors()),
+            },
+            status_code=422,
+        )
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

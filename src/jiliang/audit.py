@@ -16,7 +16,8 @@ from .types import UtcDateTime, utcnow
 __all__ = ["audit_events", "record_event", "flush_events", "history"]
 
 audit_events = Table(
-    "audit_events", metadata,
+    "audit_events",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("at", UtcDateTime, nullable=False),
     Column("actor_id", ForeignKey("users.id")),
@@ -52,9 +53,14 @@ def record_event(
 ) -> None:
     uow.pending_audit.append(
         {
-            "at": utcnow(), "actor_id": actor_id, "action": action, "record_type": record_type,
-            "record_id": str(record_id), "institution_id": institution_id,
-            "before": _jsonable(before), "after": _jsonable(after),
+            "at": utcnow(),
+            "actor_id": actor_id,
+            "action": action,
+            "record_type": record_type,
+            "record_id": str(record_id),
+            "institution_id": institution_id,
+            "before": _jsonable(before),
+            "after": _jsonable(after),
         }
     )
 

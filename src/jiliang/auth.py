@@ -16,8 +16,15 @@ from .registry.tables import api_tokens, users
 from .types import utcnow
 
 __all__ = [
-    "ROLES", "Actor", "Confirmation", "hash_password", "check_password", "login", "actor_for_token",
-    "load_actor", "confirm_password",
+    "ROLES",
+    "Actor",
+    "Confirmation",
+    "hash_password",
+    "check_password",
+    "login",
+    "actor_for_token",
+    "load_actor",
+    "confirm_password",
 ]
 
 ROLES = ("verifier", "checker", "approver", "lab_manager", "regulator", "owner_user", "admin")
@@ -35,9 +42,7 @@ def hash_password(password: str) -> str:
 def check_password(password: str, stored: str) -> bool:
     try:
         _, n, r, p, salt, digest = stored.split("$")
-        got = hashlib.scrypt(
-            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
-        )
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32)
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
@@ -71,9 +76,13 @@ class Confirmation:
 def _actor_from_row(row: object) -> Actor:
     r = row._mapping  # type: ignore[attr-defined]
     return Actor(
-        user_id=r["id"], username=r["username"], display_name=r["display_name"],
-        roles=frozenset(r["roles"].split()), institution_id=r["institution_id"],
-        regulator_id=r["regulator_id"], owner_id=r["owner_id"],
+        user_id=r["id"],
+        username=r["username"],
+        display_name=r["display_name"],
+        roles=frozenset(r["roles"].split()),
+        institution_id=r["institution_id"],
+        regulator_id=r["regulator_id"],
+        owner_id=r["owner_id"],
     )
 
 
@@ -94,7 +103,8 @@ def login(conn: Connection, username: str, password: str, ttl_minutes: int) -> t
     conn.execute(delete(api_tokens).where(api_tokens.c.expires_at < now))
     conn.execute(
         insert(api_tokens).values(
-            token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=row.id,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            user_id=row.id,
             expires_at=now + timedelta(minutes=ttl_minutes),
         )
     )
@@ -104,7 +114,8 @@ def login(conn: Connection, username: str, password: str, ttl_minutes: int) -> t
 def actor_for_token(conn: Connection, token: str) -> Actor:
     digest = hashlib.sha256(token.encode()).hexdigest()
     row = conn.execute(
-        select(users).join(api_tokens, api_tokens.c.user_id == users.c.id)
+        select(users)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(api_tokens.c.token_hash == digest, api_tokens.c.expires_at > utcnow(), users.c.active.is_(True))
     ).first()
     if row is None:

@@ -37,8 +37,14 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
     with uow:
         if uow.conn.execute(select(users.c.id).where(users.c.username == "admin")).first() is None:
             admin_password = os.environ.get("JILIANG_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-            uow.conn.execute(insert(users).values(
-                username="admin", password_hash=hash_password(admin_password), display_name="系统管理员",
-                roles="admin", active=True))
+            uow.conn.execute(
+                insert(users).values(
+                    username="admin",
+                    password_hash=hash_password(admin_password),
+                    display_name="系统管理员",
+                    roles="admin",
+                    active=True,
+                )
+            )
             uow.commit()
     return platform, InitReport(seeded, keys, admin_password)

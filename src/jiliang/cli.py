@@ -53,11 +53,13 @@ def init() -> None:
 def _load_demo(platform: Any, instruments: int, seed: int) -> Any:
     from .demo import generate_demo
 
-    with Progress(TextColumn("演示数据 / demo data"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("演示数据 / demo data"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    ) as bar:
         task = bar.add_task("demo", total=instruments)
-        report = generate_demo(platform, instruments, seed, lambda done, total: bar.update(task, completed=done,
-                                                                                            total=total))
+        report = generate_demo(
+            platform, instruments, seed, lambda done, total: bar.update(task, completed=done, total=total)
+        )
     return report
 
 
@@ -71,8 +73,10 @@ def _print_logins(report: Any) -> None:
 
 
 @app.command("demo-data")
-def demo_data(instruments: Annotated[int, typer.Option(min=1, help="器具数量 / number of instruments")] = 1000,
-              seed: Annotated[int, typer.Option(help="随机种子 / random seed")] = 0) -> None:
+def demo_data(
+    instruments: Annotated[int, typer.Option(min=1, help="器具数量 / number of instruments")] = 1000,
+    seed: Annotated[int, typer.Option(help="随机种子 / random seed")] = 0,
+) -> None:
     """生成上海演示数据 / realistic synthetic Shanghai data with several years of history."""
     platform = _init(quiet=True)
     report = _load_demo(platform, instruments, seed)
@@ -81,9 +85,12 @@ def demo_data(instruments: Annotated[int, typer.Option(min=1, help="器具数量
 
 
 @app.command()
-def serve(demo: Annotated[bool, typer.Option(help="首次启动时载入演示数据 / load demo data on first start")] = False,
-          host: str = "127.0.0.1", port: int = 8000,
-          demo_instruments: Annotated[int, typer.Option(help="演示器具数量")] = 2000) -> None:
+def serve(
+    demo: Annotated[bool, typer.Option(help="首次启动时载入演示数据 / load demo data on first start")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    demo_instruments: Annotated[int, typer.Option(help="演示器具数量")] = 2000,
+) -> None:
     """启动平台 / run the platform (API at /api, OpenAPI at /docs)."""
     import uvicorn
 
@@ -122,8 +129,11 @@ def _system_actor(conn: Any) -> Any:
 
 
 @cert_app.command("list")
-def cert_list(institution: Annotated[str | None, typer.Option(help="机构代码 / institution code")] = None,
-              as_json: Annotated[bool, typer.Option("--json")] = False, limit: int = 50) -> None:
+def cert_list(
+    institution: Annotated[str | None, typer.Option(help="机构代码 / institution code")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: int = 50,
+) -> None:
     """列出证书 / list certificates."""
     from .certificates.queries import list_certificates
     from .certificates.routes import certificate_summary
@@ -137,8 +147,12 @@ def cert_list(institution: Annotated[str | None, typer.Option(help="机构代码
     for col in ("number", "kind", "current_status", "instrument", "serial_no", "valid_until", "conclusion"):
         table.add_column(col)
     for r in rows:
-        table.add_row(*(str(r[c] or "") for c in ("number", "kind", "current_status", "instrument", "serial_no",
-                                                  "valid_until", "conclusion")))
+        table.add_row(
+            *(
+                str(r[c] or "")
+                for c in ("number", "kind", "current_status", "instrument", "serial_no", "valid_until", "conclusion")
+            )
+        )
     console.print(table)
 
 
@@ -169,8 +183,11 @@ def cert_show(number: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
 
 
 @cert_app.command("export")
-def cert_export(number: str, output: Annotated[Path, typer.Option("-o", "--output")],
-                fmt: Annotated[str, typer.Option("--format")] = "json") -> None:
+def cert_export(
+    number: str,
+    output: Annotated[Path, typer.Option("-o", "--output")],
+    fmt: Annotated[str, typer.Option("--format")] = "json",
+) -> None:
     """导出签名的证书文件 / export the signed certificate file."""
     if fmt != "json":
         _fail(f"不支持的格式 {fmt}（目前仅 json）/ unsupported format {fmt}: only json for now")
@@ -196,8 +213,9 @@ def keys_export(output: Annotated[Path | None, typer.Option("-o", "--output")] =
 def cert_verify(
     file: Path,
     keys: Annotated[Path | None, typer.Option("--keys", help="信任的公钥集合文件 / a key set file you trust")] = None,
-    keys_url: Annotated[str | None, typer.Option("--keys-url", help="平台公布的公钥 / e.g. https://host/public/keys")]
-    = None,
+    keys_url: Annotated[
+        str | None, typer.Option("--keys-url", help="平台公布的公钥 / e.g. https://host/public/keys")
+    ] = None,
 ) -> None:
     """离线核验证书文件；公钥来自平台公布的集合或您信任的文件，从不取自证书本身。
     Check a certificate file offline against keys you trust, never keys inside the file."""
@@ -223,8 +241,9 @@ def cert_verify(
         _fail(f"无法读取公钥集合：{exc} / cannot read the key set")
     check = verify_document(document, keyset)
     if check.valid:
-        console.print(f"[green]有效 / valid[/green]: {document['payload'].get('number')} 由 {check.owner} 签名 "
-                      f"(key {check.kid})")
+        console.print(
+            f"[green]有效 / valid[/green]: {document['payload'].get('number')} 由 {check.owner} 签名 (key {check.kid})"
+        )
         return
     err.print("[red]无效 / INVALID[/red]")
     for problem in check.problems:

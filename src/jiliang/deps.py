@@ -17,7 +17,16 @@ from .db import reader
 from .errors import JiliangError, Unauthenticated
 from .platform import Platform
 
-__all__ = ["SlidingWindow", "get_platform", "get_conn", "current_actor", "rate_limited", "PlatformDep", "ConnDep", "ActorDep"]
+__all__ = [
+    "SlidingWindow",
+    "get_platform",
+    "get_conn",
+    "current_actor",
+    "rate_limited",
+    "PlatformDep",
+    "ConnDep",
+    "ActorDep",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="POST /api/auth/login 获得的令牌 / token from /api/auth/login")
 

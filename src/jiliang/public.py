@@ -39,8 +39,11 @@ class CertificateFacts(BaseModel):
     signature_valid: bool
 
 
-@router.get("/certificates/{number}", response_model=CertificateFacts | CertificateStatus,
-            summary="扫码核验证书 / check a certificate from its QR code")
+@router.get(
+    "/certificates/{number}",
+    response_model=CertificateFacts | CertificateStatus,
+    summary="扫码核验证书 / check a certificate from its QR code",
+)
 def certificate(number: str, conn: ConnDep, token: Annotated[str | None, Query(max_length=64)] = None) -> Any:
     """With the QR code's token: the printed facts and the signature check. Number alone: only the status."""
     if token:
@@ -49,8 +52,9 @@ def certificate(number: str, conn: ConnDep, token: Annotated[str | None, Query(m
 
 
 @router.get("/instruments/{instrument_id}", summary="扫码查看器具标签 / instrument label")
-def instrument_label(instrument_id: int, conn: ConnDep,
-                     token: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+def instrument_label(
+    instrument_id: int, conn: ConnDep, token: Annotated[str | None, Query(max_length=64)] = None
+) -> dict[str, Any]:
     if token:
         return label_facts(conn, instrument_id, token, shanghai_today())
     return label_status(conn, instrument_id, shanghai_today())
@@ -71,9 +75,9 @@ class OwnerSignup(BaseModel):
     contact_name: str = ""
 
 
-@router.post("/owners", status_code=201, summary="使用单位自助注册（待审批）/ owner self-registration (awaits approval)")
+@router.post(
+    "/owners", status_code=201, summary="使用单位自助注册（待审批）/ owner self-registration (awaits approval)"
+)
 def owner_signup(body: OwnerSignup, platform: PlatformDep) -> dict[str, Any]:
     owner_id = register_owner(platform.uow(), OwnerRegistration(**body.model_dump()))
     return {"owner_id": owner_id, "status": "pending"}
-
-

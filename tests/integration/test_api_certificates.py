@@ -56,8 +56,11 @@ def test_amendment_gets_the_next_number_names_the_old_one_and_supersedes_it(plat
     lab = world.make_lab(platform, "D310104", ["nawi"])
     old, _, _ = _issue(platform, lab)
     h = login(client, lab.approver.username, world.PASSWORD)
-    r = client.post(f"/api/certificates/{old}/amend", headers=h, json={
-        "password": world.PASSWORD, "corrections": {"instrument.model": "TM-B"}, "reason": "型号录入错误"})
+    r = client.post(
+        f"/api/certificates/{old}/amend",
+        headers=h,
+        json={"password": world.PASSWORD, "corrections": {"instrument.model": "TM-B"}, "reason": "型号录入错误"},
+    )
     assert r.status_code == 201, r.text
     new = r.json()["number"]
     assert new != old and _seq(new) == _seq(old) + 1  # gap-free: the very next number
@@ -70,8 +73,11 @@ def test_amendment_gets_the_next_number_names_the_old_one_and_supersedes_it(plat
     assert client.get(f"/public/certificates/{old}").json() == {"number": old, "status": "superseded"}
     assert client.get(f"/public/certificates/{new}").json() == {"number": new, "status": "valid"}
     # a superseded certificate cannot be amended again
-    r = client.post(f"/api/certificates/{old}/amend", headers=h, json={
-        "password": world.PASSWORD, "corrections": {"instrument.model": "TM-C"}, "reason": "再改"})
+    r = client.post(
+        f"/api/certificates/{old}/amend",
+        headers=h,
+        json={"password": world.PASSWORD, "corrections": {"instrument.model": "TM-C"}, "reason": "再改"},
+    )
     assert r.status_code == 409 and r.json()["rule"] == "state"
 
 
@@ -80,8 +86,11 @@ def test_amendment_cannot_touch_readings_or_the_conclusion(platform, client):
     old, _, _ = _issue(platform, lab)
     h = login(client, lab.approver.username, world.PASSWORD)
     for field in ("conclusion", "points", "valid_until", "record.verdict"):
-        r = client.post(f"/api/certificates/{old}/amend", headers=h, json={
-            "password": world.PASSWORD, "corrections": {field: "合格"}, "reason": "试图改结论"})
+        r = client.post(
+            f"/api/certificates/{old}/amend",
+            headers=h,
+            json={"password": world.PASSWORD, "corrections": {field: "合格"}, "reason": "试图改结论"},
+        )
         assert r.status_code == 422, (field, r.text)
     with platform.engine.connect() as c:
         assert c.execute(select(func.count()).select_from(certificates)).scalar_one() == 1
@@ -95,15 +104,17 @@ def test_revocation_needs_a_reason_and_shows_revoked_publicly(platform, client):
     for body in ({"password": world.PASSWORD, "reason": "  "}, {"password": world.PASSWORD}):
         assert client.post(f"/api/certificates/{number}/revoke", headers=h, json=body).status_code == 422
     assert client.get(f"/public/certificates/{number}").json()["status"] == "valid"
-    r = client.post(f"/api/certificates/{number}/revoke", headers=h,
-                    json={"password": world.PASSWORD, "reason": "标准器溯源失效"})
+    r = client.post(
+        f"/api/certificates/{number}/revoke", headers=h, json={"password": world.PASSWORD, "reason": "标准器溯源失效"}
+    )
     assert r.status_code == 200, r.text
     assert client.get(f"/public/certificates/{number}").json() == {"number": number, "status": "revoked"}
     detail = client.get(f"/api/certificates/{number}", headers=h).json()
     assert detail["status"] == "revoked" and detail["revocation_reason"] == "标准器溯源失效"
     assert client.get(detail["qr"]).json()["status"] == "revoked"
-    r = client.post(f"/api/certificates/{number}/revoke", headers=h,
-                    json={"password": world.PASSWORD, "reason": "again"})
+    r = client.post(
+        f"/api/certificates/{number}/revoke", headers=h, json={"password": world.PASSWORD, "reason": "again"}
+    )
     assert r.status_code == 409 and r.json()["rule"] == "state"
 
 
@@ -120,10 +131,20 @@ def test_verifier_may_not_revoke_or_amend(platform, client):
     lab = world.make_lab(platform, "D310104", ["nawi"])
     number, _, _ = _issue(platform, lab)
     h = login(client, lab.verifier.username, world.PASSWORD)
-    assert client.post(f"/api/certificates/{number}/revoke", headers=h,
-                       json={"password": world.PASSWORD, "reason": "x"}).status_code == 403
-    assert client.post(f"/api/certificates/{number}/amend", headers=h, json={
-        "password": world.PASSWORD, "corrections": {"remarks": "x"}, "reason": "x"}).status_code == 403
+    assert (
+        client.post(
+            f"/api/certificates/{number}/revoke", headers=h, json={"password": world.PASSWORD, "reason": "x"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/api/certificates/{number}/amend",
+            headers=h,
+            json={"password": world.PASSWORD, "corrections": {"remarks": "x"}, "reason": "x"},
+        ).status_code
+        == 403
+    )
 
 
 # ------------------------------------------------------------------ the public QR views
@@ -141,8 +162,9 @@ def test_number_and_token_show_exactly_the_public_fields_and_nothing_about_the_o
     lab = world.make_lab(platform, "D310104", ["nawi"])
     number, _, owner = _issue(platform, lab)
     with platform.engine.connect() as c:
-        name, code, address = c.execute(select(owners.c.name, owners.c.credit_code, owners.c.address)
-                                        .where(owners.c.id == owner.owner_id)).one()
+        name, code, address = c.execute(
+            select(owners.c.name, owners.c.credit_code, owners.c.address).where(owners.c.id == owner.owner_id)
+        ).one()
     qr = _qr(client, login(client, owner.username, world.PASSWORD), number)
     r = client.get(qr)
     assert r.status_code == 200
@@ -161,7 +183,9 @@ def test_wrong_token_is_404_and_unknown_number_is_status_unknown(platform, clien
     assert r.status_code == 404 and r.json()["rule"] == "not_found"
     assert number not in r.text
     assert client.get("/public/certificates/D310104-1999-000001").json() == {
-        "number": "D310104-1999-000001", "status": "unknown"}
+        "number": "D310104-1999-000001",
+        "status": "unknown",
+    }
     assert client.get("/public/certificates/D310104-1999-000001", params={"token": "x"}).status_code == 404
 
 
@@ -170,8 +194,16 @@ def test_certificate_past_its_valid_until_shows_expired(platform, client):
     today = shanghai_today()
     on = today - timedelta(days=215)  # ~7 months ago: beyond the 6-month period of JJG 443
     # the standard was calibrated before that day too (its calibration history must cover the date)
-    registry.record_standard_calibration(platform.uow(), lab.manager, lab.standard_id, "上海市计量测试技术研究院",
-                                         "CAL-old", on - timedelta(days=10), today + timedelta(days=100), True)
+    registry.record_standard_calibration(
+        platform.uow(),
+        lab.manager,
+        lab.standard_id,
+        "上海市计量测试技术研究院",
+        "CAL-old",
+        on - timedelta(days=10),
+        today + timedelta(days=100),
+        True,
+    )
     owner = world.make_owner(platform, "310104")
     iid = world.fuel_dispenser(platform, owner)
     [task] = workflow.apply(platform.uow(), owner, [iid])
@@ -250,8 +282,10 @@ def test_institution_switched_to_sm2_issues_sm2_certificates_that_verify(platfor
     doc = _document(client, staff, number)
     assert doc["signature"] == doc["signature"] | {"alg": "SM2-SM3", "kid": kid}
     with platform.engine.connect() as c:
-        assert c.execute(select(certificates.c.signature_alg).where(certificates.c.number == number)) \
-            .scalar_one() == "SM2-SM3"
+        assert (
+            c.execute(select(certificates.c.signature_alg).where(certificates.c.number == number)).scalar_one()
+            == "SM2-SM3"
+        )
     check = verify_document(doc, _published(client))
     assert check.valid, check.problems
     assert client.get(_qr(client, staff, number)).json()["signature_valid"] is True
@@ -273,7 +307,6 @@ def test_public_endpoints_are_rate_limited_per_client(settings):
             assert r.status_code == 429 and r.json()["rule"] == "rate_limited"
             assert c.get("/public/instruments/1").status_code == 429
             assert c.get("/health").status_code == 200  # only /public is limited
-            assert c.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}) \
-                .status_code == 200
+            assert c.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).status_code == 200
     finally:
         limited.engine.dispose()

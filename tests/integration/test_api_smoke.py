@@ -12,16 +12,34 @@ from tests.support import world
 def test_whole_workflow_over_http(platform, client):
     admin = login(client, "admin", ADMIN_PASSWORD)
     code = world.new_credit_code()
-    r = client.post("/public/owners", json={"credit_code": code, "name": "徐汇某超市", "district_code": "310104",
-                                           "username": "shop1", "password": "shop-pass-1"})
+    r = client.post(
+        "/public/owners",
+        json={
+            "credit_code": code,
+            "name": "徐汇某超市",
+            "district_code": "310104",
+            "username": "shop1",
+            "password": "shop-pass-1",
+        },
+    )
     assert r.status_code == 201, r.text
     owner_id = r.json()["owner_id"]
     assert client.post(f"/api/owners/{owner_id}/decision", json={"approve": True}, headers=admin).status_code == 200
     shop = login(client, "shop1", "shop-pass-1")
     type_id = world.type_id(platform, "nawi", "数字指示秤/电子计价秤")
-    r = client.post("/api/instruments", headers=shop, json={
-        "item_code": "nawi", "name": "电子计价秤", "serial_no": "A-1", "use": "trade", "type_id": type_id,
-        "procedure_code": "nawi", "parameters": {"accuracy_class": "III", "e": "0.005"}})
+    r = client.post(
+        "/api/instruments",
+        headers=shop,
+        json={
+            "item_code": "nawi",
+            "name": "电子计价秤",
+            "serial_no": "A-1",
+            "use": "trade",
+            "type_id": type_id,
+            "procedure_code": "nawi",
+            "parameters": {"accuracy_class": "III", "e": "0.005"},
+        },
+    )
     assert r.status_code == 201, r.text
     iid = r.json()["id"]
     r = client.post("/api/applications", headers=shop, json={"instrument_ids": [iid]})
@@ -30,10 +48,20 @@ def test_whole_workflow_over_http(platform, client):
     lab = world.make_lab(platform, "D310104", ["nawi"])
     v = login(client, lab.verifier.username, world.PASSWORD)
     assert [t["id"] for t in client.get("/api/tasks", headers=v).json()] == [task]
-    r = client.post(f"/api/tasks/{task}/results", headers=v, json={
-        "password": world.PASSWORD, "performed_on": str(shanghai_today()), "standard_ids": [lab.standard_id],
-        "stage": "subsequent", "readings": [{"point_id": "load", "reference": "1.000", "indication": "1.000"},
-                                            {"point_id": "load", "reference": "5.000", "indication": "5.005"}]})
+    r = client.post(
+        f"/api/tasks/{task}/results",
+        headers=v,
+        json={
+            "password": world.PASSWORD,
+            "performed_on": str(shanghai_today()),
+            "standard_ids": [lab.standard_id],
+            "stage": "subsequent",
+            "readings": [
+                {"point_id": "load", "reference": "1.000", "indication": "1.000"},
+                {"point_id": "load", "reference": "5.000", "indication": "5.005"},
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
     assert r.json()["verdict"] == "pass"

@@ -25,9 +25,17 @@ def _regulator_login(client, platform, code: str) -> dict[str, str]:
     """An administrator creates a regulator account over HTTP; returns its auth header."""
     admin = login(client, "admin", ADMIN_PASSWORD)
     username = f"reg-{code.lower()}"
-    r = client.post("/api/users", headers=admin, json={
-        "username": username, "password": world.PASSWORD, "display_name": f"监管 {code}", "roles": ["regulator"],
-        "regulator_id": _regulator_id(platform, code)})
+    r = client.post(
+        "/api/users",
+        headers=admin,
+        json={
+            "username": username,
+            "password": world.PASSWORD,
+            "display_name": f"监管 {code}",
+            "roles": ["regulator"],
+            "regulator_id": _regulator_id(platform, code),
+        },
+    )
     assert r.status_code == 201, r.text
     return login(client, username, world.PASSWORD)
 
@@ -43,8 +51,9 @@ def _visible_ids(client, headers) -> set[int]:
 
 
 def _example_path(path: str, operation: dict) -> str:
-    types = {p["name"]: p.get("schema", {}).get("type") for p in operation.get("parameters", [])
-             if p.get("in") == "path"}
+    types = {
+        p["name"]: p.get("schema", {}).get("type") for p in operation.get("parameters", []) if p.get("in") == "path"
+    }
     return re.sub(r"\{(\w+)\}", lambda m: "1" if types.get(m.group(1)) == "integer" else "X", path)
 
 
@@ -158,8 +167,9 @@ def test_other_institutions_approver_cannot_revoke_a_certificate(platform, clien
     [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
     number = world.verify(platform, here, task)
     h = login(client, other.approver.username, world.PASSWORD)
-    r = client.post(f"/api/certificates/{number}/revoke", headers=h,
-                    json={"password": world.PASSWORD, "reason": "试图撤销他人证书"})
+    r = client.post(
+        f"/api/certificates/{number}/revoke", headers=h, json={"password": world.PASSWORD, "reason": "试图撤销他人证书"}
+    )
     assert r.status_code == 404
     assert client.get(f"/public/certificates/{number}").json()["status"] == "valid"
 
@@ -168,9 +178,17 @@ def test_lab_manager_creates_staff_only_for_own_institution_and_never_an_admin(p
     lab = world.make_lab(platform, "D310104", ["nawi"])
     other_inst = world.institution_id(platform, "D310101")
     h = login(client, lab.manager.username, world.PASSWORD)
-    ok = client.post("/api/users", headers=h, json={
-        "username": "new-verifier", "password": world.PASSWORD, "display_name": "新检定员", "roles": ["verifier"],
-        "institution_id": lab.institution_id})
+    ok = client.post(
+        "/api/users",
+        headers=h,
+        json={
+            "username": "new-verifier",
+            "password": world.PASSWORD,
+            "display_name": "新检定员",
+            "roles": ["verifier"],
+            "institution_id": lab.institution_id,
+        },
+    )
     assert ok.status_code == 201, ok.text
     refused = [
         {"username": "elsewhere", "roles": ["verifier"], "institution_id": other_inst},
@@ -179,8 +197,9 @@ def test_lab_manager_creates_staff_only_for_own_institution_and_never_an_admin(p
         {"username": "no-inst", "roles": ["verifier"], "institution_id": None},
     ]
     for body in refused:
-        r = client.post("/api/users", headers=h,
-                        json=body | {"password": world.PASSWORD, "display_name": body["username"]})
+        r = client.post(
+            "/api/users", headers=h, json=body | {"password": world.PASSWORD, "display_name": body["username"]}
+        )
         assert r.status_code == 403, (body, r.text)
         assert r.json()["rule"] == "forbidden"
     with platform.engine.connect() as c:
@@ -191,9 +210,17 @@ def test_lab_manager_creates_staff_only_for_own_institution_and_never_an_admin(p
 def test_verifier_cannot_create_accounts(platform, client):
     lab = world.make_lab(platform, "D310104", ["nawi"])
     h = login(client, lab.verifier.username, world.PASSWORD)
-    r = client.post("/api/users", headers=h, json={
-        "username": "friend", "password": world.PASSWORD, "display_name": "朋友", "roles": ["verifier"],
-        "institution_id": lab.institution_id})
+    r = client.post(
+        "/api/users",
+        headers=h,
+        json={
+            "username": "friend",
+            "password": world.PASSWORD,
+            "display_name": "朋友",
+            "roles": ["verifier"],
+            "institution_id": lab.institution_id,
+        },
+    )
     assert r.status_code == 403
 
 
@@ -215,8 +242,11 @@ def test_district_regulator_sees_instruments_of_its_district_only_and_city_regul
 def test_instrument_relocated_to_another_district_leaves_the_old_regulators_view(platform, client):
     owner = world.make_owner(platform, "310104")
     iid = world.scale(platform, owner)
-    r = client.post(f"/api/instruments/{iid}/relocate", headers=_owner_login(client, owner),
-                    json={"district_code": "310101", "location": "南京东路"})
+    r = client.post(
+        f"/api/instruments/{iid}/relocate",
+        headers=_owner_login(client, owner),
+        json={"district_code": "310101", "location": "南京东路"},
+    )
     assert r.status_code == 200, r.text
     assert _visible_ids(client, _regulator_login(client, platform, "SAMR-310104")) == set()
     assert _visible_ids(client, _regulator_login(client, platform, "SAMR-310101")) == {iid}
@@ -249,9 +279,16 @@ def test_regulator_without_an_institution_sees_no_task_queue_and_cannot_apply(pl
 
 
 def _signup(client, credit_code: str, district: str = "310104", username: str = "shop-a") -> object:
-    return client.post("/public/owners", json={"credit_code": credit_code, "name": "某某便利店",
-                                               "district_code": district, "username": username,
-                                               "password": "shop-pass-1"})
+    return client.post(
+        "/public/owners",
+        json={
+            "credit_code": credit_code,
+            "name": "某某便利店",
+            "district_code": district,
+            "username": username,
+            "password": "shop-pass-1",
+        },
+    )
 
 
 def test_owner_registration_with_a_wrong_check_character_is_refused_naming_it(platform, client):
@@ -279,12 +316,16 @@ def test_pending_owner_cannot_register_instruments_or_apply(platform, client):
     r = _signup(client, "91350100M000100Y43")
     assert r.status_code == 201
     h = login(client, "shop-a", "shop-pass-1")
-    r = client.post("/api/instruments", headers=h, json={
-        "item_code": "nawi", "name": "电子计价秤", "serial_no": "P-1", "use": "trade", "procedure_code": "nawi"})
+    r = client.post(
+        "/api/instruments",
+        headers=h,
+        json={"item_code": "nawi", "name": "电子计价秤", "serial_no": "P-1", "use": "trade", "procedure_code": "nawi"},
+    )
     assert r.status_code == 409
     assert r.json()["rule"] == "owner_not_approved"
-    assert client.post("/api/applications", headers=h, json={"instrument_ids": [1]}).json()["rule"] == \
-        "owner_not_approved"
+    assert (
+        client.post("/api/applications", headers=h, json={"instrument_ids": [1]}).json()["rule"] == "owner_not_approved"
+    )
     with platform.engine.connect() as c:
         assert c.execute(select(func.count()).select_from(instruments)).scalar_one() == 0
 

@@ -71,8 +71,9 @@ def test_cert_list_json_lists_the_issued_certificate(cli, issued):
 
 
 def test_cert_list_filters_by_institution(cli, issued):
-    assert [x["number"] for x in json.loads(cli("cert", "list", "--json", "--institution", "D310104").stdout)] == \
-        [issued]
+    assert [x["number"] for x in json.loads(cli("cert", "list", "--json", "--institution", "D310104").stdout)] == [
+        issued
+    ]
     assert json.loads(cli("cert", "list", "--json", "--institution", "D310101").stdout) == []
 
 

@@ -18,10 +18,17 @@ def _checked_records(platform, lab, owner, n):
     ids = []
     for _ in range(n):
         [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
-        rid = workflow.record_results(platform.uow(), world.confirm(platform, lab.verifier), task,
-                                      workflow.ResultsInput(performed_on=shanghai_today(),
-                                                            standard_ids=[lab.standard_id],
-                                                            readings=world.SCALE_PASS, stage="subsequent"))
+        rid = workflow.record_results(
+            platform.uow(),
+            world.confirm(platform, lab.verifier),
+            task,
+            workflow.ResultsInput(
+                performed_on=shanghai_today(),
+                standard_ids=[lab.standard_id],
+                readings=world.SCALE_PASS,
+                stage="subsequent",
+            ),
+        )
         workflow.check_record(platform.uow(), world.confirm(platform, lab.checker), rid)
         ids.append(rid)
     return ids
@@ -29,8 +36,13 @@ def _checked_records(platform, lab, owner, n):
 
 def _seqs(platform, institution_id):
     with platform.engine.connect() as c:
-        return sorted(c.execute(select(certificates.c.seq).where(
-            certificates.c.institution_id == institution_id, certificates.c.year == shanghai_today().year)).scalars())
+        return sorted(
+            c.execute(
+                select(certificates.c.seq).where(
+                    certificates.c.institution_id == institution_id, certificates.c.year == shanghai_today().year
+                )
+            ).scalars()
+        )
 
 
 def test_two_processes_issuing_at_once_get_unique_gap_free_numbers(platform):
@@ -42,9 +54,20 @@ def test_two_processes_issuing_at_once_get_unique_gap_free_numbers(platform):
     with ctx.Manager() as manager:
         start = manager.Barrier(2)
         with ctx.Pool(2) as pool:
-            jobs = [pool.apply_async(issuer.approve_all, (platform.settings.database_url, str(platform.settings.data_dir),
-                                                          lab.approver.user_id, world.PASSWORD, part, start))
-                    for part in (records[0::2], records[1::2])]
+            jobs = [
+                pool.apply_async(
+                    issuer.approve_all,
+                    (
+                        platform.settings.database_url,
+                        str(platform.settings.data_dir),
+                        lab.approver.user_id,
+                        world.PASSWORD,
+                        part,
+                        start,
+                    ),
+                )
+                for part in (records[0::2], records[1::2])
+            ]
             numbers = [n for j in jobs for n in j.get(timeout=120)]
     assert len(set(numbers)) == 24
     assert _seqs(platform, lab.institution_id) == list(range(1, 25))

@@ -59,15 +59,28 @@ def _write(folder: Path | None, name: str, text: str) -> Path:
 
 
 def _meter(platform, owner) -> int:
-    return registry.register_instrument(platform.uow(), owner, registry.InstrumentRegistration(
-        item_code="flowmeter", name="测试流量计", serial_no="TM-001", use="trade", procedure_code="test_meter",
-        manufacturer="虚构仪表厂", model="T-1", parameters={"resolution": "0.001"}))
+    return registry.register_instrument(
+        platform.uow(),
+        owner,
+        registry.InstrumentRegistration(
+            item_code="flowmeter",
+            name="测试流量计",
+            serial_no="TM-001",
+            use="trade",
+            procedure_code="test_meter",
+            manufacturer="虚构仪表厂",
+            model="T-1",
+            parameters={"resolution": "0.001"},
+        ),
+    )
 
 
 def test_the_fictitious_meter_belongs_to_an_existing_catalogue_item(platform):
     with platform.engine.connect() as c:
-        assert c.execute(select(catalogue_items.c.name_zh).where(catalogue_items.c.code == "flowmeter")) \
-            .scalar_one() == "流量计"
+        assert (
+            c.execute(select(catalogue_items.c.name_zh).where(catalogue_items.c.code == "flowmeter")).scalar_one()
+            == "流量计"
+        )
 
 
 def test_procedure_from_the_admin_folder_runs_the_workflow_to_a_certificate(platform_with_procedures):
@@ -80,10 +93,18 @@ def test_procedure_from_the_admin_folder_runs_the_workflow_to_a_certificate(plat
     lab = world.make_lab(platform, "SIMT", ["flowmeter"])  # district institutes are not authorised for it
     passing, failing = _meter(platform, owner), _meter(platform, owner)
     t_pass, t_fail = workflow.apply(platform.uow(), owner, [passing, failing])
-    ok = world.verify(platform, lab, t_pass, [workflow.ReadingInput("q_low", "10.000", "10.090"),
-                                              workflow.ReadingInput("q_high", "100.00", "99.10")])
-    bad = world.verify(platform, lab, t_fail, [workflow.ReadingInput("q_low", "10.000", "10.000"),
-                                               workflow.ReadingInput("q_high", "100.00", "101.10")])
+    ok = world.verify(
+        platform,
+        lab,
+        t_pass,
+        [workflow.ReadingInput("q_low", "10.000", "10.090"), workflow.ReadingInput("q_high", "100.00", "99.10")],
+    )
+    bad = world.verify(
+        platform,
+        lab,
+        t_fail,
+        [workflow.ReadingInput("q_low", "10.000", "10.000"), workflow.ReadingInput("q_high", "100.00", "101.10")],
+    )
     with platform.engine.connect() as c:
         rows = {r.number: r for r in c.execute(select(certificates).where(certificates.c.number.in_([ok, bad])))}
     assert ok.startswith("SIMT-") and rows[ok].kind == "verification"
@@ -92,7 +113,9 @@ def test_procedure_from_the_admin_folder_runs_the_workflow_to_a_certificate(plat
     assert payload["record"]["regulation"] == "JJG 0000-TEST"
     assert payload["record"]["procedure_code"] == "test_meter"
     assert [(p["point_id"], p["rule_id"], p["mpe_upper"]) for p in payload["points"]] == [
-        ("q_low", "flow_error", "1.0"), ("q_high", "flow_error", "1.0")]
+        ("q_low", "flow_error", "1.0"),
+        ("q_high", "flow_error", "1.0"),
+    ]
 
 
 def test_reading_at_a_point_the_admin_procedure_does_not_define_is_refused(platform_with_procedures):
@@ -122,13 +145,18 @@ def test_admin_procedure_is_listed_by_the_api(platform_with_procedures):
     assert "nawi" in listed
 
 
-@pytest.mark.parametrize(("broken", "field"), [
-    (TEST_METER.replace('mpe: "1.0"', 'mpe: "one percent"'), "editions[0].rules[0].mpe"),
-    (TEST_METER.replace("        kind: relative_percent\n", ""), "editions[0].rules[0].kind"),
-    (TEST_METER.replace("points: [q_low, q_high]}", "points: [q_low, q_mid]}"),
-     "editions[0].rules[0].applies_to.points"),
-    (TEST_METER.replace('unit: "%"', "unit: m3"), "editions[0].rules[0].unit"),
-])
+@pytest.mark.parametrize(
+    ("broken", "field"),
+    [
+        (TEST_METER.replace('mpe: "1.0"', 'mpe: "one percent"'), "editions[0].rules[0].mpe"),
+        (TEST_METER.replace("        kind: relative_percent\n", ""), "editions[0].rules[0].kind"),
+        (
+            TEST_METER.replace("points: [q_low, q_high]}", "points: [q_low, q_mid]}"),
+            "editions[0].rules[0].applies_to.points",
+        ),
+        (TEST_METER.replace('unit: "%"', "unit: m3"), "editions[0].rules[0].unit"),
+    ],
+)
 def test_malformed_admin_procedure_is_refused_naming_the_file_and_field(platform_with_procedures, broken, field):
     platform = platform_with_procedures
     path = _write(platform.settings.procedures_dir, "broken_meter.yaml", broken)

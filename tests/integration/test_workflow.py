@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from jiliang.audit import history
+from jiliang.certificates.tables import certificates
 from jiliang.errors import Forbidden, RuleViolation
 from jiliang.platform import shanghai_today
 from jiliang.registry.periods import add_months
 from jiliang.registry.tables import instruments
-from jiliang.certificates.tables import certificates
 from jiliang.verification import service as workflow
 from tests.support import world
 
@@ -34,8 +34,11 @@ def test_scale_passes_and_gets_a_verification_certificate_with_period_unknown(pl
     # verification_periods.csv gives no confirmed period for 数字指示秤/电子计价秤: never invent one
     assert payload["valid_until"] is None and cert.valid_until is None
     assert inst.last_conclusion == "pass" and inst.valid_until is None and not inst.barred
-    assert payload["signatories"] == {"verifier": lab.verifier.display_name, "checker": lab.checker.display_name,
-                                      "approver": lab.approver.display_name}
+    assert payload["signatories"] == {
+        "verifier": lab.verifier.display_name,
+        "checker": lab.checker.display_name,
+        "approver": lab.approver.display_name,
+    }
 
 
 def test_fuel_dispenser_valid_until_is_date_plus_six_months_minus_one_day(platform):
@@ -44,8 +47,7 @@ def test_fuel_dispenser_valid_until_is_date_plus_six_months_minus_one_day(platfo
     iid = world.fuel_dispenser(platform, owner)
     [task] = workflow.apply(platform.uow(), owner, [iid])
     on = shanghai_today() - timedelta(days=3)
-    readings = [workflow.ReadingInput("volume", "20.00", "20.05"),
-                workflow.ReadingInput("volume", "20.00", "19.95")]
+    readings = [workflow.ReadingInput("volume", "20.00", "20.05"), workflow.ReadingInput("volume", "20.00", "19.95")]
     number = world.verify(platform, lab, task, readings, on=on)
     with platform.engine.connect() as c:
         cert = c.execute(select(certificates).where(certificates.c.number == number)).one()
@@ -74,10 +76,17 @@ def test_verifier_cannot_check_own_record_and_checker_cannot_approve(platform):
     lab = world.make_lab(platform, "D310104", ["nawi"])
     both = world.make_lab(platform, "D310104", ["nawi"])
     [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
-    rid = workflow.record_results(platform.uow(), world.confirm(platform, lab.verifier), task, workflow.ResultsInput(
-        performed_on=shanghai_today(), standard_ids=[lab.standard_id], readings=world.SCALE_PASS, stage="initial"))
+    rid = workflow.record_results(
+        platform.uow(),
+        world.confirm(platform, lab.verifier),
+        task,
+        workflow.ResultsInput(
+            performed_on=shanghai_today(), standard_ids=[lab.standard_id], readings=world.SCALE_PASS, stage="initial"
+        ),
+    )
     # give the verifier the checker role too: separation of duties still forbids checking their own work
     from jiliang.auth import Actor
+
     verifier_as_checker = Actor(**{**lab.verifier.__dict__, "roles": frozenset({"verifier", "checker"})})
     with pytest.raises(RuleViolation) as err:
         workflow.check_record(platform.uow(), world.confirm(platform, verifier_as_checker), rid)
@@ -114,10 +123,25 @@ def test_expired_standard_calibration_is_refused(platform):
     owner = world.make_owner(platform)
     lab = world.make_lab(platform, "D310104", ["nawi"])
     today = shanghai_today()
-    old = registry.add_standard(platform.uow(), lab.manager, lab.institution_id, "旧标准", "[2020]沪量标1号",
-                                today + timedelta(days=100), ["nawi"])
-    registry.record_standard_calibration(platform.uow(), lab.manager, old, "SIMT", "CAL-old",
-                                         today - timedelta(days=400), today - timedelta(days=35), True)
+    old = registry.add_standard(
+        platform.uow(),
+        lab.manager,
+        lab.institution_id,
+        "旧标准",
+        "[2020]沪量标1号",
+        today + timedelta(days=100),
+        ["nawi"],
+    )
+    registry.record_standard_calibration(
+        platform.uow(),
+        lab.manager,
+        old,
+        "SIMT",
+        "CAL-old",
+        today - timedelta(days=400),
+        today - timedelta(days=35),
+        True,
+    )
     [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
     lab.standard_id = old
     with pytest.raises(RuleViolation) as err:
@@ -131,8 +155,16 @@ def test_standard_found_out_of_tolerance_cannot_be_used_after_that_calibration(p
     owner = world.make_owner(platform)
     lab = world.make_lab(platform, "D310104", ["nawi"])
     today = shanghai_today()
-    registry.record_standard_calibration(platform.uow(), lab.manager, lab.standard_id, "SIMT", "CAL-oot",
-                                         today - timedelta(days=2), today + timedelta(days=360), False)
+    registry.record_standard_calibration(
+        platform.uow(),
+        lab.manager,
+        lab.standard_id,
+        "SIMT",
+        "CAL-oot",
+        today - timedelta(days=2),
+        today + timedelta(days=360),
+        False,
+    )
     [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
     with pytest.raises(RuleViolation) as err:
         world.verify(platform, lab, task)
@@ -141,19 +173,28 @@ def test_standard_found_out_of_tolerance_cannot_be_used_after_that_calibration(p
 
 def test_task_goes_to_the_district_institute_else_a_cross_district_one(platform):
     owner = world.make_owner(platform, "310104")
-    scale_task, = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
+    (scale_task,) = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
     from jiliang.verification.tables import tasks
+
     with platform.engine.connect() as c:
-        assert c.execute(select(tasks.c.institution_id).where(tasks.c.id == scale_task)).scalar_one() == \
-            world.institution_id(platform, "D310104")
+        assert c.execute(
+            select(tasks.c.institution_id).where(tasks.c.id == scale_task)
+        ).scalar_one() == world.institution_id(platform, "D310104")
     # gas meters are not authorised at district institutes (registry/institutions.yaml): the city institute
     from jiliang.registry import service as registry
-    gid = registry.register_instrument(platform.uow(), owner, registry.InstrumentRegistration(
-        item_code="gas_meter", name="膜式燃气表", serial_no="G1", use="trade", procedure_code="gas_meter"))
-    gas_task, = workflow.apply(platform.uow(), owner, [gid])
+
+    gid = registry.register_instrument(
+        platform.uow(),
+        owner,
+        registry.InstrumentRegistration(
+            item_code="gas_meter", name="膜式燃气表", serial_no="G1", use="trade", procedure_code="gas_meter"
+        ),
+    )
+    (gas_task,) = workflow.apply(platform.uow(), owner, [gid])
     with platform.engine.connect() as c:
-        assert c.execute(select(tasks.c.institution_id).where(tasks.c.id == gas_task)).scalar_one() == \
-            world.institution_id(platform, "SIMT")
+        assert c.execute(
+            select(tasks.c.institution_id).where(tasks.c.id == gas_task)
+        ).scalar_one() == world.institution_id(platform, "SIMT")
 
 
 def test_every_step_leaves_an_audit_record(platform):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-
-def approve_all(url: str, data_dir: str, approver_id: int, password: str, record_ids: list[int],
-                start: object) -> list[str]:
+def approve_all(
+    url: str, data_dir: str, approver_id: int, password: str, record_ids: list[int], start: object
+) -> list[str]:
     from jiliang.auth import confirm_password, load_actor
     from jiliang.platform import Platform
     from jiliang.settings import Settings

@@ -38,8 +38,13 @@ def institution_id(platform: Platform, code: str) -> int:
 
 def type_id(platform: Platform, item_code: str, name_zh: str) -> int:
     with platform.engine.connect() as c:
-        return int(c.execute(select(catalogue_types.c.id).where(
-            catalogue_types.c.item_code == item_code, catalogue_types.c.name_zh == name_zh)).scalar_one())
+        return int(
+            c.execute(
+                select(catalogue_types.c.id).where(
+                    catalogue_types.c.item_code == item_code, catalogue_types.c.name_zh == name_zh
+                )
+            ).scalar_one()
+        )
 
 
 def new_credit_code() -> str:
@@ -49,9 +54,17 @@ def new_credit_code() -> str:
 
 def make_owner(platform: Platform, district: str = "310104", approve: bool = True) -> Actor:
     n = next(_serial)
-    oid = registry.register_owner(platform.uow(), registry.OwnerRegistration(
-        credit_code=new_credit_code(), name=f"测试商户{n}", district_code=district, address="测试路 1 号",
-        username=f"owner{n}", password=PASSWORD))
+    oid = registry.register_owner(
+        platform.uow(),
+        registry.OwnerRegistration(
+            credit_code=new_credit_code(),
+            name=f"测试商户{n}",
+            district_code=district,
+            address="测试路 1 号",
+            username=f"owner{n}",
+            password=PASSWORD,
+        ),
+    )
     if approve:
         registry.decide_owner_registration(platform.uow(), admin(platform), oid, True)
     with platform.engine.connect() as c:
@@ -75,50 +88,108 @@ def make_lab(platform: Platform, code: str, items: list[str], qualified_until: d
     n = next(_serial)
     people = {}
     for role in ("verifier", "checker", "approver", "lab_manager"):
-        uid = registry.create_user(platform.uow(), adm, f"{role}{n}", PASSWORD, f"{role}-{n}", [role],
-                                   institution_id=iid)
+        uid = registry.create_user(
+            platform.uow(), adm, f"{role}{n}", PASSWORD, f"{role}-{n}", [role], institution_id=iid
+        )
         with platform.engine.connect() as c:
             people[role] = load_actor(c, uid)
     today = shanghai_today()
     for item in items:
         for role in ("verifier", "checker", "approver"):
-            registry.grant_qualification(platform.uow(), adm, people[role].user_id, item, f"Q-{n}-{item}",
-                                         today - timedelta(days=365), qualified_until or today + timedelta(days=365))
-    sid = registry.add_standard(platform.uow(), people["lab_manager"], iid, f"标准装置{n}", f"[2024]沪量标{n}号",
-                                today + timedelta(days=700), items)
-    registry.record_standard_calibration(platform.uow(), people["lab_manager"], sid, "上海市计量测试技术研究院",
-                                         f"CAL-{n}", today - timedelta(days=30), today + timedelta(days=335), True)
+            registry.grant_qualification(
+                platform.uow(),
+                adm,
+                people[role].user_id,
+                item,
+                f"Q-{n}-{item}",
+                today - timedelta(days=365),
+                qualified_until or today + timedelta(days=365),
+            )
+    sid = registry.add_standard(
+        platform.uow(),
+        people["lab_manager"],
+        iid,
+        f"标准装置{n}",
+        f"[2024]沪量标{n}号",
+        today + timedelta(days=700),
+        items,
+    )
+    registry.record_standard_calibration(
+        platform.uow(),
+        people["lab_manager"],
+        sid,
+        "上海市计量测试技术研究院",
+        f"CAL-{n}",
+        today - timedelta(days=30),
+        today + timedelta(days=335),
+        True,
+    )
     return Lab(iid, people["verifier"], people["checker"], people["approver"], people["lab_manager"], sid)
 
 
 def scale(platform: Platform, owner: Actor, **kw: object) -> int:
     reg = registry.InstrumentRegistration(
-        item_code="nawi", name="电子计价秤", serial_no=f"SN{next(_serial)}", use="trade",
-        type_id=type_id(platform, "nawi", "数字指示秤/电子计价秤"), procedure_code="nawi",
-        manufacturer="上海大华", model="TM-A", parameters={"accuracy_class": "III", "e": "0.005"},
+        item_code="nawi",
+        name="电子计价秤",
+        serial_no=f"SN{next(_serial)}",
+        use="trade",
+        type_id=type_id(platform, "nawi", "数字指示秤/电子计价秤"),
+        procedure_code="nawi",
+        manufacturer="上海大华",
+        model="TM-A",
+        parameters={"accuracy_class": "III", "e": "0.005"},
     )
     reg = registry.InstrumentRegistration(**{**reg.__dict__, **kw})
     return registry.register_instrument(platform.uow(), owner, reg)
 
 
 def fuel_dispenser(platform: Platform, owner: Actor) -> int:
-    return registry.register_instrument(platform.uow(), owner, registry.InstrumentRegistration(
-        item_code="fuel_dispenser", name="燃油加油机", serial_no=f"FD{next(_serial)}", use="trade",
-        type_id=type_id(platform, "fuel_dispenser", "燃油加油机"), procedure_code="fuel_dispenser",
-        manufacturer="正星", model="ZX-1", parameters={"resolution": "0.01"},
-    ))
+    return registry.register_instrument(
+        platform.uow(),
+        owner,
+        registry.InstrumentRegistration(
+            item_code="fuel_dispenser",
+            name="燃油加油机",
+            serial_no=f"FD{next(_serial)}",
+            use="trade",
+            type_id=type_id(platform, "fuel_dispenser", "燃油加油机"),
+            procedure_code="fuel_dispenser",
+            manufacturer="正星",
+            model="ZX-1",
+            parameters={"resolution": "0.01"},
+        ),
+    )
 
 
-SCALE_PASS = [workflow.ReadingInput("load", "0.000", "0.000"), workflow.ReadingInput("load", "1.000", "1.000"),
-              workflow.ReadingInput("load", "5.000", "5.005"), workflow.ReadingInput("load", "15.000", "15.005")]
+SCALE_PASS = [
+    workflow.ReadingInput("load", "0.000", "0.000"),
+    workflow.ReadingInput("load", "1.000", "1.000"),
+    workflow.ReadingInput("load", "5.000", "5.005"),
+    workflow.ReadingInput("load", "15.000", "15.005"),
+]
 SCALE_FAIL = [workflow.ReadingInput("load", "1.000", "1.000"), workflow.ReadingInput("load", "5.000", "5.015")]
 
 
-def verify(platform: Platform, lab: Lab, task_id: int, readings: list[workflow.ReadingInput] | None = None,
-           stage: str = "subsequent", on: date | None = None) -> str:
+def verify(
+    platform: Platform,
+    lab: Lab,
+    task_id: int,
+    readings: list[workflow.ReadingInput] | None = None,
+    stage: str = "subsequent",
+    on: date | None = None,
+) -> str:
     """Record, check and approve; returns the certificate number."""
-    rid = workflow.record_results(platform.uow(), confirm(platform, lab.verifier), task_id, workflow.ResultsInput(
-        performed_on=on or shanghai_today(), standard_ids=[lab.standard_id], readings=readings or SCALE_PASS,
-        stage=stage, environment={"temperature": "20.5 °C"}))
+    rid = workflow.record_results(
+        platform.uow(),
+        confirm(platform, lab.verifier),
+        task_id,
+        workflow.ResultsInput(
+            performed_on=on or shanghai_today(),
+            standard_ids=[lab.standard_id],
+            readings=readings or SCALE_PASS,
+            stage=stage,
+            environment={"temperature": "20.5 °C"},
+        ),
+    )
     workflow.check_record(platform.uow(), confirm(platform, lab.checker), rid)
     return workflow.approve_record(platform.uow(), confirm(platform, lab.approver), rid)

@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from jiliang.certificates.canonical import canonical_json
 
 _scalars = st.none() | st.booleans() | st.integers(-(2**53 - 1), 2**53 - 1) | st.text()
-_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4)
-                       | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=25)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=400, deadline=None)

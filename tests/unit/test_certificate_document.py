@@ -55,10 +55,7 @@ class Keys:
         self.shqi = generate_key(self.data_dir, "SHQI", ED25519)
         self.attacker = generate_key(self.attacker_dir, "SHIMT", ED25519)
         self.keyset = KeySet(
-            tuple(
-                KeyEntry.from_public_key(k, not_before=SINCE)
-                for k in (self.shimt_ed, self.shimt_sm2, self.shqi)
-            )
+            tuple(KeyEntry.from_public_key(k, not_before=SINCE) for k in (self.shimt_ed, self.shimt_sm2, self.shqi))
         )
 
     def signer(self, info: PublicKeyInfo) -> Signer:
@@ -127,8 +124,7 @@ def test_key_of_another_institution_cannot_sign_for_this_one(keys: Keys) -> None
     check = verify_document(document, keys.keyset)
     assert not check.valid and check.owner == "SHQI"
     assert check.problems == [
-        "the certificate says it was issued by institution 'SHIMT', "
-        "but it was signed with a key of institution 'SHQI'"
+        "the certificate says it was issued by institution 'SHIMT', but it was signed with a key of institution 'SHQI'"
     ]
     assert verify_document(sign_payload(_payload(issuer="SHQI"), keys.signer(keys.shqi)), keys.keyset).valid
 
@@ -202,9 +198,7 @@ def test_malformed_documents_give_problems_not_exceptions(keys: Keys, document: 
 def test_damaged_signature_value_and_float_content_are_problems(keys: Keys) -> None:
     document = sign_payload(_payload(), keys.signer(keys.shimt_ed))
     document["signature"]["value"] = "@@not base64@@"
-    assert verify_document(document, keys.keyset).problems == [
-        "the signature value is missing or damaged (not base64)"
-    ]
+    assert verify_document(document, keys.keyset).problems == ["the signature value is missing or damaged (not base64)"]
     document = sign_payload(_payload(), keys.signer(keys.shimt_ed))
     document["payload"]["points"][0]["reading"] = 10.002
     check = verify_document(document, keys.keyset)
@@ -247,16 +241,12 @@ REFERENCE_CANONICAL = (
     b'"points":[{"nominal":"10.000","reading":"10.002"}],"verdict":"conforming"}'
 )
 REFERENCE_KID = "ed25519:a050837d85070582"
-REFERENCE_SIGNATURE = (
-    "0bQQkJN0f0SsBfvk5lKMF+vvrCb3fwbtEcPEjoE8qz1307LTbe7XsS+wd0DFUlS8Am14TRdoNnxiAcwItbZpAw=="
-)
+REFERENCE_SIGNATURE = "0bQQkJN0f0SsBfvk5lKMF+vvrCb3fwbtEcPEjoE8qz1307LTbe7XsS+wd0DFUlS8Am14TRdoNnxiAcwItbZpAw=="
 
 
 def _reference_signer() -> Signer:
     key = ed25519.Ed25519PrivateKey.from_private_bytes(REFERENCE_SEED)
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     public_key_pem = pem.decode()
     return Signer(compute_kid(ED25519, public_key_pem), ED25519, public_key_pem, key.sign)
 

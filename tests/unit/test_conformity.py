@@ -121,9 +121,7 @@ def test_a_failing_point_makes_the_verdict_fail_even_when_another_is_unknown(
 
 def test_class_iiii_bands_step_at_50e_and_200e(procedures: dict[str, Procedure]) -> None:
     params = {"accuracy_class": "IIII", "e": E}
-    result = evaluate(
-        procedures["nawi"], TODAY, "initial", params, [_load(50, Decimal(0)), _load(51, Decimal(0))]
-    )
+    result = evaluate(procedures["nawi"], TODAY, "initial", params, [_load(50, Decimal(0)), _load(51, Decimal(0))])
     first = _mpe("JJG 539-2016", "IIII", "initial", "indication error at load m", "0")
     second = _mpe("JJG 539-2016", "IIII", "initial", "indication error at load m", "50")
     assert [p.mpe_upper for p in result.points] == [first * E, second * E]
@@ -159,18 +157,14 @@ def test_resolution_parameter_takes_precedence_over_e(procedures: dict[str, Proc
 
 
 def test_price_scale_on_2027_01_07_is_judged_by_jjg_539(procedures: dict[str, Procedure]) -> None:
-    result = evaluate(
-        procedures["price_scale"], date(2027, 1, 7), "subsequent", SCALE_III, [_load(1000, Decimal(1))]
-    )
+    result = evaluate(procedures["price_scale"], date(2027, 1, 7), "subsequent", SCALE_III, [_load(1000, Decimal(1))])
     assert result.regulation == "JJG 539-2016" and result.verdict == "pass"
 
 
 def test_price_scale_from_2027_01_08_has_no_rules_so_verdict_is_unknown(
     procedures: dict[str, Procedure],
 ) -> None:
-    result = evaluate(
-        procedures["price_scale"], date(2027, 1, 8), "subsequent", SCALE_III, [_load(1000, Decimal(0))]
-    )
+    result = evaluate(procedures["price_scale"], date(2027, 1, 8), "subsequent", SCALE_III, [_load(1000, Decimal(0))])
     assert result.regulation == "JJG 1204-2025"
     assert result.verdict == "unknown" and result.points[0].mpe_upper is None
 
@@ -208,17 +202,13 @@ def test_fuel_dispenser_relative_error_of_exactly_0_30_percent_passes_and_above_
 
 
 def test_sphygmomanometer_zero_error_limits_are_asymmetric(procedures: dict[str, Procedure]) -> None:
-    row = next(
-        r for r in _rows() if r["regulation"] == "JJG 270-2008" and r["quantity"].startswith("zero error")
-    )
+    row = next(r for r in _rows() if r["regulation"] == "JJG 270-2008" and r["quantity"].startswith("zero error"))
     lower, upper = (Decimal(v) for v in row["mpe_value"].split("/"))
     params = {"resolution": Decimal("0.1")}
     spm = procedures["sphygmomanometer"]
 
     def verdict(indication: Decimal) -> str:
-        return evaluate(
-            spm, TODAY, "subsequent", params, [PointReading("zero", Decimal(0), indication)]
-        ).verdict
+        return evaluate(spm, TODAY, "subsequent", params, [PointReading("zero", Decimal(0), indication)]).verdict
 
     assert verdict(lower) == "pass" and verdict(upper) == "pass"
     assert verdict(lower - Decimal("0.1")) == "fail" and verdict(upper + Decimal("0.1")) == "fail"
@@ -342,9 +332,7 @@ def test_item_defined_only_in_an_admin_folder_loads_and_evaluates(tmp_path: Path
                 "title_zh": "出租汽车计价器",
                 "effective_from": "2017-05-30",
                 "effective_until": None,
-                "points": [
-                    {"id": "km1", "label_zh": "1 km", "label_en": "1 km", "nominal": "1 km", "unit": "km"}
-                ],
+                "points": [{"id": "km1", "label_zh": "1 km", "label_en": "1 km", "nominal": "1 km", "unit": "km"}],
                 "rules": [
                     {
                         "id": "distance",
@@ -403,9 +391,7 @@ def test_accuracy_class_outside_the_declared_choices_is_a_reading_error(
     procedures: dict[str, Procedure],
 ) -> None:
     with pytest.raises(ReadingError, match="must be one of"):
-        evaluate(
-            procedures["nawi"], TODAY, "initial", {"accuracy_class": "II", "e": E}, [_load(10, Decimal(0))]
-        )
+        evaluate(procedures["nawi"], TODAY, "initial", {"accuracy_class": "II", "e": E}, [_load(10, Decimal(0))])
 
 
 def test_relative_rule_with_zero_reference_is_a_reading_error(procedures: dict[str, Procedure]) -> None:

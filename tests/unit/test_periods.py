@@ -70,9 +70,7 @@ def test_add_months_clamps_to_the_end_of_a_shorter_month(start: date, months: in
         ("<= 15 years", "rotation", None, 180, "first_only_limited_use"),
     ],
 )
-def test_period_cells_are_parsed(
-    text: str, mode: str, months: int | None, life: int | None, period_mode: str
-) -> None:
+def test_period_cells_are_parsed(text: str, mode: str, months: int | None, life: int | None, period_mode: str) -> None:
     period = parse_period(text, mode, "src", "high")
     assert (period.months, period.service_life_months, period.mode) == (months, life, period_mode)
     assert period.note == text and period.source == "src" and period.confidence == "high"

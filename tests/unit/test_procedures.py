@@ -46,9 +46,7 @@ def _write(folder: Path, name: str, data: dict[str, Any]) -> Path:
 
 def test_shipped_procedures_load_with_expected_item_codes() -> None:
     procedures = load_procedures()
-    assert {"nawi", "price_scale", "fuel_dispenser", "sphygmomanometer", "water_meter", "gas_meter"} <= set(
-        procedures
-    )
+    assert {"nawi", "price_scale", "fuel_dispenser", "sphygmomanometer", "water_meter", "gas_meter"} <= set(procedures)
     for code, procedure in procedures.items():
         assert procedure.item_code == code
         assert procedure.editions
@@ -94,9 +92,7 @@ def test_every_shipped_rule_equals_a_row_of_the_reference_csv() -> None:
 
 
 def test_low_confidence_rules_ship_unconfirmed() -> None:
-    low = [
-        r for p in load_procedures().values() for e in p.editions for r in e.rules if r.confidence == "low"
-    ]
+    low = [r for p in load_procedures().values() for e in p.editions for r in e.rules if r.confidence == "low"]
     assert low, "expected at least one low-confidence rule (JJG 539 zero-setting)"
     assert all(not r.confirmed for r in low)
 

@@ -66,10 +66,7 @@ def test_canonical_json_matches_rfc8785_sorting_example() -> None:
 
 def test_canonical_json_escapes_only_what_rfc8785_requires() -> None:
     assert canonical_json({"s": '\u0007\b"\\/'}) == b'{"s":"\\u0007\\b\\"\\\\/"}'
-    assert (
-        canonical_json([True, False, None, 0, -7, "上海"])
-        == b'[true,false,null,0,-7,"\xe4\xb8\x8a\xe6\xb5\xb7"]'
-    )
+    assert canonical_json([True, False, None, 0, -7, "上海"]) == b'[true,false,null,0,-7,"\xe4\xb8\x8a\xe6\xb5\xb7"]'
 
 
 @pytest.mark.parametrize("value", [1.5, {"reading": 10.1}, [{"points": [0.0]}]])
@@ -171,9 +168,7 @@ def test_signature_of_another_key_does_not_verify(tmp_path: Path, algorithm: str
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize(
-    "garbage", [b"", b"\x00" * 64, b"\x30\x02\x02\x00", b"not a signature", b"\xff" * 72]
-)
+@pytest.mark.parametrize("garbage", [b"", b"\x00" * 64, b"\x30\x02\x02\x00", b"not a signature", b"\xff" * 72])
 def test_garbage_signature_is_false_not_an_exception(tmp_path: Path, algorithm: str, garbage: bytes) -> None:
     info = generate_key(tmp_path, "SHIMT", algorithm)
     assert verify_signature(algorithm, info.public_key_pem, b"data", garbage) is False
@@ -238,9 +233,7 @@ def test_gmssl_sm2_signature_verifies_with_us(tmp_path: Path) -> None:
     pem = (tmp_path / "keys" / f"{info.kid}.key").read_bytes()
     private_value = tongsuo_serialization.load_pem_private_key(pem, None).private_numbers().private_value
     numbers = tongsuo_serialization.load_pem_public_key(info.public_key_pem.encode()).public_numbers()
-    crypt = gmssl_sm2.CryptSM2(
-        private_key=f"{private_value:064x}", public_key=f"{numbers.x:064x}{numbers.y:064x}"
-    )
+    crypt = gmssl_sm2.CryptSM2(private_key=f"{private_value:064x}", public_key=f"{numbers.x:064x}{numbers.y:064x}")
     raw_hex = crypt.sign_with_sm3(b"data", secrets.token_hex(32))
     der = encode_dss_signature(int(raw_hex[:64], 16), int(raw_hex[64:], 16))
     assert verify_signature(SM2_SM3, info.public_key_pem, b"data", der)

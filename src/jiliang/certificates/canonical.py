@@ -45,11 +45,14 @@ def _check_signable(value: object, where: str) -> bool:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"{where}: object key {key!r} must be a string")
-            fast = _check_signable(item, where + "." + key) and fast and (key.isascii() or max(key, default="") <= "\uffff")
+            fast = (
+                _check_signable(item, where + "." + key)
+                and fast
+                and (key.isascii() or max(key, default="") <= "\uffff")
+            )
         return fast
     raise TypeError(
-        f"{where}: value of type {type(value).__name__} cannot be signed "
-        "(allowed: str, int, bool, None, list, dict)"
+        f"{where}: value of type {type(value).__name__} cannot be signed (allowed: str, int, bool, None, list, dict)"
     )
 
 

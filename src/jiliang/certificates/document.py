@@ -18,9 +18,7 @@ __all__ = ["DOCUMENT_FORMAT", "DocumentCheck", "parse_document", "sign_payload",
 
 DOCUMENT_FORMAT = "jiliang-certificate/1"
 
-_ALTERED = (
-    "signature does not match the certificate content (the file was altered or signed with another key)"
-)
+_ALTERED = "signature does not match the certificate content (the file was altered or signed with another key)"
 
 
 @dataclass(frozen=True)
@@ -105,9 +103,7 @@ def verify_document(document: Mapping[str, Any], keyset: KeySet) -> DocumentChec
     problems: list[str] = []
     doc_format = document.get("format")
     if doc_format != DOCUMENT_FORMAT:
-        problems.append(
-            f"the file is not a known certificate format ({doc_format!r}, expected {DOCUMENT_FORMAT!r})"
-        )
+        problems.append(f"the file is not a known certificate format ({doc_format!r}, expected {DOCUMENT_FORMAT!r})")
 
     payload = document.get("payload")
     if not isinstance(payload, Mapping):
@@ -133,9 +129,7 @@ def verify_document(document: Mapping[str, Any], keyset: KeySet) -> DocumentChec
 
     alg = signature.get("alg")
     if alg != entry.alg:
-        problems.append(
-            f"the signature claims algorithm {alg!r}, but key {kid!r} is published for {entry.alg!r}"
-        )
+        problems.append(f"the signature claims algorithm {alg!r}, but key {kid!r} is published for {entry.alg!r}")
 
     signature_bytes: bytes | None = None
     value = signature.get("value")

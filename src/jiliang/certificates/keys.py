@@ -19,12 +19,21 @@ __all__ = ["ensure_institution_keys", "rotate_key", "published_keyset"]
 def _new_key(uow: UnitOfWork, institution: object, algorithm: str) -> str:
     info = generate_key(uow.platform.settings.data_dir, institution.code, algorithm)  # type: ignore[attr-defined]
     now = utcnow()
-    uow.conn.execute(update(signing_keys).where(
-        signing_keys.c.owner == info.owner, signing_keys.c.retired_at.is_(None)).values(retired_at=now))
-    uow.conn.execute(insert(signing_keys).values(
-        kid=info.kid, owner=info.owner, algorithm=info.algorithm, public_key_pem=info.public_key_pem, created_at=now))
-    uow.conn.execute(update(institutions).where(institutions.c.id == institution.id)  # type: ignore[attr-defined]
-                     .values(signing_kid=info.kid, signing_algorithm=algorithm))
+    uow.conn.execute(
+        update(signing_keys)
+        .where(signing_keys.c.owner == info.owner, signing_keys.c.retired_at.is_(None))
+        .values(retired_at=now)
+    )
+    uow.conn.execute(
+        insert(signing_keys).values(
+            kid=info.kid, owner=info.owner, algorithm=info.algorithm, public_key_pem=info.public_key_pem, created_at=now
+        )
+    )
+    uow.conn.execute(
+        update(institutions)
+        .where(institutions.c.id == institution.id)  # type: ignore[attr-defined]
+        .values(signing_kid=info.kid, signing_algorithm=algorithm)
+    )
     return info.kid
 
 
@@ -48,16 +57,33 @@ def rotate_key(uow: UnitOfWork, actor: Actor, institution_code: str, algorithm: 
         if inst is None:
             raise NotFound(f"没有机构 {institution_code} / no institution {institution_code}")
         kid = _new_key(uow, inst, algorithm)
-        record_event(uow, actor.user_id, "key.rotated", "institution", inst.id,
-                     {"kid": inst.signing_kid}, {"kid": kid, "algorithm": algorithm}, inst.id)
+        record_event(
+            uow,
+            actor.user_id,
+            "key.rotated",
+            "institution",
+            inst.id,
+            {"kid": inst.signing_kid},
+            {"kid": kid, "algorithm": algorithm},
+            inst.id,
+        )
         uow.commit()
         return kid
 
 
 def published_keyset(conn: Connection) -> KeySet:
     rows = conn.execute(select(signing_keys).order_by(signing_keys.c.created_at, signing_keys.c.kid)).all()
-    return KeySet(tuple(
-        KeyEntry(kid=r.kid, alg=r.algorithm, owner=r.owner, public_key_pem=r.public_key_pem,
-                 status="retired" if r.retired_at else "active", not_before=r.created_at, not_after=r.retired_at)
-        for r in rows
-    ))
+    return KeySet(
+        tuple(
+            KeyEntry(
+                kid=r.kid,
+                alg=r.algorithm,
+                owner=r.owner,
+                public_key_pem=r.public_key_pem,
+                status="retired" if r.retired_at else "active",
+                not_before=r.created_at,
+                not_after=r.retired_at,
+            )
+            for r in rows
+        )
+    )

@@ -33,10 +33,12 @@ def next_numbers(conn: Connection, institution_id: int, year: int, count: int = 
         .values(institution_id=institution_id, year=year, last_seq=0)
         .on_conflict_do_nothing()
     )
-    last = int(conn.execute(
-        update(certificate_counters)
-        .where(certificate_counters.c.institution_id == institution_id, certificate_counters.c.year == year)
-        .values(last_seq=certificate_counters.c.last_seq + count)
-        .returning(certificate_counters.c.last_seq)
-    ).scalar_one())
+    last = int(
+        conn.execute(
+            update(certificate_counters)
+            .where(certificate_counters.c.institution_id == institution_id, certificate_counters.c.year == year)
+            .values(last_seq=certificate_counters.c.last_seq + count)
+            .returning(certificate_counters.c.last_seq)
+        ).scalar_one()
+    )
     return range(last - count + 1, last + 1)

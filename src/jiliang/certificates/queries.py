@@ -17,11 +17,21 @@ from .service import status_on
 from .signing import verify_signature
 from .tables import certificates, signing_keys
 
-__all__ = ["list_certificates", "get_certificate", "public_status", "public_facts", "signature_valid",
-           "PUBLIC_FIELDS"]
+__all__ = ["list_certificates", "get_certificate", "public_status", "public_facts", "signature_valid", "PUBLIC_FIELDS"]
 
-PUBLIC_FIELDS = ("number", "kind", "instrument_name", "instrument_type", "serial_no", "institution",
-                 "verification_date", "valid_until", "conclusion", "status", "signature_valid")
+PUBLIC_FIELDS = (
+    "number",
+    "kind",
+    "instrument_name",
+    "instrument_type",
+    "serial_no",
+    "institution",
+    "verification_date",
+    "valid_until",
+    "conclusion",
+    "status",
+    "signature_valid",
+)
 
 _public_keys: dict[str, tuple[str, str]] = {}  # kid -> (alg, pem); published keys never change
 
@@ -33,16 +43,22 @@ def _visible(conn: Connection, actor: Actor) -> Any:
         return select(certificates).where(certificates.c.owner_id == actor.owner_id)
     if actor.institution_id is not None:
         return select(certificates).where(certificates.c.institution_id == actor.institution_id)
-    return select(certificates).join(instruments, instruments.c.id == certificates.c.instrument_id).where(
-        instrument_filter(conn, actor))
+    return (
+        select(certificates)
+        .join(instruments, instruments.c.id == certificates.c.instrument_id)
+        .where(instrument_filter(conn, actor))
+    )
 
 
-def list_certificates(conn: Connection, actor: Actor, institution_code: str | None = None,
-                      limit: int = 100, offset: int = 0) -> list[Any]:
+def list_certificates(
+    conn: Connection, actor: Actor, institution_code: str | None = None, limit: int = 100, offset: int = 0
+) -> list[Any]:
     q = _visible(conn, actor)
     if institution_code:
-        q = q.where(certificates.c.institution_id == select(institutions.c.id)
-                    .where(institutions.c.code == institution_code).scalar_subquery())
+        q = q.where(
+            certificates.c.institution_id
+            == select(institutions.c.id).where(institutions.c.code == institution_code).scalar_subquery()
+        )
     return list(conn.execute(q.order_by(certificates.c.id.desc()).limit(limit).offset(offset)).all())
 
 
@@ -56,8 +72,9 @@ def get_certificate(conn: Connection, actor: Actor, number: str) -> Any:
 def signature_valid(conn: Connection, cert: Any) -> bool:
     key = _public_keys.get(cert.kid)
     if key is None:
-        row = conn.execute(select(signing_keys.c.algorithm, signing_keys.c.public_key_pem)
-                           .where(signing_keys.c.kid == cert.kid)).first()
+        row = conn.execute(
+            select(signing_keys.c.algorithm, signing_keys.c.public_key_pem).where(signing_keys.c.kid == cert.kid)
+        ).first()
         if row is None:
             return False
         key = _public_keys[cert.kid] = (row.algorithm, row.public_key_pem)
@@ -68,8 +85,9 @@ def signature_valid(conn: Connection, cert: Any) -> bool:
 
 def public_status(conn: Connection, number: str, today: date) -> dict[str, str]:
     """Number alone: only the status, nothing about the owner."""
-    cert = conn.execute(select(certificates.c.status, certificates.c.valid_until)
-                        .where(certificates.c.number == number)).first()
+    cert = conn.execute(
+        select(certificates.c.status, certificates.c.valid_until).where(certificates.c.number == number)
+    ).first()
     return {"number": number, "status": "unknown" if cert is None else status_on(cert, today)}
 
 
@@ -83,9 +101,15 @@ def public_facts(conn: Connection, number: str, token: str, today: date) -> dict
     p = json.loads(cert.payload)
     rec, ins = p.get("record", {}), p.get("instrument", {})
     return {
-        "number": cert.number, "kind": cert.kind, "instrument_name": ins.get("name"),
-        "instrument_type": ins.get("type") or ins.get("item"), "serial_no": ins.get("serial_no"),
-        "institution": p.get("issuer", {}).get("name"), "verification_date": rec.get("performed_on"),
-        "valid_until": p.get("valid_until"), "conclusion": p.get("conclusion"),
-        "status": status_on(cert, today), "signature_valid": signature_valid(conn, cert),
+        "number": cert.number,
+        "kind": cert.kind,
+        "instrument_name": ins.get("name"),
+        "instrument_type": ins.get("type") or ins.get("item"),
+        "serial_no": ins.get("serial_no"),
+        "institution": p.get("issuer", {}).get("name"),
+        "verification_date": rec.get("performed_on"),
+        "valid_until": p.get("valid_until"),
+        "conclusion": p.get("conclusion"),
+        "status": status_on(cert, today),
+        "signature_valid": signature_valid(conn, cert),
     }

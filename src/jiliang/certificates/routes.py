@@ -21,29 +21,42 @@ router = APIRouter(prefix="/api", tags=["certificates 证书"])
 def certificate_summary(cert: Any) -> dict[str, Any]:
     payload = json.loads(cert.payload)
     return {
-        "number": cert.number, "kind": cert.kind, "status": cert.status,
-        "current_status": service.status_on(cert, shanghai_today()), "issued_at": cert.issued_at,
-        "valid_until": cert.valid_until, "institution": payload["issuer"]["code"],
-        "instrument": payload["instrument"]["name"], "serial_no": payload["instrument"]["serial_no"],
-        "conclusion": payload["conclusion"], "supersedes": payload.get("supersedes"),
+        "number": cert.number,
+        "kind": cert.kind,
+        "status": cert.status,
+        "current_status": service.status_on(cert, shanghai_today()),
+        "issued_at": cert.issued_at,
+        "valid_until": cert.valid_until,
+        "institution": payload["issuer"]["code"],
+        "instrument": payload["instrument"]["name"],
+        "serial_no": payload["instrument"]["serial_no"],
+        "conclusion": payload["conclusion"],
+        "supersedes": payload.get("supersedes"),
         "qr": payload["verify_path"],
     }
 
 
 @router.get("/certificates")
-def get_certificates(actor: ActorDep, conn: ConnDep, institution: str | None = None,
-                     limit: Annotated[int, Query(ge=1)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
-    return [certificate_summary(c) for c in queries.list_certificates(conn, actor, institution, min(limit, 1000),
-                                                                       offset)]
+def get_certificates(
+    actor: ActorDep,
+    conn: ConnDep,
+    institution: str | None = None,
+    limit: Annotated[int, Query(ge=1)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    return [
+        certificate_summary(c) for c in queries.list_certificates(conn, actor, institution, min(limit, 1000), offset)
+    ]
 
 
 @router.get("/certificates/{number}")
 def get_certificate(number: str, actor: ActorDep, conn: ConnDep) -> dict[str, Any]:
     cert = queries.get_certificate(conn, actor, number)
-    return certificate_summary(cert) | {"payload": json.loads(cert.payload),
-                                        "signature_valid": queries.signature_valid(conn, cert),
-                                        "revocation_reason": cert.revocation_reason}
+    return certificate_summary(cert) | {
+        "payload": json.loads(cert.payload),
+        "signature_valid": queries.signature_valid(conn, cert),
+        "revocation_reason": cert.revocation_reason,
+    }
 
 
 @router.get("/certificates/{number}/document", summary="下载签名的电子证书 / the signed certificate file")

@@ -26,8 +26,15 @@ from .numbering import format_number, issuing_year, next_numbers
 from .signing import load_signer
 from .tables import certificates
 
-__all__ = ["issue_for_records", "amend_certificate", "revoke_certificate", "certificate_document",
-           "status_on", "AMENDABLE", "CONCLUSIONS"]
+__all__ = [
+    "issue_for_records",
+    "amend_certificate",
+    "revoke_certificate",
+    "certificate_document",
+    "status_on",
+    "AMENDABLE",
+    "CONCLUSIONS",
+]
 
 CONCLUSIONS = {
     "pass": "合格 / conforms",
@@ -40,38 +47,69 @@ KIND_TITLES = {
     "calibration": "校准证书 / calibration certificate",
 }
 # Fields an amendment may correct (ISO/IEC 17025 7.8.8): descriptive facts, never readings or verdicts.
-AMENDABLE = ("owner.name", "owner.address", "instrument.manufacturer", "instrument.model",
-             "instrument.serial_no", "instrument.name", "remarks")
+AMENDABLE = (
+    "owner.name",
+    "owner.address",
+    "instrument.manufacturer",
+    "instrument.model",
+    "instrument.serial_no",
+    "instrument.name",
+    "remarks",
+)
 
 
 def _institutions(uow: UnitOfWork, ids: set[int]) -> dict[int, Any]:
     return {r.id: r for r in uow.conn.execute(select(institutions).where(institutions.c.id.in_(ids)))}
 
 
-def _payloads(conn: Connection, recs: Sequence[Any], contents: dict[int, dict], hashes: dict[int, str],
-              insts: dict[int, Any]) -> dict[int, dict[str, Any]]:
+def _payloads(
+    conn: Connection, recs: Sequence[Any], contents: dict[int, dict], hashes: dict[int, str], insts: dict[int, Any]
+) -> dict[int, dict[str, Any]]:
     """The certificate content of each record, read with one query per table for the whole batch."""
-    instrument_rows = {r.id: r for r in conn.execute(
-        select(instruments, owners.c.name.label("owner_name"), owners.c.credit_code, owners.c.address,
-               catalogue_items.c.name_zh.label("item_name"), catalogue_types.c.name_zh.label("type_name"))
-        .join(owners, owners.c.id == instruments.c.owner_id)
-        .outerjoin(catalogue_items, catalogue_items.c.code == instruments.c.item_code)
-        .outerjoin(catalogue_types, catalogue_types.c.id == instruments.c.type_id)
-        .where(instruments.c.id.in_({r.instrument_id for r in recs})))}
+    instrument_rows = {
+        r.id: r
+        for r in conn.execute(
+            select(
+                instruments,
+                owners.c.name.label("owner_name"),
+                owners.c.credit_code,
+                owners.c.address,
+                catalogue_items.c.name_zh.label("item_name"),
+                catalogue_types.c.name_zh.label("type_name"),
+            )
+            .join(owners, owners.c.id == instruments.c.owner_id)
+            .outerjoin(catalogue_items, catalogue_items.c.code == instruments.c.item_code)
+            .outerjoin(catalogue_types, catalogue_types.c.id == instruments.c.type_id)
+            .where(instruments.c.id.in_({r.instrument_id for r in recs}))
+        )
+    }
     ids = [r.id for r in recs]
     names: dict[int, dict[str, str]] = defaultdict(dict)
     for rid, step, name in conn.execute(
-            select(signoffs.c.record_id, signoffs.c.step, users.c.display_name)
-            .join(users, users.c.id == signoffs.c.user_id).where(signoffs.c.record_id.in_(ids))):
+        select(signoffs.c.record_id, signoffs.c.step, users.c.display_name)
+        .join(users, users.c.id == signoffs.c.user_id)
+        .where(signoffs.c.record_id.in_(ids))
+    ):
         names[rid][step] = name
     stds: dict[int, list[dict[str, str]]] = defaultdict(list)
     for s in conn.execute(
-            select(record_standards.c.record_id, standards.c.name, standards.c.examination_certificate_no,
-                   standards.c.calibration_certificate_no)
-            .join(standards, standards.c.id == record_standards.c.standard_id)
-            .where(record_standards.c.record_id.in_(ids)).order_by(standards.c.id)):
-        stds[s.record_id].append({"name": s.name, "examination_certificate": s.examination_certificate_no,
-                                  "calibration_certificate": s.calibration_certificate_no})
+        select(
+            record_standards.c.record_id,
+            standards.c.name,
+            standards.c.examination_certificate_no,
+            standards.c.calibration_certificate_no,
+        )
+        .join(standards, standards.c.id == record_standards.c.standard_id)
+        .where(record_standards.c.record_id.in_(ids))
+        .order_by(standards.c.id)
+    ):
+        stds[s.record_id].append(
+            {
+                "name": s.name,
+                "examination_certificate": s.examination_certificate_no,
+                "calibration_certificate": s.calibration_certificate_no,
+            }
+        )
     out = {}
     for rec in recs:
         i, inst = instrument_rows[rec.instrument_id], insts[rec.institution_id]
@@ -79,16 +117,24 @@ def _payloads(conn: Connection, recs: Sequence[Any], contents: dict[int, dict], 
         out[rec.id] = {
             "issuer": {"code": inst.code, "name": inst.name_zh},
             "instrument": {
-                "name": i.name, "item": i.item_name, "type": i.type_name, "manufacturer": i.manufacturer,
-                "model": i.model, "serial_no": i.serial_no, "software_version": i.software_version,
+                "name": i.name,
+                "item": i.item_name,
+                "type": i.type_name,
+                "manufacturer": i.manufacturer,
+                "model": i.model,
+                "serial_no": i.serial_no,
+                "software_version": i.software_version,
                 "parameters": {str(k): str(v) for k, v in (i.parameters or {}).items()},
             },
             "owner": {"name": i.owner_name, "credit_code": i.credit_code, "address": i.address},
             "record": content["record"] | {"environment": content["environment"]},
             "points": content["points"],
             "standards": stds[rec.id],
-            "signatories": {"verifier": names[rec.id].get("verify"), "checker": names[rec.id].get("check"),
-                            "approver": names[rec.id].get("approve")},
+            "signatories": {
+                "verifier": names[rec.id].get("verify"),
+                "checker": names[rec.id].get("check"),
+                "approver": names[rec.id].get("approve"),
+            },
             "content_hash": hashes[rec.id],
             "remarks": "",
             "_owner_id": i.owner_id,
@@ -120,7 +166,10 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
         number = format_number(it.institution.code, year, seq)
         token = secrets.token_urlsafe(16)
         payload = it.payload | {
-            "number": number, "kind": it.kind, "title": KIND_TITLES[it.kind], "issued_at": now.isoformat(),
+            "number": number,
+            "kind": it.kind,
+            "title": KIND_TITLES[it.kind],
+            "issued_at": now.isoformat(),
             "conclusion": CONCLUSIONS[rec.verdict if rec.verdict in ("pass", "fail") else None],
             "advisory": bool(rec.advisory),
             "valid_until": str(rec.valid_until) if it.kind == "verification" and rec.valid_until else None,
@@ -129,24 +178,45 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
         }
         signer = load_signer(data_dir, it.institution.signing_kid)
         signed = canonical_json(payload)  # stored as is: exactly the bytes the signature covers
-        rows.append({
-            "number": number, "institution_id": it.institution.id, "year": year, "seq": seq, "kind": it.kind,
-            "record_id": rec.id, "instrument_id": rec.instrument_id, "owner_id": it.owner_id, "issued_at": now,
-            "valid_until": rec.valid_until if it.kind == "verification" else None,
-            "payload": signed.decode(), "signature_alg": signer.algorithm, "kid": signer.kid,
-            "signature": base64.b64encode(signer.sign(signed)).decode(), "public_token": token,
-            "status": "valid", "supersedes_id": it.supersedes_id,
-        })
+        rows.append(
+            {
+                "number": number,
+                "institution_id": it.institution.id,
+                "year": year,
+                "seq": seq,
+                "kind": it.kind,
+                "record_id": rec.id,
+                "instrument_id": rec.instrument_id,
+                "owner_id": it.owner_id,
+                "issued_at": now,
+                "valid_until": rec.valid_until if it.kind == "verification" else None,
+                "payload": signed.decode(),
+                "signature_alg": signer.algorithm,
+                "kid": signer.kid,
+                "signature": base64.b64encode(signer.sign(signed)).decode(),
+                "public_token": token,
+                "status": "valid",
+                "supersedes_id": it.supersedes_id,
+            }
+        )
         numbers.append(number)
-        record_event(uow, actor.user_id, "certificate.issued", "certificate", number, None,
-                     {"kind": it.kind, "record_id": rec.id, "kid": rows[-1]["kid"],
-                      "supersedes_id": it.supersedes_id}, it.institution.id)
+        record_event(
+            uow,
+            actor.user_id,
+            "certificate.issued",
+            "certificate",
+            number,
+            None,
+            {"kind": it.kind, "record_id": rec.id, "kid": rows[-1]["kid"], "supersedes_id": it.supersedes_id},
+            it.institution.id,
+        )
     conn.execute(insert(certificates), rows)
     return numbers
 
 
-def issue_for_records(uow: UnitOfWork, actor: Actor, recs: Sequence[Any], contents: dict[int, dict],
-                      hashes: dict[int, str]) -> list[str]:
+def issue_for_records(
+    uow: UnitOfWork, actor: Actor, recs: Sequence[Any], contents: dict[int, dict], hashes: dict[int, str]
+) -> list[str]:
     """Called by `approve_records` inside its transaction."""
     insts = _institutions(uow, {r.institution_id for r in recs})
     payloads = _payloads(uow.conn, recs, contents, hashes, insts)
@@ -154,8 +224,11 @@ def issue_for_records(uow: UnitOfWork, actor: Actor, recs: Sequence[Any], conten
     for rec in recs:
         payload = payloads[rec.id]
         owner_id = payload.pop("_owner_id")
-        kind = "calibration" if rec.kind == "calibration" else (
-            "verification" if rec.verdict == "pass" else "nonconformity")
+        kind = (
+            "calibration"
+            if rec.kind == "calibration"
+            else ("verification" if rec.verdict == "pass" else "nonconformity")
+        )
         items.append(_ToIssue(insts[rec.institution_id], payload, kind, rec, owner_id))
     return _issue(uow, actor, items)
 
@@ -167,8 +240,9 @@ def _own_certificate(conn: Connection, actor: Actor, number: str) -> Any:
     return cert
 
 
-def amend_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str, corrections: dict[str, str],
-                      reason: str) -> str:
+def amend_certificate(
+    uow: UnitOfWork, confirmation: Confirmation, number: str, corrections: dict[str, str], reason: str
+) -> str:
     """A corrected certificate with a new number that names the one it supersedes (ISO/IEC 17025 7.8.8)."""
     from ..verification.tables import verification_records
 
@@ -178,13 +252,16 @@ def amend_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str, 
         raise InvalidInput("请说明更正原因 / give the reason for the amendment")
     bad = [k for k in corrections if k not in AMENDABLE]
     if bad or not corrections:
-        raise InvalidInput(f"只能更正 {', '.join(AMENDABLE)} / only these fields can be amended: {', '.join(AMENDABLE)}")
+        raise InvalidInput(
+            f"只能更正 {', '.join(AMENDABLE)} / only these fields can be amended: {', '.join(AMENDABLE)}"
+        )
     with uow:
         conn = uow.conn
         old = _own_certificate(conn, actor, number)
         if old.status != "valid":
-            raise RuleViolation(f"证书 {number} 状态为 {old.status}，不能更正 / certificate is {old.status}",
-                                rule="state")
+            raise RuleViolation(
+                f"证书 {number} 状态为 {old.status}，不能更正 / certificate is {old.status}", rule="state"
+            )
         payload = json.loads(old.payload)
         for path, value in corrections.items():
             section, key = path.split(".") if "." in path else (None, path)
@@ -197,8 +274,16 @@ def amend_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str, 
         inst = _institutions(uow, {old.institution_id})[old.institution_id]
         [new] = _issue(uow, actor, [_ToIssue(inst, payload, old.kind, rec, old.owner_id, old.id)])
         conn.execute(update(certificates).where(certificates.c.id == old.id).values(status="superseded"))
-        record_event(uow, actor.user_id, "certificate.superseded", "certificate", number,
-                     {"status": "valid"}, {"status": "superseded", "by": new, "reason": reason}, old.institution_id)
+        record_event(
+            uow,
+            actor.user_id,
+            "certificate.superseded",
+            "certificate",
+            number,
+            {"status": "valid"},
+            {"status": "superseded", "by": new, "reason": reason},
+            old.institution_id,
+        )
         uow.commit()
         return new
 
@@ -212,17 +297,31 @@ def revoke_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str,
         conn = uow.conn
         cert = _own_certificate(conn, actor, number)
         if cert.status != "valid":
-            raise RuleViolation(f"证书 {number} 状态为 {cert.status}，不能撤销 / certificate is {cert.status}",
-                                rule="state")
+            raise RuleViolation(
+                f"证书 {number} 状态为 {cert.status}，不能撤销 / certificate is {cert.status}", rule="state"
+            )
         now = utcnow()
-        conn.execute(update(certificates).where(certificates.c.id == cert.id)
-                     .values(status="revoked", revoked_at=now, revocation_reason=reason))
+        conn.execute(
+            update(certificates)
+            .where(certificates.c.id == cert.id)
+            .values(status="revoked", revoked_at=now, revocation_reason=reason)
+        )
         if cert.kind == "verification":  # a revoked pass no longer covers the instrument
-            conn.execute(update(instruments).where(instruments.c.id == cert.instrument_id,
-                                                   instruments.c.valid_until == cert.valid_until)
-                         .values(valid_until=None))
-        record_event(uow, actor.user_id, "certificate.revoked", "certificate", number,
-                     {"status": "valid"}, {"status": "revoked", "reason": reason}, cert.institution_id)
+            conn.execute(
+                update(instruments)
+                .where(instruments.c.id == cert.instrument_id, instruments.c.valid_until == cert.valid_until)
+                .values(valid_until=None)
+            )
+        record_event(
+            uow,
+            actor.user_id,
+            "certificate.revoked",
+            "certificate",
+            number,
+            {"status": "valid"},
+            {"status": "revoked", "reason": reason},
+            cert.institution_id,
+        )
         uow.commit()
 
 

@@ -102,9 +102,7 @@ def _load_public_key(algorithm: str, public_key_pem: str) -> Any:
                 raise ValueError("not an Ed25519 key")
         else:
             key = tongsuo_serialization.load_pem_public_key(data)
-            if not isinstance(key, tongsuo_ec.EllipticCurvePublicKey) or not isinstance(
-                key.curve, tongsuo_ec.SM2
-            ):
+            if not isinstance(key, tongsuo_ec.EllipticCurvePublicKey) or not isinstance(key.curve, tongsuo_ec.SM2):
                 raise ValueError("not an SM2 key")
     except (ValueError, TypeError, tongsuo_exceptions.UnsupportedAlgorithm) as exc:
         raise ValueError(f"public key is not a valid {algorithm} public key (PEM): {exc}") from exc
@@ -166,9 +164,7 @@ def generate_key(data_dir: Path, owner: str, algorithm: str) -> PublicKeyInfo:
     finally:
         if fd != -1:
             os.close(fd)
-    return PublicKeyInfo(
-        kid=kid, algorithm=algorithm, owner=owner, public_key_pem=_public_pem(algorithm, public_key)
-    )
+    return PublicKeyInfo(kid=kid, algorithm=algorithm, owner=owner, public_key_pem=_public_pem(algorithm, public_key))
 
 
 class Signer:
@@ -367,6 +363,8 @@ class KeySet:
         keys = data.get("keys") if isinstance(data, Mapping) else None
         if not isinstance(keys, list):
             raise ValueError("a key set is a JSON object with a 'keys' list")
+        if not all(isinstance(entry, Mapping) for entry in keys):
+            raise ValueError("each entry of a key set's 'keys' list must be a JSON object")
         return cls(tuple(KeyEntry.from_json(entry) for entry in keys))
 
     def to_json(self) -> dict[str, Any]:

@@ -12,14 +12,16 @@ __all__ = ["certificate_counters", "certificates", "signing_keys"]
 # One row per institution and year; incremented inside the issuing transaction, so a rolled-back
 # issuance gives its number back and concurrent issuers queue on the row lock.
 certificate_counters = Table(
-    "certificate_counters", metadata,
+    "certificate_counters",
+    metadata,
     Column("institution_id", ForeignKey("institutions.id"), primary_key=True),
     Column("year", Integer, primary_key=True),
     Column("last_seq", Integer, nullable=False),
 )
 
 certificates = Table(
-    "certificates", metadata,
+    "certificates",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("number", String(32), nullable=False, unique=True),
     Column("institution_id", ForeignKey("institutions.id"), nullable=False, index=True),
@@ -43,7 +45,8 @@ certificates = Table(
 )
 
 signing_keys = Table(
-    "signing_keys", metadata,
+    "signing_keys",
+    metadata,
     Column("kid", String(64), primary_key=True),
     Column("owner", String(32), nullable=False),  # institution code
     Column("algorithm", String(16), nullable=False),

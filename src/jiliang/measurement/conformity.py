@@ -84,9 +84,7 @@ def _parse_parameters(procedure: Procedure, given: Mapping[str, str | Decimal]) 
         else:
             text = str(raw).strip()
             if param.choices is not None and text not in param.choices:
-                raise ReadingError(
-                    f"parameter '{param.name}' must be one of {list(param.choices)}, got {text!r}"
-                )
+                raise ReadingError(f"parameter '{param.name}' must be one of {list(param.choices)}, got {text!r}")
             values[param.name] = text
     return values
 
@@ -130,9 +128,7 @@ def _judge(
     error = indication - reference
     relative = error / reference * 100 if reference != 0 else None
     if rule is None:
-        return PointResult(
-            point.id, reference, indication, error, relative, None, None, None, None, None, False
-        )
+        return PointResult(point.id, reference, indication, error, relative, None, None, None, None, None, False)
     if rule.kind == "multiple_of_e":
         e = params["e"]
         assert isinstance(e, Decimal)

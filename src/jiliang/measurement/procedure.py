@@ -153,8 +153,7 @@ class Procedure:
             f"{e.regulation} {e.effective_from or '…'} – {e.effective_until or '…'}" for e in self.editions
         )
         raise NoEditionInForce(
-            f"{self.name_zh} ({self.item_code}): no regulation edition in force on {on.isoformat()} "
-            f"(editions: {spans})"
+            f"{self.name_zh} ({self.item_code}): no regulation edition in force on {on.isoformat()} (editions: {spans})"
         )
 
 
@@ -246,9 +245,7 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
             effective_from=date.fromisoformat(e["effective_from"]) if e["effective_from"] else None,
             effective_until=date.fromisoformat(e["effective_until"]) if e["effective_until"] else None,
             points=tuple(
-                MeasurementPoint(
-                    p["id"], p["label_zh"], p["label_en"], p["nominal"], p["unit"], p.get("zone")
-                )
+                MeasurementPoint(p["id"], p["label_zh"], p["label_en"], p["nominal"], p["unit"], p.get("zone"))
                 for p in e["points"]
             ),
             rules=tuple(_build_rule(r) for r in e["rules"]),

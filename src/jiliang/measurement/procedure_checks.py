@@ -66,9 +66,7 @@ def _check_points(edition: Edition, where: str) -> Iterator[tuple[str, str]]:
         ids.add(point.id)
 
 
-def _check_rule(
-    procedure: Procedure, edition: Edition, rule: MpeRule, where: str
-) -> Iterator[tuple[str, str]]:
+def _check_rule(procedure: Procedure, edition: Edition, rule: MpeRule, where: str) -> Iterator[tuple[str, str]]:
     if rule.confidence == "low" and rule.confirmed:
         yield f"{where}.confirmed", "a low-confidence rule must ship confirmed: false"
     if rule.mpe_lower > rule.mpe_upper:

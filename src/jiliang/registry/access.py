@@ -12,13 +12,12 @@ from ..auth import Actor
 from ..errors import Forbidden
 from .tables import instruments, jurisdictions
 
-__all__ = ["instrument_filter", "ensure_instrument_visible", "regulator_districts"]
+__all__ = ["approvable_districts", "instrument_filter", "ensure_instrument_visible", "regulator_districts"]
 
 
 def _jurisdiction_clause(conn: Connection, regulator_id: int) -> ColumnElement[bool]:
     rows = conn.execute(
-        select(jurisdictions.c.district_code, jurisdictions.c.zone)
-        .where(jurisdictions.c.regulator_id == regulator_id)
+        select(jurisdictions.c.district_code, jurisdictions.c.zone).where(jurisdictions.c.regulator_id == regulator_id)
     ).all()
     clauses: list[ColumnElement[bool]] = []
     for district, zone in rows:
@@ -33,10 +32,32 @@ def _jurisdiction_clause(conn: Connection, regulator_id: int) -> ColumnElement[b
 
 def regulator_districts(conn: Connection, regulator_id: int) -> list[tuple[str | None, str | None]]:
     rows = conn.execute(
-        select(jurisdictions.c.district_code, jurisdictions.c.zone)
-        .where(jurisdictions.c.regulator_id == regulator_id)
+        select(jurisdictions.c.district_code, jurisdictions.c.zone).where(jurisdictions.c.regulator_id == regulator_id)
     ).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def approvable_districts(conn: Connection, actor: Actor) -> set[str]:
+    """Districts whose owner registrations the actor may approve: a regulator's jurisdiction; a
+    district institute's lab manager its own district; a city institute's lab manager any."""
+    from .tables import districts, institutions
+
+    every = set(conn.execute(select(districts.c.code)).scalars())
+    allowed: set[str] = set()
+    if actor.has("regulator") and actor.regulator_id is not None:
+        for district, zone in regulator_districts(conn, actor.regulator_id):
+            if district is None and zone is None:
+                return every
+            if district is not None:
+                allowed.add(district)
+    if actor.has("lab_manager") and actor.institution_id is not None:
+        home = conn.execute(
+            select(institutions.c.district_code).where(institutions.c.id == actor.institution_id)
+        ).scalar_one_or_none()
+        if home is None:
+            return every
+        allowed.add(home)
+    return allowed
 
 
 def instrument_filter(conn: Connection, actor: Actor) -> ColumnElement[bool]:

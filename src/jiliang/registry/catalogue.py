@@ -43,12 +43,25 @@ CATALOGUE_CSV = "mandatory_catalogue_2020.csv"
 PERIODS_CSV = "verification_periods.csv"
 
 _CATALOGUE_COLUMNS = (
-    "item_zh", "types_zh", "supervision_mode", "verification_scope", "verification_mode",
-    "period_note", "source", "confidence",
+    "item_zh",
+    "types_zh",
+    "supervision_mode",
+    "verification_scope",
+    "verification_mode",
+    "period_note",
+    "source",
+    "confidence",
 )
 _PERIODS_COLUMNS = (
-    "instrument_zh", "instrument_en", "regulation", "current_edition_dates", "mode",
-    "period_or_service_life", "other_limits", "source", "confidence",
+    "instrument_zh",
+    "instrument_en",
+    "regulation",
+    "current_edition_dates",
+    "mode",
+    "period_or_service_life",
+    "other_limits",
+    "source",
+    "confidence",
 )
 _T = TypeVar("_T")
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -119,9 +132,7 @@ class Catalogue:
         try:
             return self._items[code]
         except KeyError:
-            raise KeyError(
-                f"强检目录中没有代码为 “{code}” 的项目 / no catalogue item with code {code!r}"
-            ) from None
+            raise KeyError(f"强检目录中没有代码为 “{code}” 的项目 / no catalogue item with code {code!r}") from None
 
     def types_of(self, item_code: str) -> tuple[CatalogueType, ...]:
         self.item(item_code)
@@ -162,47 +173,55 @@ def load_catalogue(ref_dir: Path = REFERENCE_DIR, map_path: Path = CATALOGUE_MAP
         name = row["item_zh"].strip()
         code = item_codes.get(name)
         if code is None:
-            raise CatalogueError(f"{CATALOGUE_CSV} 第 {line} 行：{map_path.name} 中没有项目 “{name}” 的代码"
-                                 f" / line {line}: item {name!r} has no code in {map_path.name}")
-        items.append(CatalogueItem(
-            code=code,
-            name_zh=name,
-            types_zh=_type_names(row["types_zh"]),
-            supervision_mode=row["supervision_mode"].strip(),
-            scope=row["verification_scope"].strip(),
-            mode=_cell(parse_mode, row["verification_mode"], CATALOGUE_CSV, line),
-            period_note=row["period_note"].strip(),
-            source=row["source"].strip(),
-            confidence=_cell(parse_confidence, row["confidence"], CATALOGUE_CSV, line),
-            types_text=row["types_zh"].strip(),
-            mode_text=row["verification_mode"].strip(),
-        ))
+            raise CatalogueError(
+                f"{CATALOGUE_CSV} 第 {line} 行：{map_path.name} 中没有项目 “{name}” 的代码"
+                f" / line {line}: item {name!r} has no code in {map_path.name}"
+            )
+        items.append(
+            CatalogueItem(
+                code=code,
+                name_zh=name,
+                types_zh=_type_names(row["types_zh"]),
+                supervision_mode=row["supervision_mode"].strip(),
+                scope=row["verification_scope"].strip(),
+                mode=_cell(parse_mode, row["verification_mode"], CATALOGUE_CSV, line),
+                period_note=row["period_note"].strip(),
+                source=row["source"].strip(),
+                confidence=_cell(parse_confidence, row["confidence"], CATALOGUE_CSV, line),
+                types_text=row["types_zh"].strip(),
+                mode_text=row["verification_mode"].strip(),
+            )
+        )
 
     types: list[CatalogueType] = []
     for line, row in _read_csv(ref_dir / PERIODS_CSV, _PERIODS_COLUMNS):
         name = row["instrument_zh"].strip()
         code = type_items.get(name)
         if code is None:
-            raise CatalogueError(f"{PERIODS_CSV} 第 {line} 行：{map_path.name} 中没有 “{name}” 所属的项目"
-                                 f" / line {line}: {name!r} is not mapped to an item in {map_path.name}")
+            raise CatalogueError(
+                f"{PERIODS_CSV} 第 {line} 行：{map_path.name} 中没有 “{name}” 所属的项目"
+                f" / line {line}: {name!r} is not mapped to an item in {map_path.name}"
+            )
         source = row["source"].strip()
         confidence = _cell(parse_confidence, row["confidence"], PERIODS_CSV, line)
         try:
             period = parse_period(row["period_or_service_life"], row["mode"], source, confidence)
         except ValueError as exc:
             raise CatalogueError(f"{PERIODS_CSV} 第 {line} 行 / line {line}: {exc}") from exc
-        types.append(CatalogueType(
-            item_code=code,
-            name_zh=name,
-            name_en=row["instrument_en"].strip(),
-            regulation=row["regulation"].strip(),
-            period=period,
-            source=source,
-            confidence=confidence,
-            edition_dates=row["current_edition_dates"].strip(),
-            other_limits=row["other_limits"].strip(),
-            mode_text=row["mode"].strip(),
-        ))
+        types.append(
+            CatalogueType(
+                item_code=code,
+                name_zh=name,
+                name_en=row["instrument_en"].strip(),
+                regulation=row["regulation"].strip(),
+                period=period,
+                source=source,
+                confidence=confidence,
+                edition_dates=row["current_edition_dates"].strip(),
+                other_limits=row["other_limits"].strip(),
+                mode_text=row["mode"].strip(),
+            )
+        )
 
     _check_join(join, items, types, map_path.name)
     return Catalogue(tuple(items), tuple(types), join["type_aliases"])
@@ -215,17 +234,15 @@ def _load_map(path: Path) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {}
     for section in ("items", "types", "type_aliases"):
         value = raw.get(section) or {}
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise CatalogueError(
-                f"{path.name}: “{section}” 应为 名称→代码 映射 / {section!r} must map names to codes"
-            )
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise CatalogueError(f"{path.name}: “{section}” 应为 名称→代码 映射 / {section!r} must map names to codes")
         result[section] = {k.strip(): v.strip() for k, v in value.items()}
     for name, code in result["items"].items():
         if not _CODE.match(code):
-            raise CatalogueError(f"{path.name}: {name} 的代码 “{code}” 不是小写 ASCII 标识"
-                                 f" / code {code!r} for {name!r} is not a lower-case ASCII slug")
+            raise CatalogueError(
+                f"{path.name}: {name} 的代码 “{code}” 不是小写 ASCII 标识"
+                f" / code {code!r} for {name!r} is not a lower-case ASCII slug"
+            )
     codes = list(result["items"].values())
     duplicates = sorted({c for c in codes if codes.count(c) > 1})
     if duplicates:
@@ -233,37 +250,39 @@ def _load_map(path: Path) -> dict[str, dict[str, str]]:
     return result
 
 
-def _check_join(join: Mapping[str, Mapping[str, str]], items: list[CatalogueItem],
-                types: list[CatalogueType], map_name: str) -> None:
+def _check_join(
+    join: Mapping[str, Mapping[str, str]], items: list[CatalogueItem], types: list[CatalogueType], map_name: str
+) -> None:
     codes = {item.code for item in items}
     item_names = {item.name_zh for item in items}
     type_names = {type_.name_zh for type_ in types}
-    problems = [f"items: “{n}” 不在 {CATALOGUE_CSV} / not in the CSV"
-                for n in join["items"] if n not in item_names]
-    problems += [f"types: “{n}” 不在 {PERIODS_CSV} / not in the CSV"
-                 for n in join["types"] if n not in type_names]
-    problems += [f"types: “{n}” → 未知项目代码 / unknown item code {c!r}"
-                 for n, c in join["types"].items() if c not in codes]
-    problems += [f"type_aliases: “{a}” → “{n}” 不在 {PERIODS_CSV} / not in the CSV"
-                 for a, n in join["type_aliases"].items() if n not in type_names]
+    problems = [f"items: “{n}” 不在 {CATALOGUE_CSV} / not in the CSV" for n in join["items"] if n not in item_names]
+    problems += [f"types: “{n}” 不在 {PERIODS_CSV} / not in the CSV" for n in join["types"] if n not in type_names]
+    problems += [
+        f"types: “{n}” → 未知项目代码 / unknown item code {c!r}" for n, c in join["types"].items() if c not in codes
+    ]
+    problems += [
+        f"type_aliases: “{a}” → “{n}” 不在 {PERIODS_CSV} / not in the CSV"
+        for a, n in join["type_aliases"].items()
+        if n not in type_names
+    ]
     if problems:
-        raise CatalogueError(
-            f"{map_name} 与参考数据不一致 / does not match the reference data: " + "; ".join(problems)
-        )
+        raise CatalogueError(f"{map_name} 与参考数据不一致 / does not match the reference data: " + "; ".join(problems))
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != columns:
-            raise CatalogueError(f"{path.name}: 表头应为 / header should be {', '.join(columns)};"
-                                 f" got {', '.join(reader.fieldnames or ())}")
+            raise CatalogueError(
+                f"{path.name}: 表头应为 / header should be {', '.join(columns)};"
+                f" got {', '.join(reader.fieldnames or ())}"
+            )
         rows: list[tuple[int, dict[str, str]]] = []
         for row in reader:
             if None in row or any(value is None for value in row.values()):
                 raise CatalogueError(
-                    f"{path.name} 第 {reader.line_num} 行：列数不对"
-                    f" / line {reader.line_num}: wrong number of columns"
+                    f"{path.name} 第 {reader.line_num} 行：列数不对 / line {reader.line_num}: wrong number of columns"
                 )
             rows.append((reader.line_num, row))
     return rows

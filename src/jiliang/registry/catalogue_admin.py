@@ -61,17 +61,27 @@ def correct_catalogue_type(uow: UnitOfWork, actor: Actor, type_id: int, c: TypeC
         return int(values["version"])
 
 
-def add_catalogue_type(uow: UnitOfWork, actor: Actor, item_code: str, name_zh: str, c: TypeCorrection,
-                       name_en: str = "") -> int:
+def add_catalogue_type(
+    uow: UnitOfWork, actor: Actor, item_code: str, name_zh: str, c: TypeCorrection, name_en: str = ""
+) -> int:
     actor.require("admin")
     _check(c)
     with uow:
         if uow.conn.execute(select(catalogue_items.c.code).where(catalogue_items.c.code == item_code)).first() is None:
             raise NotFound(f"目录中没有项目 {item_code} / no catalogue item {item_code}")
-        row = {"item_code": item_code, "name_zh": name_zh, "name_en": name_en, "regulation": c.regulation or "",
-               "mode": c.mode or "unknown", "period_months": c.period_months,
-               "service_life_months": c.service_life_months, "note": c.note or "", "source": c.source,
-               "confidence": c.confidence, "version": 1}
+        row = {
+            "item_code": item_code,
+            "name_zh": name_zh,
+            "name_en": name_en,
+            "regulation": c.regulation or "",
+            "mode": c.mode or "unknown",
+            "period_months": c.period_months,
+            "service_life_months": c.service_life_months,
+            "note": c.note or "",
+            "source": c.source,
+            "confidence": c.confidence,
+            "version": 1,
+        }
         tid = uow.conn.execute(insert(catalogue_types).values(**row).returning(catalogue_types.c.id)).scalar_one()
         record_event(uow, actor.user_id, "catalogue.type_added", "catalogue_type", tid, None, row)
         uow.commit()
@@ -87,12 +97,25 @@ def confirm_rule(uow: UnitOfWork, actor: Actor, procedure_code: str, rule_id: st
     if not any(r.id == rule_id for e in proc.editions for r in e.rules):
         raise NotFound(f"规程 {procedure_code} 中没有规则 {rule_id} / no rule {rule_id}")
     with uow:
-        exists = uow.conn.execute(select(rule_confirmations.c.rule_id).where(
-            rule_confirmations.c.procedure_code == procedure_code, rule_confirmations.c.rule_id == rule_id)).first()
+        exists = uow.conn.execute(
+            select(rule_confirmations.c.rule_id).where(
+                rule_confirmations.c.procedure_code == procedure_code, rule_confirmations.c.rule_id == rule_id
+            )
+        ).first()
         if exists:
             raise RuleViolation("该规则已确认 / the rule is already confirmed", rule="duplicate")
-        uow.conn.execute(insert(rule_confirmations).values(
-            procedure_code=procedure_code, rule_id=rule_id, confirmed_by=actor.user_id, confirmed_at=utcnow()))
-        record_event(uow, actor.user_id, "rule.confirmed", "mpe_rule", f"{procedure_code}/{rule_id}",
-                     {"confirmed": False}, {"confirmed": True})
+        uow.conn.execute(
+            insert(rule_confirmations).values(
+                procedure_code=procedure_code, rule_id=rule_id, confirmed_by=actor.user_id, confirmed_at=utcnow()
+            )
+        )
+        record_event(
+            uow,
+            actor.user_id,
+            "rule.confirmed",
+            "mpe_rule",
+            f"{procedure_code}/{rule_id}",
+            {"confirmed": False},
+            {"confirmed": True},
+        )
         uow.commit()

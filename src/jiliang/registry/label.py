@@ -43,8 +43,13 @@ def label_facts(conn: Connection, instrument_id: int, token: str, today: date) -
     if row is None or not hmac.compare_digest(row.label_token.encode(), token.encode()):
         raise NotFound("器具编号或校验码不正确 / unknown instrument or token")
     return {
-        "instrument": instrument_id, "name": row.name, "item": row.item_name, "type": row.type_name,
-        "serial_no": row.serial_no, "last_verified_on": row.last_verified_on and str(row.last_verified_on),
-        "valid_until": row.valid_until and str(row.valid_until), "replace_by": row.replace_by and str(row.replace_by),
+        "instrument": instrument_id,
+        "name": row.name,
+        "item": row.item_name,
+        "type": row.type_name,
+        "serial_no": row.serial_no,
+        "last_verified_on": row.last_verified_on and str(row.last_verified_on),
+        "valid_until": row.valid_until and str(row.valid_until),
+        "replace_by": row.replace_by and str(row.replace_by),
         "status": instrument_status(row, today),
     }

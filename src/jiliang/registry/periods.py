@@ -144,9 +144,7 @@ def add_months(d: date, months: int) -> date:
     return date(year, month + 1, min(d.day, last_day))
 
 
-def valid_until(
-    verification_date: date, period: Period, institution_limit: date | None = None
-) -> date | None:
+def valid_until(verification_date: date, period: Period, institution_limit: date | None = None) -> date | None:
     """Last day a verification stays valid: verification date + period − 1 day.
 
     Example: verified 2026-03-15 with a 6-month period → valid until 2026-09-14. An earlier date set

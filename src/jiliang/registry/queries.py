@@ -10,12 +10,19 @@ from sqlalchemy import Connection, select
 from ..audit import history
 from ..auth import Actor
 from ..errors import Forbidden
-from .access import ensure_instrument_visible, instrument_filter, regulator_districts
+from .access import approvable_districts, ensure_instrument_visible, instrument_filter
 from .label import instrument_status
-from .tables import catalogue_items, catalogue_types, owners, qualifications, standards, users, instruments
+from .tables import catalogue_items, catalogue_types, instruments, owners, qualifications, standards, users
 
-__all__ = ["list_instruments", "instrument_detail", "pending_owners", "list_standards", "list_staff", "catalogue",
-           "instrument_row"]
+__all__ = [
+    "list_instruments",
+    "instrument_detail",
+    "pending_owners",
+    "list_standards",
+    "list_staff",
+    "catalogue",
+    "instrument_row",
+]
 
 
 def instrument_row(row: Any, today: date) -> dict[str, Any]:
@@ -26,8 +33,9 @@ def instrument_row(row: Any, today: date) -> dict[str, Any]:
 
 
 def list_instruments(conn: Connection, actor: Actor, today: date, limit: int = 200, offset: int = 0) -> list[dict]:
-    rows = conn.execute(select(instruments).where(instrument_filter(conn, actor))
-                        .order_by(instruments.c.id).limit(limit).offset(offset)).all()
+    rows = conn.execute(
+        select(instruments).where(instrument_filter(conn, actor)).order_by(instruments.c.id).limit(limit).offset(offset)
+    ).all()
     return [instrument_row(r, today) for r in rows]
 
 
@@ -41,27 +49,48 @@ def instrument_detail(conn: Connection, actor: Actor, instrument_id: int, today:
     d = instrument_row(row, today)
     if actor.owner_id == row.owner_id or actor.has("admin"):
         d["label_token"] = row.label_token  # the owner prints the label QR
-    d["verifications"] = [dict(r._mapping) for r in conn.execute(
-        select(verification_records.c.id, verification_records.c.kind, verification_records.c.stage,
-               verification_records.c.performed_on, verification_records.c.verdict, verification_records.c.status,
-               verification_records.c.regulation, verification_records.c.valid_until)
-        .where(verification_records.c.instrument_id == instrument_id).order_by(verification_records.c.id))]
-    d["certificates"] = [dict(r._mapping) for r in conn.execute(
-        select(certificates.c.number, certificates.c.kind, certificates.c.status, certificates.c.issued_at,
-               certificates.c.valid_until).where(certificates.c.instrument_id == instrument_id)
-        .order_by(certificates.c.id))]
-    d["events"] = [{k: e[k] for k in ("at", "action", "before", "after")}
-                   for e in history(conn, "instrument", instrument_id)]
+    d["verifications"] = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(
+                verification_records.c.id,
+                verification_records.c.kind,
+                verification_records.c.stage,
+                verification_records.c.performed_on,
+                verification_records.c.verdict,
+                verification_records.c.status,
+                verification_records.c.regulation,
+                verification_records.c.valid_until,
+            )
+            .where(verification_records.c.instrument_id == instrument_id)
+            .order_by(verification_records.c.id)
+        )
+    ]
+    d["certificates"] = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(
+                certificates.c.number,
+                certificates.c.kind,
+                certificates.c.status,
+                certificates.c.issued_at,
+                certificates.c.valid_until,
+            )
+            .where(certificates.c.instrument_id == instrument_id)
+            .order_by(certificates.c.id)
+        )
+    ]
+    d["events"] = [
+        {k: e[k] for k in ("at", "action", "before", "after")} for e in history(conn, "instrument", instrument_id)
+    ]
     return d
 
 
 def pending_owners(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
     actor.require("regulator", "lab_manager", "admin")
     q = select(owners).where(owners.c.status == "pending").order_by(owners.c.id)
-    if actor.has("regulator") and not actor.has("admin"):
-        scope = regulator_districts(conn, actor.regulator_id or -1)
-        if (None, None) not in scope:
-            q = q.where(owners.c.district_code.in_([d for d, _ in scope if d]))
+    if not actor.has("admin"):
+        q = q.where(owners.c.district_code.in_(approvable_districts(conn, actor)))
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
@@ -83,8 +112,9 @@ def list_staff(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
     out = []
     for r in conn.execute(q.order_by(users.c.id)):
         d = dict(r._mapping)
-        d["qualifications"] = [dict(x._mapping) for x in conn.execute(
-            select(qualifications).where(qualifications.c.user_id == r.id))]
+        d["qualifications"] = [
+            dict(x._mapping) for x in conn.execute(select(qualifications).where(qualifications.c.user_id == r.id))
+        ]
         out.append(d)
     return out
 
@@ -95,7 +125,5 @@ def catalogue(conn: Connection) -> list[dict[str, Any]]:
     for it in items:
         it["types"] = [t for t in types if t["item_code"] == it["code"]]
         for t in it["types"]:
-            t["period"] = (f"{t['period_months']} 个月 / months" if t["period_months"] is not None
-                           else "未知 / unknown")
+            t["period"] = f"{t['period_months']} 个月 / months" if t["period_months"] is not None else "未知 / unknown"
     return items
-

@@ -36,9 +36,15 @@ def do_login(body: LoginBody, platform: PlatformDep) -> dict[str, Any]:
 
 
 def _me(actor: Any) -> dict[str, Any]:
-    return {"id": actor.user_id, "username": actor.username, "display_name": actor.display_name,
-            "roles": sorted(actor.roles), "institution_id": actor.institution_id,
-            "regulator_id": actor.regulator_id, "owner_id": actor.owner_id}
+    return {
+        "id": actor.user_id,
+        "username": actor.username,
+        "display_name": actor.display_name,
+        "roles": sorted(actor.roles),
+        "institution_id": actor.institution_id,
+        "regulator_id": actor.regulator_id,
+        "owner_id": actor.owner_id,
+    }
 
 
 @router.get("/me", tags=["auth 登录"])
@@ -63,8 +69,9 @@ class TypeCorrectionBody(BaseModel):
 
 @router.patch("/catalogue/types/{type_id}", tags=["registry 登记"], summary="更正检定周期（管理员）")
 def correct_type(type_id: int, body: TypeCorrectionBody, actor: ActorDep, platform: PlatformDep) -> dict[str, int]:
-    version = catalogue_admin.correct_catalogue_type(platform.uow(), actor, type_id,
-                                                     catalogue_admin.TypeCorrection(**body.model_dump()))
+    version = catalogue_admin.correct_catalogue_type(
+        platform.uow(), actor, type_id, catalogue_admin.TypeCorrection(**body.model_dump())
+    )
     return {"id": type_id, "version": version}
 
 
@@ -78,32 +85,58 @@ class NewTypeBody(TypeCorrectionBody):
 def add_type(body: NewTypeBody, actor: ActorDep, platform: PlatformDep) -> dict[str, int]:
     data = body.model_dump()
     item, zh, en = data.pop("item_code"), data.pop("name_zh"), data.pop("name_en")
-    tid = catalogue_admin.add_catalogue_type(platform.uow(), actor, item, zh, catalogue_admin.TypeCorrection(**data),
-                                             en)
+    tid = catalogue_admin.add_catalogue_type(
+        platform.uow(), actor, item, zh, catalogue_admin.TypeCorrection(**data), en
+    )
     return {"id": tid}
 
 
 @router.get("/procedures", tags=["measurement 规程"], summary="检定规程与允许误差规则 / procedures and MPE rules")
 def get_procedures(actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> list[dict[str, Any]]:
-    from ..registry.tables import rule_confirmations
     from sqlalchemy import select
 
+    from ..registry.tables import rule_confirmations
+
     confirmed = {(r.procedure_code, r.rule_id) for r in conn.execute(select(rule_confirmations))}
-    return [{
-        "code": p.item_code, "name_zh": p.name_zh, "name_en": p.name_en,
-        "editions": [{
-            "regulation": e.regulation, "effective_from": e.effective_from, "effective_until": e.effective_until,
-            "points": [pt.id for pt in e.points],
-            "rules": [{"id": r.id, "stage": r.stage, "accuracy_class": r.accuracy_class, "kind": r.kind,
-                       "mpe_lower": str(r.mpe_lower), "mpe_upper": str(r.mpe_upper), "unit": r.unit,
-                       "source": r.source, "confidence": r.confidence,
-                       "confirmed": r.confirmed or (p.item_code, r.id) in confirmed} for r in e.rules],
-        } for e in p.editions],
-    } for p in platform.procedures.values()]
+    return [
+        {
+            "code": p.item_code,
+            "name_zh": p.name_zh,
+            "name_en": p.name_en,
+            "editions": [
+                {
+                    "regulation": e.regulation,
+                    "effective_from": e.effective_from,
+                    "effective_until": e.effective_until,
+                    "points": [pt.id for pt in e.points],
+                    "rules": [
+                        {
+                            "id": r.id,
+                            "stage": r.stage,
+                            "accuracy_class": r.accuracy_class,
+                            "kind": r.kind,
+                            "mpe_lower": str(r.mpe_lower),
+                            "mpe_upper": str(r.mpe_upper),
+                            "unit": r.unit,
+                            "source": r.source,
+                            "confidence": r.confidence,
+                            "confirmed": r.confirmed or (p.item_code, r.id) in confirmed,
+                        }
+                        for r in e.rules
+                    ],
+                }
+                for e in p.editions
+            ],
+        }
+        for p in platform.procedures.values()
+    ]
 
 
-@router.post("/procedures/{code}/rules/{rule_id}/confirm", tags=["measurement 规程"],
-             summary="确认未确认的规则（管理员）/ confirm an unconfirmed MPE rule")
+@router.post(
+    "/procedures/{code}/rules/{rule_id}/confirm",
+    tags=["measurement 规程"],
+    summary="确认未确认的规则（管理员）/ confirm an unconfirmed MPE rule",
+)
 def confirm_rule(code: str, rule_id: str, actor: ActorDep, platform: PlatformDep) -> dict[str, str]:
     catalogue_admin.confirm_rule(platform.uow(), actor, code, rule_id)
     return {"procedure": code, "rule": rule_id, "status": "confirmed"}
@@ -125,7 +158,9 @@ def decide(owner_id: int, body: Decision, actor: ActorDep, platform: PlatformDep
 
 
 class InstrumentBody(BaseModel):
-    item_code: str | None = Field(description="目录项目代码；目录外器具（仅校准）为空 / catalogue item, None outside it")
+    item_code: str | None = Field(
+        description="目录项目代码；目录外器具（仅校准）为空 / catalogue item, None outside it"
+    )
     name: str
     serial_no: str
     use: Literal["trade", "safety", "medical", "environment"]
@@ -151,8 +186,9 @@ def add_instrument(body: InstrumentBody, actor: ActorDep, platform: PlatformDep)
 
 
 @router.get("/instruments", tags=["registry 登记"], summary="可见的器具及其状态 / instruments you may see")
-def get_instruments(actor: ActorDep, conn: ConnDep, limit: Annotated[int, Query(ge=1)] = 200,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+def get_instruments(
+    actor: ActorDep, conn: ConnDep, limit: Annotated[int, Query(ge=1)] = 200, offset: Annotated[int, Query(ge=0)] = 0
+) -> list[dict[str, Any]]:
     return queries.list_instruments(conn, actor, shanghai_today(), min(limit, 1000), offset)
 
 
@@ -199,8 +235,16 @@ class UserBody(BaseModel):
 
 @router.post("/users", tags=["staff 人员"], status_code=201)
 def add_user(body: UserBody, actor: ActorDep, platform: PlatformDep) -> dict[str, int]:
-    uid = service.create_user(platform.uow(), actor, body.username, body.password, body.display_name, body.roles,
-                              body.institution_id, body.regulator_id)
+    uid = service.create_user(
+        platform.uow(),
+        actor,
+        body.username,
+        body.password,
+        body.display_name,
+        body.roles,
+        body.institution_id,
+        body.regulator_id,
+    )
     return {"id": uid}
 
 
@@ -218,8 +262,9 @@ class QualificationBody(BaseModel):
 
 @router.post("/users/{user_id}/qualifications", tags=["staff 人员"], status_code=201)
 def add_qualification(user_id: int, body: QualificationBody, actor: ActorDep, platform: PlatformDep) -> dict:
-    qid = service.grant_qualification(platform.uow(), actor, user_id, body.item_code, body.certificate_no,
-                                      body.valid_from, body.valid_until)
+    qid = service.grant_qualification(
+        platform.uow(), actor, user_id, body.item_code, body.certificate_no, body.valid_from, body.valid_until
+    )
     return {"id": qid}
 
 
@@ -241,8 +286,15 @@ def add_standard(body: StandardBody, actor: ActorDep, platform: PlatformDep) -> 
     inst = body.institution_id if actor.has("admin") else actor.institution_id
     if inst is None:
         raise Forbidden("请指定机构 / name the institution")
-    sid = service.add_standard(platform.uow(), actor, inst, body.name, body.examination_certificate_no,
-                               body.examination_valid_until, body.item_codes)
+    sid = service.add_standard(
+        platform.uow(),
+        actor,
+        inst,
+        body.name,
+        body.examination_certificate_no,
+        body.examination_valid_until,
+        body.item_codes,
+    )
     return {"id": sid}
 
 

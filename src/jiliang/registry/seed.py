@@ -12,7 +12,13 @@ from sqlalchemy import insert, select
 from ..db import UnitOfWork
 from .catalogue import load_catalogue
 from .tables import (
-    authorisations, catalogue_items, catalogue_types, districts, institutions, jurisdictions, regulators,
+    authorisations,
+    catalogue_items,
+    catalogue_types,
+    districts,
+    institutions,
+    jurisdictions,
+    regulators,
 )
 
 __all__ = ["seed_reference_data"]
@@ -25,22 +31,41 @@ def _reference_rows(name: str) -> list[dict[str, str]]:
 
 def _seed_catalogue(uow: UnitOfWork) -> None:
     cat = load_catalogue()
-    uow.conn.execute(insert(catalogue_items), [
-        {
-            "code": it.code, "name_zh": it.name_zh, "types_zh": "、".join(it.types_zh), "scope": it.scope,
-            "mode": it.mode, "source": it.source, "confidence": it.confidence, "version": 1,
-        }
-        for it in cat.items
-    ])
-    uow.conn.execute(insert(catalogue_types), [
-        {
-            "item_code": t.item_code, "name_zh": t.name_zh, "name_en": t.name_en, "regulation": t.regulation,
-            "mode": t.period.mode, "period_months": t.period.months,
-            "service_life_months": t.period.service_life_months, "note": t.period.note,
-            "source": t.source, "confidence": t.confidence, "version": 1,
-        }
-        for t in cat.types
-    ])
+    uow.conn.execute(
+        insert(catalogue_items),
+        [
+            {
+                "code": it.code,
+                "name_zh": it.name_zh,
+                "types_zh": "、".join(it.types_zh),
+                "scope": it.scope,
+                "mode": it.mode,
+                "source": it.source,
+                "confidence": it.confidence,
+                "version": 1,
+            }
+            for it in cat.items
+        ],
+    )
+    uow.conn.execute(
+        insert(catalogue_types),
+        [
+            {
+                "item_code": t.item_code,
+                "name_zh": t.name_zh,
+                "name_en": t.name_en,
+                "regulation": t.regulation,
+                "mode": t.period.mode,
+                "period_months": t.period.months,
+                "service_life_months": t.period.service_life_months,
+                "note": t.period.note,
+                "source": t.source,
+                "confidence": t.confidence,
+                "version": 1,
+            }
+            for t in cat.types
+        ],
+    )
 
 
 def _seed_organisations(uow: UnitOfWork, district_rows: list[dict[str, str]]) -> None:
@@ -58,10 +83,16 @@ def _seed_organisations(uow: UnitOfWork, district_rows: list[dict[str, str]]) ->
 
     def add_institution(code: str, spec: dict[str, Any], district: str | None, zh: str, en: str) -> None:
         iid = conn.execute(
-            insert(institutions).values(
-                code=code, name_zh=zh, name_en=en, district_code=district,
-                cross_district=bool(spec.get("cross_district")), signing_algorithm="Ed25519",
-            ).returning(institutions.c.id)
+            insert(institutions)
+            .values(
+                code=code,
+                name_zh=zh,
+                name_en=en,
+                district_code=district,
+                cross_district=bool(spec.get("cross_district")),
+                signing_algorithm="Ed25519",
+            )
+            .returning(institutions.c.id)
         ).scalar_one()
         items = all_items if spec["items"] == "all" else [i for i in spec["items"] if i in all_items]
         if items:
@@ -72,8 +103,9 @@ def _seed_organisations(uow: UnitOfWork, district_rows: list[dict[str, str]]) ->
     dr, di = conf["district_regulator"], conf["district_institute"]
     for d in district_rows:
         fmt = {"district": d["name_zh"], "district_en": d["name_en"]}
-        add_regulator(f"SAMR-{d['code']}", dr["name_zh"].format(**fmt), dr["name_en"].format(**fmt),
-                      "district", d["code"], None)
+        add_regulator(
+            f"SAMR-{d['code']}", dr["name_zh"].format(**fmt), dr["name_en"].format(**fmt), "district", d["code"], None
+        )
     for spec in conf["institutions"]:
         add_institution(spec["code"], spec, None, spec["name_zh"], spec["name_en"])
     for d in district_rows:
@@ -87,9 +119,10 @@ def seed_reference_data(uow: UnitOfWork) -> bool:
         if uow.conn.execute(select(districts.c.code).limit(1)).first() is not None:
             return False
         district_rows = _reference_rows("shanghai_districts.csv")
-        uow.conn.execute(insert(districts), [
-            {"code": r["code"], "name_zh": r["name_zh"], "name_en": r["name_en"]} for r in district_rows
-        ])
+        uow.conn.execute(
+            insert(districts),
+            [{"code": r["code"], "name_zh": r["name_zh"], "name_en": r["name_en"]} for r in district_rows],
+        )
         _seed_catalogue(uow)
         _seed_organisations(uow, district_rows)
         uow.commit()

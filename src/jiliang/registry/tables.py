@@ -8,20 +8,35 @@ from ..db import metadata
 from ..types import UtcDateTime
 
 __all__ = [
-    "districts", "regulators", "jurisdictions", "institutions", "authorisations", "users",
-    "qualifications", "standards", "standard_items", "standard_calibrations", "catalogue_items",
-    "catalogue_types", "owners", "instruments", "api_tokens", "rule_confirmations",
+    "districts",
+    "regulators",
+    "jurisdictions",
+    "institutions",
+    "authorisations",
+    "users",
+    "qualifications",
+    "standards",
+    "standard_items",
+    "standard_calibrations",
+    "catalogue_items",
+    "catalogue_types",
+    "owners",
+    "instruments",
+    "api_tokens",
+    "rule_confirmations",
 ]
 
 districts = Table(
-    "districts", metadata,
+    "districts",
+    metadata,
     Column("code", String(6), primary_key=True),
     Column("name_zh", String(32), nullable=False),
     Column("name_en", String(64), nullable=False),
 )
 
 regulators = Table(
-    "regulators", metadata,
+    "regulators",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("code", String(32), nullable=False, unique=True),
     Column("name_zh", String(128), nullable=False),
@@ -32,7 +47,8 @@ regulators = Table(
 # A regulator sees instruments in its districts, or in its special zone (Lingang, airport);
 # a row with neither set means the whole city.
 jurisdictions = Table(
-    "jurisdictions", metadata,
+    "jurisdictions",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("regulator_id", ForeignKey("regulators.id"), nullable=False, index=True),
     Column("district_code", ForeignKey("districts.code")),
@@ -40,7 +56,8 @@ jurisdictions = Table(
 )
 
 institutions = Table(
-    "institutions", metadata,
+    "institutions",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("code", String(16), nullable=False, unique=True),
     Column("name_zh", String(128), nullable=False),
@@ -52,13 +69,15 @@ institutions = Table(
 )
 
 authorisations = Table(
-    "authorisations", metadata,
+    "authorisations",
+    metadata,
     Column("institution_id", ForeignKey("institutions.id"), primary_key=True),
     Column("item_code", ForeignKey("catalogue_items.code"), primary_key=True),
 )
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(256), nullable=False),
@@ -71,14 +90,16 @@ users = Table(
 )
 
 api_tokens = Table(
-    "api_tokens", metadata,
+    "api_tokens",
+    metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("user_id", ForeignKey("users.id"), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
 qualifications = Table(
-    "qualifications", metadata,
+    "qualifications",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
     Column("item_code", ForeignKey("catalogue_items.code"), nullable=False),
@@ -88,7 +109,8 @@ qualifications = Table(
 )
 
 standards = Table(
-    "standards", metadata,
+    "standards",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("institution_id", ForeignKey("institutions.id"), nullable=False, index=True),
     Column("name", String(128), nullable=False),
@@ -101,13 +123,15 @@ standards = Table(
 )
 
 standard_items = Table(
-    "standard_items", metadata,
+    "standard_items",
+    metadata,
     Column("standard_id", ForeignKey("standards.id"), primary_key=True),
     Column("item_code", ForeignKey("catalogue_items.code"), primary_key=True),
 )
 
 standard_calibrations = Table(
-    "standard_calibrations", metadata,
+    "standard_calibrations",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("standard_id", ForeignKey("standards.id"), nullable=False, index=True),
     Column("calibrated_by", String(128), nullable=False),
@@ -118,7 +142,8 @@ standard_calibrations = Table(
 )
 
 catalogue_items = Table(
-    "catalogue_items", metadata,
+    "catalogue_items",
+    metadata,
     Column("code", String(32), primary_key=True),
     Column("name_zh", String(64), nullable=False),
     Column("types_zh", Text, nullable=False, default=""),
@@ -131,7 +156,8 @@ catalogue_items = Table(
 
 # Verification periods per instrument type; period_months NULL = the data gives no period (unknown).
 catalogue_types = Table(
-    "catalogue_types", metadata,
+    "catalogue_types",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("item_code", ForeignKey("catalogue_items.code"), nullable=False, index=True),
     Column("name_zh", String(64), nullable=False),
@@ -147,7 +173,8 @@ catalogue_types = Table(
 )
 
 owners = Table(
-    "owners", metadata,
+    "owners",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("credit_code", String(18), nullable=False, unique=True),
     Column("name", String(128), nullable=False),
@@ -158,7 +185,8 @@ owners = Table(
 )
 
 instruments = Table(
-    "instruments", metadata,
+    "instruments",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("owner_id", ForeignKey("owners.id"), nullable=False, index=True),
     Column("item_code", ForeignKey("catalogue_items.code")),  # None: outside the catalogue (calibration)
@@ -188,7 +216,8 @@ instruments = Table(
 )
 
 rule_confirmations = Table(
-    "rule_confirmations", metadata,
+    "rule_confirmations",
+    metadata,
     Column("procedure_code", String(32), primary_key=True),
     Column("rule_id", String(64), primary_key=True),
     Column("confirmed_by", ForeignKey("users.id"), nullable=False),

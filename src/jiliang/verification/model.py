@@ -14,11 +14,39 @@ __all__ = ["STAGES", "qualified", "standard_problem", "record_content", "content
 
 STAGES = ("initial", "subsequent", "in_service")
 
-CONTENT_KEYS = ("task_id", "instrument_id", "institution_id", "verifier_id", "kind", "stage", "performed_on",
-                "procedure_code", "regulation", "decision_rule", "verdict", "advisory", "valid_until", "replace_by")
-POINT_KEYS = ("seq", "point_id", "unit", "reference", "indication", "error", "relative_error_percent",
-              "mpe_lower", "mpe_upper", "mpe_unit", "rule_id", "conforms", "advisory",
-              "expanded_uncertainty", "coverage_factor")
+CONTENT_KEYS = (
+    "task_id",
+    "instrument_id",
+    "institution_id",
+    "verifier_id",
+    "kind",
+    "stage",
+    "performed_on",
+    "procedure_code",
+    "regulation",
+    "decision_rule",
+    "verdict",
+    "advisory",
+    "valid_until",
+    "replace_by",
+)
+POINT_KEYS = (
+    "seq",
+    "point_id",
+    "unit",
+    "reference",
+    "indication",
+    "error",
+    "relative_error_percent",
+    "mpe_lower",
+    "mpe_upper",
+    "mpe_unit",
+    "rule_id",
+    "conforms",
+    "advisory",
+    "expanded_uncertainty",
+    "coverage_factor",
+)
 
 
 def qualified(qualifications: Iterable[Mapping[str, Any]], item_code: str | None, on: date) -> bool:
@@ -28,8 +56,13 @@ def qualified(qualifications: Iterable[Mapping[str, Any]], item_code: str | None
     return any(q["item_code"] == item_code and q["valid_from"] <= on <= q["valid_until"] for q in qualifications)
 
 
-def standard_problem(standard: Mapping[str, Any], serves: set[str], calibrations: Sequence[Mapping[str, Any]],
-                     item_code: str | None, on: date) -> tuple[str, str] | None:
+def standard_problem(
+    standard: Mapping[str, Any],
+    serves: set[str],
+    calibrations: Sequence[Mapping[str, Any]],
+    item_code: str | None,
+    on: date,
+) -> tuple[str, str] | None:
     """(rule, message) if the standard may not be used on `on`, else None.
 
     Its examination certificate must be valid, and the calibration in force on the date (the latest
@@ -37,16 +70,24 @@ def standard_problem(standard: Mapping[str, Any], serves: set[str], calibrations
     """
     name, sid = standard["name"], standard["id"]
     if standard["examination_valid_until"] < on:
-        return ("standard_expired", f"计量标准《{name}》考核证书已于 {standard['examination_valid_until']} 过期 / "
-                f"the examination certificate of standard {sid} expired")
+        return (
+            "standard_expired",
+            f"计量标准《{name}》考核证书已于 {standard['examination_valid_until']} 过期 / "
+            f"the examination certificate of standard {sid} expired",
+        )
     earlier = [c for c in calibrations if c["calibrated_on"] <= on]
     latest = max(earlier, key=lambda c: (c["calibrated_on"], c["id"])) if earlier else None
     if latest is None or not latest["in_tolerance"] or latest["due"] < on:
-        return ("standard_calibration_expired", f"计量标准《{name}》在 {on} 没有有效的溯源（校准）/ standard {sid} "
-                f"has no valid in-tolerance calibration on {on}")
+        return (
+            "standard_calibration_expired",
+            f"计量标准《{name}》在 {on} 没有有效的溯源（校准）/ standard {sid} "
+            f"has no valid in-tolerance calibration on {on}",
+        )
     if item_code is not None and item_code not in serves:
-        return ("standard_not_for_item", f"计量标准《{name}》不适用于项目 {item_code} / standard {sid} does not "
-                f"serve {item_code}")
+        return (
+            "standard_not_for_item",
+            f"计量标准《{name}》不适用于项目 {item_code} / standard {sid} does not serve {item_code}",
+        )
     return None
 
 
@@ -54,8 +95,9 @@ def _text(v: Any) -> Any:
     return v if v is None or type(v) is str or type(v) is bool else str(v)
 
 
-def record_content(record: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
-                   standard_ids: Sequence[int]) -> dict[str, Any]:
+def record_content(
+    record: Mapping[str, Any], points: Sequence[Mapping[str, Any]], standard_ids: Sequence[int]
+) -> dict[str, Any]:
     """What each signatory signs: the record and its points as exact text (hashed canonically)."""
     return {
         "record": {k: _text(record[k]) for k in CONTENT_KEYS},

@@ -17,11 +17,18 @@ __all__ = ["task_queue", "task_detail", "record_detail"]
 def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     if actor.institution_id is None:
         return []
-    q = (select(tasks, instruments.c.name.label("instrument_name"), instruments.c.serial_no,
-                instruments.c.item_code, owners.c.name.label("owner_name"))
-         .join(instruments, instruments.c.id == tasks.c.instrument_id)
-         .join(owners, owners.c.id == instruments.c.owner_id)
-         .where(tasks.c.institution_id == actor.institution_id))
+    q = (
+        select(
+            tasks,
+            instruments.c.name.label("instrument_name"),
+            instruments.c.serial_no,
+            instruments.c.item_code,
+            owners.c.name.label("owner_name"),
+        )
+        .join(instruments, instruments.c.id == tasks.c.instrument_id)
+        .join(owners, owners.c.id == instruments.c.owner_id)
+        .where(tasks.c.institution_id == actor.institution_id)
+    )
     if state:
         q = q.where(tasks.c.state == state)
     return [dict(r._mapping) for r in conn.execute(q.order_by(tasks.c.id).limit(limit))]
@@ -29,15 +36,22 @@ def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: 
 
 def task_detail(conn: Connection, actor: Actor, task_id: int) -> dict[str, Any]:
     row = conn.execute(select(tasks).where(tasks.c.id == task_id)).first()
-    owner_ok = row is not None and actor.owner_id is not None and conn.execute(
-        select(instruments.c.owner_id).where(instruments.c.id == row.instrument_id)).scalar_one() == actor.owner_id
+    owner_ok = (
+        row is not None
+        and actor.owner_id is not None
+        and conn.execute(select(instruments.c.owner_id).where(instruments.c.id == row.instrument_id)).scalar_one()
+        == actor.owner_id
+    )
     if row is None or not (row.institution_id == actor.institution_id or owner_ok or actor.has("admin")):
         raise NotFound(f"没有可查看的任务 {task_id} / no task {task_id} that you may see")
     d = dict(row._mapping)
-    d["instrument"] = dict(conn.execute(select(instruments).where(instruments.c.id == row.instrument_id)).one()._mapping)
+    d["instrument"] = dict(
+        conn.execute(select(instruments).where(instruments.c.id == row.instrument_id)).one()._mapping
+    )
     d["instrument"].pop("label_token", None)
-    d["records"] = [r.id for r in conn.execute(select(verification_records.c.id)
-                                               .where(verification_records.c.task_id == task_id))]
+    d["records"] = [
+        r.id for r in conn.execute(select(verification_records.c.id).where(verification_records.c.task_id == task_id))
+    ]
     return d
 
 
@@ -46,12 +60,25 @@ def record_detail(conn: Connection, actor: Actor, record_id: int) -> dict[str, A
     if rec is None or (rec.institution_id != actor.institution_id and not actor.has("admin")):
         raise NotFound(f"本机构没有记录 {record_id} / no record {record_id} at your institution")
     d = dict(rec._mapping)
-    d["points"] = [dict(p._mapping) for p in conn.execute(
-        select(measurement_points).where(measurement_points.c.record_id == record_id).order_by(measurement_points.c.seq))]
-    d["standards"] = [r.standard_id for r in conn.execute(
-        select(record_standards.c.standard_id).where(record_standards.c.record_id == record_id))]
-    d["signoffs"] = [dict(r._mapping) for r in conn.execute(
-        select(signoffs.c.step, signoffs.c.signed_at, signoffs.c.content_hash, users.c.display_name)
-        .join(users, users.c.id == signoffs.c.user_id).where(signoffs.c.record_id == record_id)
-        .order_by(signoffs.c.id))]
+    d["points"] = [
+        dict(p._mapping)
+        for p in conn.execute(
+            select(measurement_points)
+            .where(measurement_points.c.record_id == record_id)
+            .order_by(measurement_points.c.seq)
+        )
+    ]
+    d["standards"] = [
+        r.standard_id
+        for r in conn.execute(select(record_standards.c.standard_id).where(record_standards.c.record_id == record_id))
+    ]
+    d["signoffs"] = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(signoffs.c.step, signoffs.c.signed_at, signoffs.c.content_hash, users.c.display_name)
+            .join(users, users.c.id == signoffs.c.user_id)
+            .where(signoffs.c.record_id == record_id)
+            .order_by(signoffs.c.id)
+        )
+    ]
     return d

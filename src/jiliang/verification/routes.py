@@ -26,8 +26,9 @@ class ApplicationBody(BaseModel):
 
 @router.post("/applications", status_code=201, summary="申请检定或校准 / apply for verification or calibration")
 def apply(body: ApplicationBody, actor: ActorDep, platform: PlatformDep) -> dict[str, Any]:
-    task_ids = service.apply(platform.uow(), actor, body.instrument_ids, body.kind, body.conformity_statement,
-                             body.note)
+    task_ids = service.apply(
+        platform.uow(), actor, body.instrument_ids, body.kind, body.conformity_statement, body.note
+    )
     return {"task_ids": task_ids}
 
 

@@ -10,7 +10,8 @@ from ..types import UtcDateTime
 __all__ = ["applications", "tasks", "verification_records", "measurement_points", "record_standards", "signoffs"]
 
 applications = Table(
-    "applications", metadata,
+    "applications",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("owner_id", ForeignKey("owners.id"), nullable=False, index=True),
     Column("kind", String(16), nullable=False),  # verification | calibration
@@ -21,7 +22,8 @@ applications = Table(
 )
 
 tasks = Table(
-    "tasks", metadata,
+    "tasks",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("application_id", ForeignKey("applications.id"), nullable=False, index=True),
     Column("instrument_id", ForeignKey("instruments.id"), nullable=False, index=True),
@@ -34,7 +36,8 @@ tasks = Table(
 )
 
 verification_records = Table(
-    "verification_records", metadata,
+    "verification_records",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("task_id", ForeignKey("tasks.id"), nullable=False, index=True),
     # recorded -> checked -> approved; returned (by the checker) keeps the record for the history
@@ -58,19 +61,20 @@ verification_records = Table(
 )
 
 measurement_points = Table(
-    "measurement_points", metadata,
+    "measurement_points",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("record_id", ForeignKey("verification_records.id"), nullable=False, index=True),
     Column("seq", Integer, nullable=False),
     Column("point_id", String(32), nullable=False),
     Column("unit", String(16), nullable=False, default=""),
     # Decimal values kept as their exact decimal strings
-    Column("reference", String(32), nullable=False),
-    Column("indication", String(32), nullable=False),
-    Column("error", String(32), nullable=False),
-    Column("relative_error_percent", String(32)),
-    Column("mpe_lower", String(32)),
-    Column("mpe_upper", String(32)),
+    Column("reference", String(64), nullable=False),
+    Column("indication", String(64), nullable=False),
+    Column("error", String(64), nullable=False),
+    Column("relative_error_percent", String(64)),
+    Column("mpe_lower", String(64)),
+    Column("mpe_upper", String(64)),
     Column("mpe_unit", String(16)),
     Column("rule_id", String(64)),
     Column("conforms", Boolean),
@@ -80,14 +84,16 @@ measurement_points = Table(
 )
 
 record_standards = Table(
-    "record_standards", metadata,
+    "record_standards",
+    metadata,
     Column("record_id", ForeignKey("verification_records.id"), primary_key=True),
     Column("standard_id", ForeignKey("standards.id"), primary_key=True),
 )
 
 # Each step's person confirms with their password; the row says who signed which content hash.
 signoffs = Table(
-    "signoffs", metadata,
+    "signoffs",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("record_id", ForeignKey("verification_records.id"), nullable=False, index=True),
     Column("step", String(16), nullable=False),  # verify | check | approve
