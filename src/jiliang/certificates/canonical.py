@@ -58,23 +58,27 @@ def _check_signable(value: object, where: str) -> bool:
 
 def _fast_scan(obj: object) -> bool | None:
     """The same check as `_check_signable` without recursion or paths: True/False as it would answer,
-    None when the value must be refused (the slow check then names where)."""
+    None when the value must be refused (the slow check then names where). Strings, the bulk of any
+    payload, are skipped without being pushed on the stack."""
     fast = True
     stack = [obj]
     while stack:
         v = stack.pop()
         t = type(v)
-        if t is str or t is bool or v is None:
-            continue
         if t is dict:
-            for k in v:  # type: ignore[attr-defined]
+            for k, x in v.items():  # type: ignore[attr-defined]
                 if type(k) is not str:
                     return None
                 if not k.isascii() and max(k, default="") > "\uffff":
                     fast = False
-            stack.extend(v.values())  # type: ignore[attr-defined]
+                if type(x) is not str and x is not None:
+                    stack.append(x)
         elif t is list:
-            stack.extend(v)  # type: ignore[arg-type]
+            for x in v:  # type: ignore[attr-defined]
+                if type(x) is not str and x is not None:
+                    stack.append(x)
+        elif t is str or t is bool or v is None:
+            continue
         elif t is int:
             if not -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT:  # type: ignore[operator]
                 fast = False

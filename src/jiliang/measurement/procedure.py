@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,7 +128,11 @@ class Edition:
         return after_start and (self.effective_until is None or on <= self.effective_until)
 
     def point(self, point_id: str) -> MeasurementPoint | None:
-        return next((p for p in self.points if p.id == point_id), None)
+        return self._points_by_id.get(point_id)
+
+    @cached_property
+    def _points_by_id(self) -> dict[str, MeasurementPoint]:
+        return {p.id: p for p in self.points}
 
 
 @dataclass(frozen=True)
