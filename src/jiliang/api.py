@@ -48,6 +48,7 @@ def create_app(platform: Platform) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for router in (registry_router, verification_router, certificate_router, public.router):
+    # public first: the QR checks are the busiest routes, and routes are matched in order
+    for router in (public.router, registry_router, verification_router, certificate_router):
         app.include_router(router)
     return app

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 
-__all__ = ["metadata", "make_engine", "UnitOfWork", "reader"]
+__all__ = ["metadata", "make_engine", "UnitOfWork", "reader", "single_read"]
 
 metadata = MetaData(
     naming_convention={
@@ -26,7 +26,13 @@ metadata = MetaData(
 )
 
 
+# More connections than the web server's worker threads (AnyIO's default is 40): a request that holds
+# a connection while it waits for a thread can then never starve the threads waiting for connections.
+POOL = {"pool_size": 10, "max_overflow": 50}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs = POOL | kwargs
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
@@ -42,7 +48,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+            mode = conn.get_execution_options().get("sqlite_begin", "BEGIN")
+            if mode:  # "" = autocommit reads: one SELECT sees one consistent snapshot anyway
+                conn.exec_driver_sql(mode)
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -99,6 +107,15 @@ class UnitOfWork:
             flush_events(self)
             self.conn.commit()
             self._committed = True
+
+
+@contextmanager
+def single_read(engine: Engine) -> Iterator[Connection]:
+    """For a request that reads with a single statement (the public QR checks): no explicit
+    transaction on SQLite, so the hot public path costs one query."""
+    with engine.connect().execution_options(sqlite_begin="") as conn:
+        yield conn
+        conn.rollback()
 
 
 @contextmanager

@@ -31,7 +31,7 @@ __all__ = [
 _bearer = HTTPBearer(auto_error=False, description="POST /api/auth/login 获得的令牌 / token from /api/auth/login")
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     return request.app.state.platform  # type: ignore[no-any-return]
 
 
@@ -81,11 +81,18 @@ class SlidingWindow:
             return True
 
 
-def rate_limited(request: Request, platform: PlatformDep) -> None:
+async def rate_limited(request: Request) -> None:
+    check_rate(request)
+
+
+def check_rate(request: Request) -> Platform:
+    """Refuse a client over the public rate limit (429); returns the platform for the handler."""
+    platform: Platform = request.app.state.platform
     limit = platform.settings.public_rate_limit
     if limit <= 0:
-        return
+        return platform
     window: SlidingWindow = request.app.state.public_window
     client = request.client.host if request.client else "unknown"
     if not window.allow(client, limit):
         raise TooManyRequests(f"请求过于频繁，请稍后再试 / too many requests: at most {limit} per minute")
+    return platform

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from ..auth import Actor
 from ..errors import NotFound
@@ -83,19 +84,23 @@ def signature_valid(conn: Connection, cert: Any) -> bool:
     return verify_signature(key[0], key[1], cert.payload.encode(), base64.b64decode(cert.signature))
 
 
+_STATUS_BY_NUMBER = select(certificates.c.status, certificates.c.valid_until).where(
+    certificates.c.number == bindparam("number")
+)
+
+
 def public_status(conn: Connection, number: str, today: date) -> dict[str, str]:
     """Number alone: only the status, nothing about the owner."""
-    cert = conn.execute(
-        select(certificates.c.status, certificates.c.valid_until).where(certificates.c.number == number)
-    ).first()
+    cert = conn.execute(_STATUS_BY_NUMBER, {"number": number}).first()
     return {"number": number, "status": "unknown" if cert is None else status_on(cert, today)}
+
+
+_BY_NUMBER = select(certificates).where(certificates.c.number == bindparam("number"))
 
 
 def public_facts(conn: Connection, number: str, token: str, today: date) -> dict[str, Any]:
     """Number + token from the QR code: the printed facts and whether the signature holds."""
-    import json
-
-    cert = conn.execute(select(certificates).where(certificates.c.number == number)).first()
+    cert = conn.execute(_BY_NUMBER, {"number": number}).first()
     if cert is None or not hmac.compare_digest(cert.public_token.encode(), token.encode()):
         raise NotFound("证书编号或校验码不正确 / unknown certificate number or token")
     p = json.loads(cert.payload)

@@ -91,6 +91,7 @@ def _public_pem(algorithm: str, public_key: Any) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=1024)  # keys are immutable; parsing a PEM costs more than verifying
 def _load_public_key(algorithm: str, public_key_pem: str) -> Any:
     """Parse a SubjectPublicKeyInfo PEM for ``algorithm``; ValueError if it is not such a key."""
     _check_algorithm(algorithm)

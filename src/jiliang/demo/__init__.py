@@ -20,7 +20,8 @@ from ..platform import Platform, shanghai_today
 from ..registry import service as registry
 from ..registry.tables import districts, regulators, users
 from ..types import clock_at, utcnow
-from .plan import at, cast_for
+from .cast import cast_for
+from .plan import at
 from .replay import Replay
 from .staff import DEMO_INSTITUTION, DEMO_STAFF, staff_institutions
 from .timeline import timeline
@@ -55,27 +56,65 @@ class DemoReport:
 
 
 LOGINS = (
-    DemoLogin("demo-owner", DEMO_PASSWORD, "owner_user", "使用单位（徐汇区超市）：备案器具、申请检定、下载电子证书",
-              "owner (a Xuhui supermarket): registers instruments, applies for verification, downloads certificates"),
-    DemoLogin(DEMO_STAFF["verifier"], DEMO_PASSWORD, "verifier", "徐汇区计量所检定员：接收任务、录入检定数据",
-              "verifier at the Xuhui Metrology Institute: takes tasks and records readings"),
-    DemoLogin(DEMO_STAFF["checker"], DEMO_PASSWORD, "checker", "徐汇区计量所核验员：核验检定记录",
-              "checker at the Xuhui Metrology Institute: checks verification records"),
-    DemoLogin(DEMO_STAFF["approver"], DEMO_PASSWORD, "approver", "徐汇区计量所批准人：批准并签发证书",
-              "approver at the Xuhui Metrology Institute: approves records and issues certificates"),
-    DemoLogin(DEMO_STAFF["lab_manager"], DEMO_PASSWORD, "lab_manager", "徐汇区计量所实验室主任：人员资质、计量标准",
-              "lab manager at the Xuhui Metrology Institute: staff qualifications and measurement standards"),
-    DemoLogin("demo-regulator-xuhui", DEMO_PASSWORD, "regulator", "徐汇区市场监管局：辖区强检覆盖、逾期与异常",
-              "Xuhui Market Regulation Bureau: coverage, overdue instruments and anomalies in the district"),
-    DemoLogin("demo-regulator-city", DEMO_PASSWORD, "regulator", "上海市市场监管局：全市强检监管",
-              "Shanghai Administration for Market Regulation: city-wide supervision"),
+    DemoLogin(
+        "demo-owner",
+        DEMO_PASSWORD,
+        "owner_user",
+        "使用单位（徐汇区超市）：备案器具、申请检定、下载电子证书",
+        "owner (a Xuhui supermarket): registers instruments, applies for verification, downloads certificates",
+    ),
+    DemoLogin(
+        DEMO_STAFF["verifier"],
+        DEMO_PASSWORD,
+        "verifier",
+        "徐汇区计量所检定员：接收任务、录入检定数据",
+        "verifier at the Xuhui Metrology Institute: takes tasks and records readings",
+    ),
+    DemoLogin(
+        DEMO_STAFF["checker"],
+        DEMO_PASSWORD,
+        "checker",
+        "徐汇区计量所核验员：核验检定记录",
+        "checker at the Xuhui Metrology Institute: checks verification records",
+    ),
+    DemoLogin(
+        DEMO_STAFF["approver"],
+        DEMO_PASSWORD,
+        "approver",
+        "徐汇区计量所批准人：批准并签发证书",
+        "approver at the Xuhui Metrology Institute: approves records and issues certificates",
+    ),
+    DemoLogin(
+        DEMO_STAFF["lab_manager"],
+        DEMO_PASSWORD,
+        "lab_manager",
+        "徐汇区计量所实验室主任：人员资质、计量标准",
+        "lab manager at the Xuhui Metrology Institute: staff qualifications and measurement standards",
+    ),
+    DemoLogin(
+        "demo-regulator-xuhui",
+        DEMO_PASSWORD,
+        "regulator",
+        "徐汇区市场监管局：辖区强检覆盖、逾期与异常",
+        "Xuhui Market Regulation Bureau: coverage, overdue instruments and anomalies in the district",
+    ),
+    DemoLogin(
+        "demo-regulator-city",
+        DEMO_PASSWORD,
+        "regulator",
+        "上海市市场监管局：全市强检监管",
+        "Shanghai Administration for Market Regulation: city-wide supervision",
+    ),
 )
-REGULATOR_LOGINS = {"demo-regulator-xuhui": ("SAMR-310104", "徐汇区市场监管局 演示账号"),
-                    "demo-regulator-city": ("SAMR-SH", "上海市市场监管局 演示账号")}
+REGULATOR_LOGINS = {
+    "demo-regulator-xuhui": ("SAMR-310104", "徐汇区市场监管局 演示账号"),
+    "demo-regulator-city": ("SAMR-SH", "上海市市场监管局 演示账号"),
+}
 
 
-def generate_demo(platform: Platform, instruments: int, seed: int = 0,
-                  progress: Callable[[int, int], None] | None = None) -> DemoReport:
+def generate_demo(
+    platform: Platform, instruments: int, seed: int = 0, progress: Callable[[int, int], None] | None = None
+) -> DemoReport:
     """Build the demo world with `instruments` instruments; `progress(done, total)` follows the instruments."""
     if instruments < 1:
         raise ValueError("instruments must be at least 1")
@@ -101,13 +140,22 @@ def generate_demo(platform: Platform, instruments: int, seed: int = 0,
 
     password_hash = hash_password(DEMO_PASSWORD)
     with uow:
-        labs = staff_institutions(uow, admin, password_hash, DEMO_PASSWORD, random.Random(f"{seed}:staff"),
-                                  cast.start, today)
+        labs = staff_institutions(
+            uow, admin, password_hash, DEMO_PASSWORD, random.Random(f"{seed}:staff"), cast.start, today
+        )
         regulators_by_login: dict[str, Actor] = {}
         with clock_at(at(cast.start, -24 * 140)):
             for username, (code, name) in REGULATOR_LOGINS.items():
-                uid = registry.create_user(uow, admin, username, DEMO_PASSWORD, name, ["regulator"],
-                                           regulator_id=regulator_ids[code], password_hash=password_hash)
+                uid = registry.create_user(
+                    uow,
+                    admin,
+                    username,
+                    DEMO_PASSWORD,
+                    name,
+                    ["regulator"],
+                    regulator_id=regulator_ids[code],
+                    password_hash=password_hash,
+                )
                 regulators_by_login[username] = load_actor(uow.conn, uid)
         uow.commit()
     assert any(lab.code == DEMO_INSTITUTION for lab in labs.values())
@@ -119,7 +167,15 @@ def generate_demo(platform: Platform, instruments: int, seed: int = 0,
     report(total)
     c = replay.counts
     return DemoReport(
-        seed=seed, logins=LOGINS, owners=len(cast.owners), pending_owners=len(cast.pending), instruments=total,
-        verifications=c.verifications, certificates=c.certificates, failures=c.failures,
-        calibrations=c.calibrations, open_tasks=c.open_tasks, seconds=round(time.perf_counter() - started, 2),
+        seed=seed,
+        logins=LOGINS,
+        owners=len(cast.owners),
+        pending_owners=len(cast.pending),
+        instruments=total,
+        verifications=c.verifications,
+        certificates=c.certificates,
+        failures=c.failures,
+        calibrations=c.calibrations,
+        open_tasks=c.open_tasks,
+        seconds=round(time.perf_counter() - started, 2),
     )

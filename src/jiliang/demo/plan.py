@@ -1,7 +1,6 @@
-"""The demo cast: owners across Shanghai's districts and the instruments they register.
+"""The demo cast's parts: owners across Shanghai's districts and the kinds of instrument they register.
 
-Pure (no database): the same seed and the same day give the same owners and instruments.
-`timeline.py` turns them into dated events.
+Pure (no database). `cast.py` assembles the cast; `timeline.py` turns it into dated events.
 """
 
 from __future__ import annotations
@@ -17,16 +16,34 @@ from ..platform import SHANGHAI
 from ..registry.credit_code import make_credit_code
 from . import names as nm
 
-__all__ = ["OwnerPlan", "InstrumentPlan", "Cast", "cast_for", "at", "HISTORY_DAYS"]
+__all__ = ["OwnerPlan", "InstrumentPlan", "Cast", "Builder", "at", "HISTORY_DAYS", "ITEM_SHARES", "CALIBRATIONS"]
 
 HISTORY_DAYS = 3 * 365
 
 # Share of each kind of instrument (the rest are non-automatic weighing instruments).
-ITEM_SHARES = (("fuel_dispenser", 0.11), ("sphygmomanometer", 0.09), ("water_meter", 0.08), ("gas_meter", 0.06),
-               ("taximeter", 0.04), ("ev_charger", 0.03), ("gas_detector", 0.02), ("calibration", 0.02))
+ITEM_SHARES = (
+    ("fuel_dispenser", 0.11),
+    ("sphygmomanometer", 0.09),
+    ("water_meter", 0.08),
+    ("gas_meter", 0.06),
+    ("taximeter", 0.04),
+    ("ev_charger", 0.03),
+    ("gas_detector", 0.02),
+    ("calibration", 0.02),
+)
 # Instruments per owner (min, max) by category.
-SIZES = {"stall": (1, 2), "market": (1, 3), "supermarket": (3, 10), "petrol": (2, 8), "hospital": (3, 12),
-         "clinic": (1, 3), "taxi": (2, 15), "water": (5, 40), "gas": (5, 30), "ev": (2, 8)}
+SIZES = {
+    "stall": (1, 2),
+    "market": (1, 3),
+    "supermarket": (3, 10),
+    "petrol": (2, 8),
+    "hospital": (3, 12),
+    "clinic": (1, 3),
+    "taxi": (2, 15),
+    "water": (5, 40),
+    "gas": (5, 30),
+    "ev": (2, 8),
+}
 CREDIT_PREFIX = {"stall": "92", "hospital": "12", "clinic": "52"}  # else 91: a company
 # Scales: (name, class, e, Max) in kg; test loads at Min, the MPE steps and Max (JJG 539 practice).
 SCALES = {
@@ -37,12 +54,27 @@ SCALES = {
 }
 # Calibration orders (委托校准) outside the catalogue: name, use, owner categories, standard, (point, ref, U).
 CALIBRATIONS = (
-    ("精密压力表", "safety", ("petrol", "gas", "water"), "pressure",
-     (("p1", "0.400", "0.0016"), ("p2", "0.800", "0.0016"), ("p3", "1.200", "0.0020"), ("p4", "1.600", "0.0020"))),
-    ("电子天平", "medical", ("hospital", "clinic"), "mass",
-     (("m1", "10.0000", "0.00012"), ("m2", "100.0000", "0.00030"), ("m3", "200.0000", "0.00050"))),
-    ("温湿度计", "environment", ("supermarket", "market"), "temperature",
-     (("t1", "0.0", "0.3"), ("t2", "20.0", "0.3"), ("t3", "40.0", "0.3"))),
+    (
+        "精密压力表",
+        "safety",
+        ("petrol", "gas", "water"),
+        "pressure",
+        (("p1", "0.400", "0.0016"), ("p2", "0.800", "0.0016"), ("p3", "1.200", "0.0020"), ("p4", "1.600", "0.0020")),
+    ),
+    (
+        "电子天平",
+        "medical",
+        ("hospital", "clinic"),
+        "mass",
+        (("m1", "10.0000", "0.00012"), ("m2", "100.0000", "0.00030"), ("m3", "200.0000", "0.00050")),
+    ),
+    (
+        "温湿度计",
+        "environment",
+        ("supermarket", "market"),
+        "temperature",
+        (("t1", "0.0", "0.3"), ("t2", "20.0", "0.3"), ("t3", "40.0", "0.3")),
+    ),
 )
 
 
@@ -85,6 +117,7 @@ class InstrumentPlan:
     new: bool = False  # bought during the history window: its first verification is an initial one
     standard: str | None = None  # calibration: which kind of standard the laboratory uses
     protected: bool = False  # the demo owner's: never scrapped, transferred or moved
+    lot: int = 0  # instruments registered and verified together (an owner's scales, a delivery of meters)
     id: int | None = None
 
 
@@ -98,7 +131,7 @@ class Cast:
     demo_owner: OwnerPlan | None = None
 
 
-class _Builder:
+class Builder:
     def __init__(self, rng: random.Random, today: date, district_names: dict[str, str]) -> None:
         self.rng, self.today = rng, today
         self.start = today - timedelta(days=HISTORY_DAYS)
@@ -120,8 +153,10 @@ class _Builder:
         r, short = self.rng, nm.short_district(self.district_names[d])
         road = r.choice(nm.ROADS[d])
         if category == "stall":
-            return (f"{self.district_names[d]}{nm.person_name(r)}{r.choice(nm.STALL_GOODS)}摊"
-                    f"（{road.removesuffix('路')}{r.choice(nm.MARKETS)}{r.randint(1, 80)}号摊位）")
+            return (
+                f"{self.district_names[d]}{nm.person_name(r)}{r.choice(nm.STALL_GOODS)}摊"
+                f"（{road.removesuffix('路')}{r.choice(nm.MARKETS)}{r.randint(1, 80)}号摊位）"
+            )
         if category == "market":
             return f"上海{road.removesuffix('路')}{r.choice(nm.MARKETS)}经营管理有限公司"
         if category == "supermarket":
@@ -131,8 +166,10 @@ class _Builder:
         if category == "hospital":
             return f"上海市{short}区{r.choice(nm.HOSPITAL_KINDS)}"
         if category == "clinic":
-            return f"上海{r.choice(('仁爱', '康宁', '济民', '同心', '瑞康', '安平', '华康', '博爱'))}" \
-                   f"{r.choice(('门诊部', '中医门诊部', '口腔门诊部', '综合门诊部'))}"
+            return (
+                f"上海{r.choice(('仁爱', '康宁', '济民', '同心', '瑞康', '安平', '华康', '博爱'))}"
+                f"{r.choice(('门诊部', '中医门诊部', '口腔门诊部', '综合门诊部'))}"
+            )
         if category == "taxi":
             return f"上海{r.choice(nm.TAXI_BRANDS)}{r.choice(('出租汽车', '汽车服务', '客运'))}有限公司"
         if category == "water":
@@ -166,8 +203,17 @@ class _Builder:
             registered = at(self.start + timedelta(days=r.randint(0, HISTORY_DAYS - 90)), r.uniform(9, 17))
         approved = None if pending else registered + timedelta(hours=r.uniform(12, 96))
         n = len(self.cast.owners) + len(self.cast.pending) + 1
-        o = OwnerPlan(category, name, d, f"上海市{self.district_names[d]}{r.choice(nm.ROADS[d])}{r.randint(1, 1999)}号",
-                      code, f"owner-{n:05d}", nm.person_name(r), registered, approved)
+        o = OwnerPlan(
+            category,
+            name,
+            d,
+            f"上海市{self.district_names[d]}{r.choice(nm.ROADS[d])}{r.randint(1, 1999)}号",
+            code,
+            f"owner-{n:05d}",
+            nm.person_name(r),
+            registered,
+            approved,
+        )
         (self.cast.pending if pending else self.cast.owners).append(o)
         return o
 
@@ -183,9 +229,19 @@ class _Builder:
         return out
 
     # ------------------------------------------------------------- instruments
-    def instrument(self, owner: OwnerPlan, item: str | None, type_name: str | None, procedure: str | None,
-                   name: str, use: str, params: dict[str, str], location: str,
-                   points: tuple[tuple[str, ...], ...], **kw: Any) -> InstrumentPlan:
+    def instrument(
+        self,
+        owner: OwnerPlan,
+        item: str | None,
+        type_name: str | None,
+        procedure: str | None,
+        name: str,
+        use: str,
+        params: dict[str, str],
+        location: str,
+        points: tuple[tuple[str, ...], ...],
+        **kw: Any,
+    ) -> InstrumentPlan:
         r = self.rng
         maker, model = r.choice(nm.MAKERS.get(item or "", (("上海自动化仪表", "YB-150"), ("上海精科", "FA2204"))))
         assert owner.approved_at is not None
@@ -196,8 +252,23 @@ class _Builder:
         self.serial += 1
         year = min(first.date().year, self.today.year) - (0 if new else r.randint(1, 6))
         serial = f"{''.join(ch for ch in model if ch.isalnum())[:4].upper()}{year}{self.serial:05d}{r.randint(0, 9)}"
-        inst = InstrumentPlan(owner, item, type_name, procedure, name, use, maker, model, serial, params, location,
-                              points, first, new, **kw)
+        inst = InstrumentPlan(
+            owner,
+            item,
+            type_name,
+            procedure,
+            name,
+            use,
+            maker,
+            model,
+            serial,
+            params,
+            location,
+            points,
+            first,
+            new,
+            **kw,
+        )
         self.cast.instruments.append(inst)
         return inst
 
@@ -211,100 +282,77 @@ class _Builder:
         where = {"trade": f"收银台{self.rng.randint(1, 12)}", "medical": f"门诊体检室{self.rng.randint(1, 6)}"}[use]
         if owner.category == "stall":
             where = "摊位"
-        return self.instrument(owner, "nawi", "数字指示秤/电子计价秤", "nawi", name, use,
-                               {"accuracy_class": cls, "e": e}, where, points, **kw)
+        return self.instrument(
+            owner,
+            "nawi",
+            "数字指示秤/电子计价秤",
+            "nawi",
+            name,
+            use,
+            {"accuracy_class": cls, "e": e},
+            where,
+            points,
+            **kw,
+        )
 
     def dispenser(self, owner: OwnerPlan, k: int) -> InstrumentPlan:
-        return self.instrument(owner, "fuel_dispenser", "燃油加油机", "fuel_dispenser", "燃油加油机", "trade",
-                               {"resolution": "0.01"}, f"{k}号加油机", (("volume", "20.00"),) * 3)
+        return self.instrument(
+            owner,
+            "fuel_dispenser",
+            "燃油加油机",
+            "fuel_dispenser",
+            "燃油加油机",
+            "trade",
+            {"resolution": "0.01"},
+            f"{k}号加油机",
+            (("volume", "20.00"),) * 3,
+        )
 
     def sphygmomanometer(self, owner: OwnerPlan, k: int) -> InstrumentPlan:
-        points = (("zero", "0.0"), ("indication", "8.0"), ("indication", "16.0"), ("indication", "24.0"),
-                  ("indication", "32.0"))
-        return self.instrument(owner, "sphygmomanometer", "血压计和血压表", "sphygmomanometer",
-                               self.rng.choice(("台式血压计", "血压表")), "medical", {"resolution": "0.1"},
-                               f"{self.rng.choice(('内科', '外科', '急诊', '体检中心', '儿科'))}诊室{k}", points)
+        points = (
+            ("zero", "0.0"),
+            ("indication", "8.0"),
+            ("indication", "16.0"),
+            ("indication", "24.0"),
+            ("indication", "32.0"),
+        )
+        return self.instrument(
+            owner,
+            "sphygmomanometer",
+            "血压计和血压表",
+            "sphygmomanometer",
+            self.rng.choice(("台式血压计", "血压表")),
+            "medical",
+            {"resolution": "0.1"},
+            f"{self.rng.choice(('内科', '外科', '急诊', '体检中心', '儿科'))}诊室{k}",
+            points,
+        )
 
     def meter(self, owner: OwnerPlan, item: str) -> InstrumentPlan:
         d, r = owner.district, self.rng
-        home = f"{r.choice(nm.ROADS[d])}{r.randint(1, 1500)}弄{r.randint(1, 60)}号{r.randint(1, 30)}0{r.randint(1, 4)}室"
+        home = (
+            f"{r.choice(nm.ROADS[d])}{r.randint(1, 1500)}弄{r.randint(1, 60)}号{r.randint(1, 30)}0{r.randint(1, 4)}室"
+        )
         if item == "water_meter":
-            return self.instrument(owner, item, "饮用冷水水表 DN<=25", item, "饮用冷水水表", "trade",
-                                   {"accuracy_class": "2", "resolution": "0.01", "water_temperature": "0.1-30"},
-                                   home, (("Q1", "10.00"), ("Q2", "20.00"), ("Q3", "100.00")))
-        return self.instrument(owner, item, "膜式燃气表 (天然气)", item, "膜式燃气表", "trade",
-                               {"accuracy_class": "1.5", "resolution": "0.1"}, home,
-                               (("qmin", "20.0"), ("qt", "50.0"), ("qmax", "100.0")))
-
-
-def _budgets(n: int) -> dict[str, int]:
-    budget = {k: round(n * share) for k, share in ITEM_SHARES}
-    if n >= 40:
-        budget["calibration"] = max(3, budget["calibration"])
-    while sum(budget.values()) > n:  # tiny demos: drop the rarer kinds first
-        k = next(k for k, _ in reversed(ITEM_SHARES) if budget[k] > 0)
-        budget[k] -= 1
-    budget["nawi"] = n - sum(budget.values())
-    return budget
-
-
-def cast_for(n: int, rng: random.Random, today: date, district_names: dict[str, str]) -> Cast:
-    """Owners and `n` instruments with the demo's mix; the demo owner is a Xuhui supermarket."""
-    b = _Builder(rng, today, district_names)
-    budget = _budgets(n)
-    nawi = budget["nawi"]
-    if nawi > 0:
-        demo = b.cast.demo_owner = b.owner("supermarket", "310104")
-        b.district_cycle.remove("310104")
-        demo.username = "demo-owner"
-        demo.registered_at = at(b.start - timedelta(days=45), 10.5)
-        demo.approved_at = demo.registered_at + timedelta(days=1)
-        for _ in range(min(8, max(1, nawi // 8))):
-            b.scale(demo, rng.choice(("price", "price", "platform")), protected=True)
-        nawi -= min(8, max(1, nawi // 8))
-    medical = round(nawi * 0.06) if budget["sphygmomanometer"] else 0
-    markets = round(nawi * 0.08)
-    supermarkets = round(nawi * 0.42)
-    for owner, size in b.owners_for("stall", nawi - medical - markets - supermarkets):
-        for _ in range(size):
-            b.scale(owner, rng.choice(("price", "price", "iiii")))
-    for owner, size in b.owners_for("market", markets):
-        for _ in range(size):
-            b.scale(owner, rng.choice(("price", "platform")))
-    for owner, size in b.owners_for("supermarket", supermarkets):
-        for _ in range(size):
-            b.scale(owner, rng.choice(("price", "price", "price", "platform", "iiii")))
-    stations = b.owners_for("petrol", budget["fuel_dispenser"])
-    for owner, size in stations:
-        for k in range(size):
-            b.dispenser(owner, k + 1)
-    hospitals = b.owners_for("hospital", math.ceil(budget["sphygmomanometer"] * 0.65))
-    for owner, size in hospitals + b.owners_for("clinic", budget["sphygmomanometer"] - sum(s for _, s in hospitals)):
-        for k in range(size):
-            b.sphygmomanometer(owner, k + 1)
-    for k in range(medical):
-        b.scale(hospitals[k % len(hospitals)][0], "body", use="medical")
-    for item, category in (("water_meter", "water"), ("gas_meter", "gas")):
-        for owner, size in b.owners_for(category, budget[item]):
-            for _ in range(size):
-                b.meter(owner, item)
-    for owner, size in b.owners_for("taxi", budget["taximeter"]):
-        for k in range(size):
-            plate = f"沪{rng.choice('ABDEFGHJKLMN')}{rng.randint(10000, 99999)}"
-            b.instrument(owner, "taximeter", "出租汽车计价器", None, "出租汽车计价器", "trade", {}, f"车牌 {plate}", ())
-    for owner, size in b.owners_for("ev", budget["ev_charger"]):
-        for k in range(size):
-            kind = rng.choice(("电动汽车交流充电桩", "电动汽车交流充电桩", "电动汽车非车载充电机"))
-            b.instrument(owner, "ev_charger", kind, None, kind.removeprefix("电动汽车"), "trade", {},
-                         f"{rng.choice(nm.ROADS[owner.district])}公共充电站{k + 1}号桩", ())
-    detector_owners = [o for o, _ in stations] or [b.owner("petrol")]
-    for k in range(budget["gas_detector"]):
-        b.instrument(detector_owners[k % len(detector_owners)], "gas_detector", None, None,
-                     "可燃气体检测报警器", "safety", {}, "油罐区", ())
-    for k in range(budget["calibration"]):
-        name, use, categories, standard, points = CALIBRATIONS[k % len(CALIBRATIONS)]
-        hosts = [o for o in b.cast.owners if o.category in categories] or b.cast.owners
-        b.instrument(rng.choice(hosts), None, None, None, name, use, {}, "实验室", points, standard=standard)
-    for _ in range(max(2, len(b.cast.owners) // 40)):
-        b.owner(rng.choice(("stall", "supermarket", "clinic", "petrol")), pending=True)
-    return b.cast
+            return self.instrument(
+                owner,
+                item,
+                "饮用冷水水表 DN<=25",
+                item,
+                "饮用冷水水表",
+                "trade",
+                {"accuracy_class": "2", "resolution": "0.01", "water_temperature": "0.1-30"},
+                home,
+                (("Q1", "10.00"), ("Q2", "20.00"), ("Q3", "100.00")),
+            )
+        return self.instrument(
+            owner,
+            item,
+            "膜式燃气表 (天然气)",
+            item,
+            "膜式燃气表",
+            "trade",
+            {"accuracy_class": "1.5", "resolution": "0.1"},
+            home,
+            (("qmin", "20.0"), ("qt", "50.0"), ("qmax", "100.0")),
+        )

@@ -25,8 +25,15 @@ def _fmt(value: Decimal, resolution: Decimal) -> str:
     return f"{value:.{places}f}"
 
 
-def verification_readings(procedure: Procedure, on: date, stage: str, params: Mapping[str, str],
-                          points: Sequence[tuple[str, str]], passes: bool, rng: random.Random) -> list[ReadingInput]:
+def verification_readings(
+    procedure: Procedure,
+    on: date,
+    stage: str,
+    params: Mapping[str, str],
+    points: Sequence[tuple[str, str]],
+    passes: bool,
+    rng: random.Random,
+) -> list[ReadingInput]:
     """Readings at (point id, reference) pairs that pass, or fail at one or two points.
 
     The MPE of each point comes from evaluating an exact reading against the edition in force on `on`.
@@ -51,10 +58,16 @@ def verification_readings(procedure: Procedure, on: date, stage: str, params: Ma
             lo = math.ceil(pr.mpe_lower * scale / res)
             over = rng.randint(1, max(2, hi - lo))  # one to about two MPE widths beyond the limit
             steps[i] = hi + over if rng.random() < 0.6 else lo - over
-    readings = [ReadingInput(pid, ref, _fmt(Decimal(ref) + k * res, res))
-                for (pid, ref), k in zip(points, steps, strict=True)]
-    got = evaluate(procedure, on, stage, params,
-                   [PointReading(r.point_id, Decimal(r.reference), Decimal(r.indication)) for r in readings])
+    readings = [
+        ReadingInput(pid, ref, _fmt(Decimal(ref) + k * res, res)) for (pid, ref), k in zip(points, steps, strict=True)
+    ]
+    got = evaluate(
+        procedure,
+        on,
+        stage,
+        params,
+        [PointReading(r.point_id, Decimal(r.reference), Decimal(r.indication)) for r in readings],
+    )
     expected = "pass" if passes else "fail"
     if got.verdict != expected:  # a generator bug, never a data condition
         raise AssertionError(f"demo readings for {procedure.item_code} gave {got.verdict}, meant {expected}")

@@ -41,8 +41,12 @@ class Replay:
         self.confirmations: dict[int, Confirmation] = {}
         self.counts = Counts()
         with uow:
-            self.type_ids = {(r.item_code, r.name_zh): r.id for r in uow.conn.execute(
-                select(catalogue_types.c.id, catalogue_types.c.item_code, catalogue_types.c.name_zh))}
+            self.type_ids = {
+                (r.item_code, r.name_zh): r.id
+                for r in uow.conn.execute(
+                    select(catalogue_types.c.id, catalogue_types.c.item_code, catalogue_types.c.name_zh)
+                )
+            }
 
     def confirm(self, actor: Actor) -> Confirmation:
         """Each signatory re-enters the password once; the confirmation covers the whole replay."""
@@ -57,16 +61,26 @@ class Replay:
         everyone = sorted(cast.owners + cast.pending, key=lambda o: o.registered_at)
         for k in range(0, len(everyone), BATCH):
             with uow:
-                for o in everyone[k:k + BATCH]:
+                for o in everyone[k : k + BATCH]:
                     self._owner(o, approvers)
                 uow.commit()
 
     def _owner(self, o: OwnerPlan, approvers: Callable[[str], Actor]) -> None:
         uow = self.uow
         with clock_at(o.registered_at):
-            o.owner_id = registry.register_owner(uow, registry.OwnerRegistration(
-                credit_code=o.credit_code, name=o.name, district_code=o.district, address=o.address,
-                username=o.username, password=self.password, contact_name=o.contact), password_hash=self.password_hash)
+            o.owner_id = registry.register_owner(
+                uow,
+                registry.OwnerRegistration(
+                    credit_code=o.credit_code,
+                    name=o.name,
+                    district_code=o.district,
+                    address=o.address,
+                    username=o.username,
+                    password=self.password,
+                    contact_name=o.contact,
+                ),
+                password_hash=self.password_hash,
+            )
         uid = uow.conn.execute(select(users.c.id).where(users.c.owner_id == o.owner_id)).scalar_one()
         if o.approved_at is not None:
             with clock_at(o.approved_at):
@@ -86,61 +100,99 @@ class Replay:
             progress(i)
 
     def step(self, s: Step) -> int:
-        uow, inst, actor = self.uow, s.instrument, s.owner.actor
+        uow, actor = self.uow, s.owner.actor
         if s.action == "register":
+            inst = s.instruments[0]
             with clock_at(s.at):
-                inst.id = registry.register_instrument(uow, actor, registry.InstrumentRegistration(
-                    item_code=inst.item_code, name=inst.name, serial_no=inst.serial_no, use=inst.use,
-                    type_id=self.type_ids.get((inst.item_code, inst.type_name)), procedure_code=inst.procedure_code,
-                    manufacturer=inst.manufacturer, model=inst.model, parameters=dict(inst.parameters),
-                    location=inst.location))
+                inst.id = registry.register_instrument(
+                    uow,
+                    actor,
+                    registry.InstrumentRegistration(
+                        item_code=inst.item_code,
+                        name=inst.name,
+                        serial_no=inst.serial_no,
+                        use=inst.use,
+                        type_id=self.type_ids.get((inst.item_code, inst.type_name)),
+                        procedure_code=inst.procedure_code,
+                        manufacturer=inst.manufacturer,
+                        model=inst.model,
+                        parameters=dict(inst.parameters),
+                        location=inst.location,
+                    ),
+                )
             return 1
-        assert inst.id is not None
-        with clock_at(s.at):
-            if s.action == "scrap":
-                registry.scrap_instrument(uow, actor, inst.id)
-            elif s.action == "transfer":
-                assert s.target is not None
-                registry.transfer_instrument(uow, actor, inst.id, s.target.credit_code)
-            elif s.action == "relocate":
-                assert s.district is not None
-                registry.relocate_instrument(uow, actor, inst.id, s.district, s.location)
         if s.action in ("verify", "calibrate"):
             self._verify(s)
             return len(s.times)
+        iid = s.instruments[0].id
+        assert iid is not None
+        with clock_at(s.at):
+            if s.action == "scrap":
+                registry.scrap_instrument(uow, actor, iid)
+            elif s.action == "transfer":
+                assert s.target is not None
+                registry.transfer_instrument(uow, actor, iid, s.target.credit_code)
+            elif s.action == "relocate":
+                assert s.district is not None
+                registry.relocate_instrument(uow, actor, iid, s.district, s.location)
         return 1
 
     def _verify(self, s: Step) -> None:
-        uow, inst, calibration = self.uow, s.instrument, s.action == "calibrate"
-        assert inst.id is not None and s.performed_on is not None
+        """One application for the lot; each institution's share is recorded, checked and approved as a batch."""
+        uow, calibration = self.uow, s.action == "calibrate"
+        ids = [i.id for i in s.instruments]
+        assert s.performed_on is not None and None not in ids
         with clock_at(s.times[0]):
-            [tid] = workflow.apply(uow, s.owner.actor, [inst.id], "calibration" if calibration else "verification",
-                                   conformity_statement=not calibration)
+            tids = workflow.apply(
+                uow,
+                s.owner.actor,
+                ids,
+                "calibration" if calibration else "verification",  # type: ignore[arg-type]
+                conformity_statement=not calibration,
+            )
         if len(s.times) < 4:
-            self.counts.open_tasks += 1
+            self.counts.open_tasks += len(tids)
         if len(s.times) == 1:
             return
-        lab = self.labs[uow.conn.execute(select(tasks.c.institution_id).where(tasks.c.id == tid)).scalar_one()]
+        where = dict(uow.conn.execute(select(tasks.c.id, tasks.c.institution_id).where(tasks.c.id.in_(tids))).all())
         pick = s.pick
         environment = {"temperature": f"{18 + pick * 7:.1f} °C", "humidity": f"{40 + (pick * 997) % 30:.0f} %RH"}
-        with clock_at(s.times[1]):
-            rid = workflow.record_results(uow, self.confirm(lab.verifiers[int(pick * len(lab.verifiers))]), tid,
-                                          workflow.ResultsInput(
-                                              performed_on=s.performed_on,
-                                              standard_ids=[lab.standards[inst.standard or inst.item_code or ""]],
-                                              readings=s.readings, stage=s.stage, environment=environment))
-        if len(s.times) == 2:
+        for institution_id in dict.fromkeys(where[t] for t in tids):
+            lab = self.labs[institution_id]
+            entries = [
+                (
+                    tid,
+                    workflow.ResultsInput(
+                        performed_on=s.performed_on,
+                        standard_ids=[lab.standards[inst.standard or inst.item_code or ""]],
+                        readings=readings,
+                        stage=s.stage,
+                        environment=environment,
+                    ),
+                )
+                for tid, inst, readings in zip(tids, s.instruments, s.readings, strict=True)
+                if where[tid] == institution_id
+            ]
+            with clock_at(s.times[1]):
+                verifier = lab.verifiers[int(pick * len(lab.verifiers))]
+                rids = workflow.record_results_batch(uow, self.confirm(verifier), entries)
+            if len(s.times) == 2:
+                continue
+            with clock_at(s.times[2]):
+                workflow.check_records(uow, self.confirm(lab.checkers[int(pick * 7919) % len(lab.checkers)]), rids)
+            if len(s.times) == 3:
+                continue
+            with clock_at(s.times[3]):
+                workflow.approve_records(
+                    uow, self.confirm(lab.approvers[int(pick * 104729) % len(lab.approvers)]), rids
+                )
+        if len(s.times) < 4:
             return
-        with clock_at(s.times[2]):
-            workflow.check_record(uow, self.confirm(lab.checkers[int(pick * 7919) % len(lab.checkers)]), rid)
-        if len(s.times) == 3:
-            return
-        with clock_at(s.times[3]):
-            workflow.approve_record(uow, self.confirm(lab.approvers[int(pick * 104729) % len(lab.approvers)]), rid)
-        kind = "calibration" if calibration else ("verification" if s.passes else "nonconformity")
         c = self.counts
-        c.by_kind[kind] = c.by_kind.get(kind, 0) + 1
-        c.certificates += 1
-        c.calibrations += calibration
-        c.verifications += not calibration
-        c.failures += kind == "nonconformity"
+        for ok in s.passes:
+            kind = "calibration" if calibration else ("verification" if ok else "nonconformity")
+            c.by_kind[kind] = c.by_kind.get(kind, 0) + 1
+            c.certificates += 1
+            c.calibrations += calibration
+            c.verifications += not calibration
+            c.failures += kind == "nonconformity"
