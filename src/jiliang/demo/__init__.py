@@ -54,6 +54,14 @@ class DemoReport:
     open_tasks: int  # applied for and not yet issued: today's queue
     seconds: float
 
+    def summary(self) -> str:
+        return (
+            f"演示数据 / demo data (seed {self.seed}): {self.owners} 使用单位 owners (+{self.pending_owners} 待审批 "
+            f"pending), {self.instruments} 器具 instruments, {self.verifications} 次检定 verifications, "
+            f"{self.certificates} 份证书 certificates ({self.failures} 不合格通知书 notices, {self.calibrations} "
+            f"校准 calibrations), {self.open_tasks} 待办任务 open tasks — {self.seconds:.1f} s"
+        )
+
 
 LOGINS = (
     DemoLogin(
