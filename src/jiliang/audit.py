@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, insert, select
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, select
 
+from .bulk import insert_rows
 from .db import UnitOfWork, metadata
 from .types import UtcDateTime, utcnow
 
@@ -67,7 +68,7 @@ def record_event(
 
 def flush_events(uow: UnitOfWork) -> None:
     if uow.pending_audit:
-        uow.conn.execute(insert(audit_events), uow.pending_audit)
+        insert_rows(uow.conn, audit_events, uow.pending_audit)
         uow.pending_audit.clear()
 
 

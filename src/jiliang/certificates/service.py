@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from ..audit import record_event
 from ..auth import Actor, Confirmation
+from ..bulk import insert_rows
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..registry.tables import catalogue_items, catalogue_types, institutions, instruments, owners, standards, users
@@ -210,7 +211,7 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
             {"kind": it.kind, "record_id": rec.id, "kid": rows[-1]["kid"], "supersedes_id": it.supersedes_id},
             it.institution.id,
         )
-    conn.execute(insert(certificates), rows)
+    insert_rows(conn, certificates, rows)
     return numbers
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..audit import record_event
 from ..auth import Actor, Confirmation
+from ..bulk import insert_returning_ids, insert_rows
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from ..measurement.conformity import Evaluation, PointReading, ReadingError, evaluate
@@ -402,11 +403,7 @@ def record_results_batch(
             )
             all_points.append(_points(res.readings, readings, ev))
             stds.append(sorted(set(res.standard_ids)))
-        ids = list(
-            conn.execute(
-                insert(verification_records).returning(verification_records.c.id, sort_by_parameter_order=True), records
-            ).scalars()
-        )
+        ids = insert_returning_ids(conn, verification_records, records)
         point_rows, std_rows, sign_rows = [], [], []
         for rid, rec, pts, sids in zip(ids, records, all_points, stds, strict=True):
             point_rows += [p | {"record_id": rid} for p in pts]
@@ -427,9 +424,9 @@ def record_results_batch(
                 {"task_id": rec["task_id"], "verdict": rec["verdict"], "content_hash": digest},
                 rec["institution_id"],
             )
-        conn.execute(insert(measurement_points), point_rows)
-        conn.execute(insert(record_standards), std_rows)
-        conn.execute(insert(signoffs), sign_rows)
+        insert_rows(conn, measurement_points, point_rows)
+        insert_rows(conn, record_standards, std_rows)
+        insert_rows(conn, signoffs, sign_rows)
         _set_task_states(conn, [r["task_id"] for r in records], "recorded", now)
         uow.commit()
         return [int(i) for i in ids]
@@ -439,11 +436,17 @@ def record_results(uow: UnitOfWork, confirmation: Confirmation, task_id: int, re
     return record_results_batch(uow, confirmation, [(task_id, results)])[0]
 
 
+_CHUNK = 1000  # ids per IN list: well inside SQLite's and PostgreSQL's limits on bound parameters
+
+
+def _set_where_in(conn: Connection, table: Any, ids: Sequence[int], **values: Any) -> None:
+    """One set-based UPDATE per chunk instead of a statement per row."""
+    for k in range(0, len(ids), _CHUNK):
+        conn.execute(update(table).where(table.c.id.in_(ids[k : k + _CHUNK])).values(**values))
+
+
 def _set_task_states(conn: Connection, task_ids: Sequence[int], state: str, now: Any) -> None:
-    conn.execute(
-        update(tasks).where(tasks.c.id == bindparam("tid")).values(state=state, updated_at=now),
-        [{"tid": t} for t in task_ids],
-    )
+    _set_where_in(conn, tasks, task_ids, state=state, updated_at=now)
 
 
 def _signed_cache(uow: UnitOfWork) -> dict[int, tuple[dict[str, Any], str]]:
@@ -541,10 +544,7 @@ def check_records(
                     rule="separation_of_duties",
                 )
         status = "checked" if accept else "returned"
-        conn.execute(
-            update(verification_records).where(verification_records.c.id == bindparam("rid")).values(status=status),
-            [{"rid": r.id} for r in recs],
-        )
+        _set_where_in(conn, verification_records, [r.id for r in recs], status=status)
         _set_task_states(conn, [r.task_id for r in recs], "checked" if accept else "assigned", now)
         if not accept:
             for rec in recs:
@@ -577,7 +577,7 @@ def check_records(
                 {"status": "checked", "content_hash": h, "remark": remark},
                 rec.institution_id,
             )
-        conn.execute(insert(signoffs), rows)
+        insert_rows(conn, signoffs, rows)
         uow.commit()
 
 
@@ -613,8 +613,9 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
                     rule="separation_of_duties",
                 )
         contents, hashes = _contents_and_hashes(uow, recs)
-        conn.execute(
-            insert(signoffs),
+        insert_rows(
+            conn,
+            signoffs,
             [
                 {
                     "record_id": r.id,
@@ -626,10 +627,7 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
                 for r in recs
             ],
         )
-        conn.execute(
-            update(verification_records).where(verification_records.c.id == bindparam("rid")).values(status="approved"),
-            [{"rid": r.id} for r in recs],
-        )
+        _set_where_in(conn, verification_records, [r.id for r in recs], status="approved")
         _set_task_states(conn, [r.task_id for r in recs], "issued", now)
         _update_instruments(conn, recs)
         numbers = issue_for_records(uow, actor, recs, contents, hashes)

@@ -1,0 +1,56 @@
+"""Bulk inserts for the batch paths (thousands of rows per transaction).
+
+On PostgreSQL the rows go through COPY FROM STDIN, which costs a few microseconds a row instead of
+the tens that an INSERT per row costs; elsewhere through SQLAlchemy's executemany. Either way the
+rows join the caller's transaction. Only plain inserts: nothing is returned, no defaults applied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Table, insert, text
+
+__all__ = ["insert_rows", "insert_returning_ids"]
+
+
+def _copy(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    columns = list(rows[0])
+    as_json = [isinstance(table.c[c].type, JSON) for c in columns]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[c], ensure_ascii=False) if j and row[c] is not None else row[c]
+                    for c, j in zip(columns, as_json, strict=True)
+                ]
+            )
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys, every column the table needs) into `table`."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and len(rows) > 8:
+        _copy(conn, table, rows)
+    else:
+        conn.execute(insert(table), list(rows))
+
+
+def insert_returning_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their new ids in row order. On PostgreSQL the ids are drawn from the
+    table's sequence first, then the rows are copied in; elsewhere INSERT … RETURNING."""
+    if conn.dialect.name == "postgresql" and len(rows) > 8:
+        ids = list(
+            conn.execute(
+                text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                {"t": table.name, "n": len(rows)},
+            ).scalars()
+        )
+        _copy(conn, table, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
+        return ids
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(conn.execute(stmt, list(rows)).scalars())
