@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from jiliang.certificates.tables import certificates
 from jiliang.errors import RuleViolation
-from jiliang.platform import shanghai_today
 from jiliang.registry import service as registry
 from jiliang.verification import service as workflow
 from tests.support import world
@@ -26,19 +25,11 @@ def _gauge(platform, owner):
 
 
 def _calibrate(platform, lab, task):
-    rid = workflow.record_results(
-        platform.uow(),
-        world.confirm(platform, lab.verifier),
-        task,
-        workflow.ResultsInput(
-            performed_on=shanghai_today(),
-            standard_ids=[lab.standard_id],
-            readings=[
-                workflow.ReadingInput("p1", "1.000", "1.002", expanded_uncertainty="0.0012", coverage_factor="2"),
-                workflow.ReadingInput("p2", "2.000", "1.997", expanded_uncertainty="0.0015", coverage_factor="2"),
-            ],
-        ),
-    )
+    readings = [
+        workflow.ReadingInput("p1", "1.000", "1.002", expanded_uncertainty="0.0012", coverage_factor="2"),
+        workflow.ReadingInput("p2", "2.000", "1.997", expanded_uncertainty="0.0015", coverage_factor="2"),
+    ]
+    rid = world.record(platform, lab, task, readings, stage=None)
     workflow.check_record(platform.uow(), world.confirm(platform, lab.checker), rid)
     return workflow.approve_record(platform.uow(), world.confirm(platform, lab.approver), rid)
 

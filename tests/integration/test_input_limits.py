@@ -34,17 +34,7 @@ def test_readings_beyond_the_recordable_range_are_refused(platform, value):
     lab = world.make_lab(platform, "D310104", ["fuel_dispenser"])
     [task] = workflow.apply(platform.uow(), owner, [world.fuel_dispenser(platform, owner)])
     with pytest.raises(InvalidInput, match="recordable range"):
-        workflow.record_results(
-            platform.uow(),
-            world.confirm(platform, lab.verifier),
-            task,
-            workflow.ResultsInput(
-                performed_on=shanghai_today(),
-                standard_ids=[lab.standard_id],
-                stage="subsequent",
-                readings=[workflow.ReadingInput("volume", value, "20.00")],
-            ),
-        )
+        world.record(platform, lab, task, [workflow.ReadingInput("volume", value, "20.00")])
 
 
 def test_district_lab_manager_approves_only_owners_of_its_own_district(platform):

@@ -18,17 +18,7 @@ def _checked_records(platform, lab, owner, n):
     ids = []
     for _ in range(n):
         [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
-        rid = workflow.record_results(
-            platform.uow(),
-            world.confirm(platform, lab.verifier),
-            task,
-            workflow.ResultsInput(
-                performed_on=shanghai_today(),
-                standard_ids=[lab.standard_id],
-                readings=world.SCALE_PASS,
-                stage="subsequent",
-            ),
-        )
+        rid = world.record(platform, lab, task)
         workflow.check_record(platform.uow(), world.confirm(platform, lab.checker), rid)
         ids.append(rid)
     return ids

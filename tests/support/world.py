@@ -170,16 +170,16 @@ SCALE_PASS = [
 SCALE_FAIL = [workflow.ReadingInput("load", "1.000", "1.000"), workflow.ReadingInput("load", "5.000", "5.015")]
 
 
-def verify(
+def record(
     platform: Platform,
     lab: Lab,
     task_id: int,
     readings: list[workflow.ReadingInput] | None = None,
-    stage: str = "subsequent",
+    stage: str | None = "subsequent",
     on: date | None = None,
-) -> str:
-    """Record, check and approve; returns the certificate number."""
-    rid = workflow.record_results(
+) -> int:
+    """The lab's verifier records readings (with the lab's standard) and signs; returns the record id."""
+    return workflow.record_results(
         platform.uow(),
         confirm(platform, lab.verifier),
         task_id,
@@ -191,5 +191,17 @@ def verify(
             environment={"temperature": "20.5 °C"},
         ),
     )
+
+
+def verify(
+    platform: Platform,
+    lab: Lab,
+    task_id: int,
+    readings: list[workflow.ReadingInput] | None = None,
+    stage: str = "subsequent",
+    on: date | None = None,
+) -> str:
+    """Record, check and approve; returns the certificate number."""
+    rid = record(platform, lab, task_id, readings, stage, on)
     workflow.check_record(platform.uow(), confirm(platform, lab.checker), rid)
     return workflow.approve_record(platform.uow(), confirm(platform, lab.approver), rid)
