@@ -32,7 +32,7 @@ _bearer = HTTPBearer(auto_error=False, description="POST /api/auth/login 获得�
 
 
 async def get_platform(request: Request) -> Platform:
-    return request.app.state.platform  # type: ignore[no-any-return]
+    return request.app.state.platform
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

@@ -30,7 +30,7 @@ def verification_readings(
     on: date,
     stage: str,
     params: Mapping[str, str],
-    points: Sequence[tuple[str, str]],
+    points: Sequence[tuple[str, ...]],  # (point id, reference)
     passes: bool,
     rng: random.Random,
 ) -> list[ReadingInput]:
@@ -53,6 +53,7 @@ def verification_readings(
         bad = rng.sample(range(len(points)), k=min(len(points), rng.choice((1, 1, 2))))
         for i in bad:
             pr = ev.points[i]
+            assert pr.mpe_lower is not None and pr.mpe_upper is not None
             scale = pr.reference / 100 if pr.mpe_unit == "%" else Decimal(1)
             hi = math.floor(pr.mpe_upper * scale / res)
             lo = math.ceil(pr.mpe_lower * scale / res)

@@ -307,5 +307,5 @@ def timeline(cast: Cast, rng: random.Random, now: datetime, procedures: dict[str
                         ok,
                         rng,
                     )
-                )  # type: ignore[arg-type]
+                )
     return sorted(t.steps, key=lambda s: (s.at, s.order))

@@ -24,8 +24,7 @@ def instrument_status(row: Any, today: date) -> str:
         return "overdue" if row.replace_by < today else "in_date"
     if row.last_verified_on is None:
         return "never_verified"
-    mode = "periodic" if row.valid_until is not None else "unknown"
-    return due_status(row.valid_until, today, mode)
+    return due_status(row.valid_until, today, "periodic" if row.valid_until is not None else "unknown")
 
 
 def label_status(conn: Connection, instrument_id: int, today: date) -> dict[str, Any]:
