@@ -89,7 +89,7 @@ def serve(
     demo: Annotated[bool, typer.Option(help="首次启动时载入演示数据 / load demo data on first start")] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
-    demo_instruments: Annotated[int, typer.Option(help="演示器具数量")] = 2000,
+    demo_instruments: Annotated[int, typer.Option(help="演示器具数量 / demo instruments")] = 1000,
 ) -> None:
     """启动平台 / run the platform (API at /api, OpenAPI at /docs)."""
     import uvicorn
