@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from jiliang.registry.tables import instruments, owners, regulators, users
 from jiliang.verification import service as workflow
+from jiliang.verification import tables as vtables
 from jiliang.verification.tables import applications, tasks
 from tests.conftest import ADMIN_PASSWORD, login
 from tests.support import world
@@ -143,7 +144,7 @@ def test_institution_staff_cannot_read_another_institutions_task_record_or_certi
     [task] = workflow.apply(platform.uow(), owner, [iid])
     number = world.verify(platform, here, task)
     with platform.engine.connect() as c:
-        [rid] = c.execute(select(workflow.verification_records.c.id)).scalars().all()
+        [rid] = c.execute(select(vtables.verification_records.c.id)).scalars().all()
     for person in (here.verifier, here.manager):  # control: the institution that did the work sees it
         h = login(client, person.username, world.PASSWORD)
         assert client.get(f"/api/tasks/{task}", headers=h).status_code == 200

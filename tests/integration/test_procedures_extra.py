@@ -16,6 +16,7 @@ from jiliang.measurement.procedure import ProcedureFileError
 from jiliang.registry import service as registry
 from jiliang.registry.tables import catalogue_items
 from jiliang.verification import service as workflow
+from jiliang.verification import tables as vtables
 from tests.conftest import login
 from tests.support import world
 
@@ -130,7 +131,7 @@ def test_reading_at_a_point_the_admin_procedure_does_not_define_is_refused(platf
         world.verify(platform, lab, task, [workflow.ReadingInput("volume", "20.00", "20.00")])
     assert err.value.rule == "readings" and "volume" in err.value.message
     with platform.engine.connect() as c:
-        assert c.execute(select(workflow.verification_records)).first() is None
+        assert c.execute(select(vtables.verification_records)).first() is None
 
 
 def test_admin_procedure_is_listed_by_the_api(platform_with_procedures):

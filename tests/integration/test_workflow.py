@@ -15,6 +15,7 @@ from jiliang.platform import shanghai_today
 from jiliang.registry.periods import add_months
 from jiliang.registry.tables import instruments
 from jiliang.verification import service as workflow
+from jiliang.verification import tables as vtables
 from tests.support import world
 
 
@@ -107,7 +108,7 @@ def test_expired_qualification_is_refused_naming_the_rule(platform):
         world.verify(platform, lab, task)
     assert err.value.rule == "qualification_invalid"
     with platform.engine.connect() as c:  # nothing half-written
-        assert c.execute(select(workflow.verification_records)).first() is None
+        assert c.execute(select(vtables.verification_records)).first() is None
 
 
 def test_expired_standard_calibration_is_refused(platform):
@@ -196,7 +197,7 @@ def test_every_step_leaves_an_audit_record(platform):
     [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
     number = world.verify(platform, lab, task)
     with platform.engine.connect() as c:
-        rid = c.execute(select(workflow.verification_records.c.id)).scalar_one()
+        rid = c.execute(select(vtables.verification_records.c.id)).scalar_one()
         actions = [e["action"] for e in history(c, "verification_record", rid)]
         assert actions == ["verification.recorded", "verification.checked", "verification.approved"]
         assert [e["action"] for e in history(c, "certificate", number)] == ["certificate.issued"]

@@ -1,5 +1,5 @@
-"""Registry use cases: owners, instruments and their lifecycle, staff, qualifications, standards.
-
+"""Registry use cases: owners and their registration, instruments and their lifecycle (staff and
+standards live in `staff.py` and are re-exported here). Each function is one transaction with its audit records.
 Each function is one transaction with its audit records (see `db.UnitOfWork`).
 """
 
@@ -7,30 +7,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from ..audit import record_event
-from ..auth import ROLES, Actor, hash_password
+from ..auth import Actor, hash_password
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from ..types import utcnow
 from .access import approvable_districts, ensure_instrument_visible
 from .credit_code import CreditCodeError, validate_credit_code
+from .staff import add_standard, create_user, grant_qualification, record_standard_calibration
 from .tables import (
     catalogue_items,
     catalogue_types,
     districts,
-    institutions,
     instruments,
     owners,
-    qualifications,
-    regulators,
-    standard_calibrations,
-    standard_items,
-    standards,
     users,
 )
 
@@ -258,205 +252,3 @@ def scrap_instrument(uow: UnitOfWork, actor: Actor, instrument_id: int) -> None:
         inst = _owned_instrument(uow, actor, instrument_id)
         _change_instrument(uow, actor, inst, "instrument.scrapped", {"status": "scrapped"})
         uow.commit()
-
-
-def create_user(
-    uow: UnitOfWork,
-    actor: Actor,
-    username: str,
-    password: str,
-    display_name: str,
-    roles: list[str],
-    institution_id: int | None = None,
-    regulator_id: int | None = None,
-    password_hash: str | None = None,
-) -> int:
-    """Administrators create any account; a lab manager creates staff of their own institution."""
-    bad = [r for r in roles if r not in ROLES]
-    if bad or not roles:
-        raise InvalidInput(f"未知角色 {bad} / unknown roles; choose from {', '.join(ROLES)}")
-    if not actor.has("admin"):
-        actor.require("lab_manager")
-        if institution_id != actor.institution_id or regulator_id is not None or {"admin", "regulator"} & set(roles):
-            raise Forbidden("实验室主任只能为本机构创建员工账号 / a lab manager creates staff of their own institution")
-    if len(password) < 8:
-        raise InvalidInput("密码至少 8 位 / the password needs at least 8 characters")
-    with uow:
-        _require_row(uow, institutions, institution_id, "机构 / institution")
-        _require_row(uow, regulators, regulator_id, "监管部门 / regulator")
-        if uow.conn.execute(select(users.c.id).where(users.c.username == username)).first():
-            raise RuleViolation(f"用户名 {username} 已被使用 / username taken", rule="duplicate")
-        uid = uow.conn.execute(
-            insert(users)
-            .values(
-                username=username,
-                password_hash=password_hash or hash_password(password),
-                display_name=display_name,
-                roles=" ".join(sorted(set(roles))),
-                institution_id=institution_id,
-                regulator_id=regulator_id,
-                active=True,
-            )
-            .returning(users.c.id)
-        ).scalar_one()
-        record_event(
-            uow,
-            actor.user_id,
-            "user.created",
-            "user",
-            uid,
-            None,
-            {"username": username, "roles": sorted(set(roles)), "institution_id": institution_id},
-            institution_id,
-        )
-        uow.commit()
-        return int(uid)
-
-
-def _require_row(uow: UnitOfWork, table: Any, key: object, what: str) -> None:
-    if key is None:
-        return
-    pk = list(table.primary_key.columns)[0]
-    if uow.conn.execute(select(pk).where(pk == key)).first() is None:
-        raise InvalidInput(f"没有该{what.split(' / ')[0]}：{key} / no such {what.split(' / ')[1]}: {key}")
-
-
-def _require_items(uow: UnitOfWork, codes: list[str]) -> None:
-    known = set(uow.conn.execute(select(catalogue_items.c.code).where(catalogue_items.c.code.in_(codes))).scalars())
-    unknown = sorted(set(codes) - known)
-    if unknown:
-        raise InvalidInput(f"目录中没有项目 {', '.join(unknown)} / not in the catalogue: {', '.join(unknown)}")
-
-
-def _manages(actor: Actor, institution_id: int | None) -> None:
-    if actor.has("admin"):
-        return
-    actor.require("lab_manager")
-    if institution_id != actor.institution_id:
-        raise Forbidden("只能管理本机构 / you manage only your own institution", rule="tenancy")
-
-
-def grant_qualification(
-    uow: UnitOfWork,
-    actor: Actor,
-    user_id: int,
-    item_code: str,
-    certificate_no: str,
-    valid_from: date,
-    valid_until: date,
-) -> int:
-    if valid_until < valid_from:
-        raise InvalidInput("有效期截止早于起始 / valid_until is before valid_from")
-    with uow:
-        person = uow.conn.execute(select(users).where(users.c.id == user_id)).first()
-        if person is None:
-            raise NotFound("没有该人员 / no such person")
-        _manages(actor, person.institution_id)
-        _require_items(uow, [item_code])
-        row = {
-            "user_id": user_id,
-            "item_code": item_code,
-            "certificate_no": certificate_no,
-            "valid_from": valid_from,
-            "valid_until": valid_until,
-        }
-        qid = uow.conn.execute(insert(qualifications).values(**row).returning(qualifications.c.id)).scalar_one()
-        record_event(
-            uow,
-            actor.user_id,
-            "qualification.granted",
-            "qualification",
-            qid,
-            None,
-            {**row, "valid_from": str(valid_from), "valid_until": str(valid_until)},
-            person.institution_id,
-        )
-        uow.commit()
-        return int(qid)
-
-
-def add_standard(
-    uow: UnitOfWork,
-    actor: Actor,
-    institution_id: int,
-    name: str,
-    examination_certificate_no: str,
-    examination_valid_until: date,
-    item_codes: list[str],
-) -> int:
-    _manages(actor, institution_id)
-    with uow:
-        _require_row(uow, institutions, institution_id, "机构 / institution")
-        _require_items(uow, item_codes)
-        row = {
-            "institution_id": institution_id,
-            "name": name,
-            "examination_certificate_no": examination_certificate_no,
-            "examination_valid_until": examination_valid_until,
-        }
-        sid = uow.conn.execute(insert(standards).values(**row).returning(standards.c.id)).scalar_one()
-        if item_codes:
-            uow.conn.execute(insert(standard_items), [{"standard_id": sid, "item_code": c} for c in item_codes])
-        record_event(
-            uow,
-            actor.user_id,
-            "standard.added",
-            "standard",
-            sid,
-            None,
-            {**row, "examination_valid_until": str(examination_valid_until), "items": item_codes},
-            institution_id,
-        )
-        uow.commit()
-        return int(sid)
-
-
-def record_standard_calibration(
-    uow: UnitOfWork,
-    actor: Actor,
-    standard_id: int,
-    calibrated_by: str,
-    certificate_no: str,
-    calibrated_on: date,
-    due: date,
-    in_tolerance: bool,
-) -> int:
-    with uow:
-        std = uow.conn.execute(select(standards).where(standards.c.id == standard_id)).first()
-        if std is None:
-            raise NotFound("没有该计量标准 / no such standard")
-        _manages(actor, std.institution_id)
-        if due <= calibrated_on:
-            raise InvalidInput("校准有效期必须晚于校准日期 / the due date must follow the calibration date")
-        cid = uow.conn.execute(
-            insert(standard_calibrations)
-            .values(
-                standard_id=standard_id,
-                calibrated_by=calibrated_by,
-                certificate_no=certificate_no,
-                calibrated_on=calibrated_on,
-                due=due,
-                in_tolerance=in_tolerance,
-            )
-            .returning(standard_calibrations.c.id)
-        ).scalar_one()
-        current = {
-            "calibrated_by": calibrated_by,
-            "calibration_certificate_no": certificate_no,
-            # an out-of-tolerance calibration leaves the standard unusable until recalibrated
-            "calibration_due": due if in_tolerance else calibrated_on,
-        }
-        before = {k: getattr(std, k) for k in current}
-        uow.conn.execute(update(standards).where(standards.c.id == standard_id).values(**current))
-        record_event(
-            uow,
-            actor.user_id,
-            "standard.calibrated",
-            "standard",
-            standard_id,
-            {k: str(v) if v is not None else None for k, v in before.items()},
-            {**{k: str(v) for k, v in current.items()}, "in_tolerance": in_tolerance},
-            std.institution_id,
-        )
-        uow.commit()
-        return int(cid)

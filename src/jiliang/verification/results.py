@@ -1,0 +1,326 @@
+"""The verifier's step: readings recorded and signed, conformity decided by the procedure in force
+on the date, valid-until (or replace-by) from the catalogue period. One implementation for one
+record or a batch."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..audit import record_event
+from ..auth import Actor, Confirmation
+from ..bulk import insert_returning_ids, insert_rows
+from ..db import UnitOfWork
+from ..errors import InvalidInput, NotFound, RuleViolation
+from ..measurement.conformity import Evaluation, PointReading, ReadingError, evaluate
+from ..measurement.procedure import NoEditionInForce
+from ..platform import shanghai_today
+from ..registry.periods import Period, replace_by, valid_until
+from ..registry.tables import (
+    catalogue_types,
+    instruments,
+    qualifications,
+    rule_confirmations,
+    standard_calibrations,
+    standard_items,
+    standards,
+)
+from ..types import utcnow
+from .model import STAGES, content_hash, qualified, record_content, standard_problem
+from .store import by_id, set_task_states, signed_contents
+from .tables import applications, measurement_points, record_standards, signoffs, tasks, verification_records
+
+__all__ = ["ReadingInput", "ResultsInput", "record_results", "record_results_batch"]
+
+
+@dataclass(frozen=True)
+class ReadingInput:
+    point_id: str
+    reference: str
+    indication: str
+    expanded_uncertainty: str | None = None  # calibration: U entered by the laboratory
+    coverage_factor: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultsInput:
+    performed_on: date
+    standard_ids: list[int]
+    readings: list[ReadingInput]
+    stage: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    institution_valid_until: date | None = None
+
+
+def _decimal(text: str, what: str) -> Decimal:
+    """A reading as typed: at most 15 significant digits, magnitude within 1e-12 … 1e12 (no instrument
+    reads beyond that, and it keeps every computed error exact and short)."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{what} 不是数字：{text!r} / {what} is not a number") from None
+    if not value.is_finite():
+        raise InvalidInput(f"{what} 不是有限数 / {what} must be finite")
+    exponent = value.as_tuple().exponent  # an int for finite values
+    if value and (len(value.as_tuple().digits) > 15 or not -12 <= value.adjusted() <= 12 or int(exponent) < -15):
+        raise InvalidInput(
+            f"{what} 超出可记录范围：{text!r} / {what} is out of the recordable range "
+            "(at most 15 significant digits, 1e-12 to 1e12)"
+        )
+    return value
+
+
+class _Context:
+    """Everything the verifier's batch needs, loaded with one query per table."""
+
+    def __init__(self, conn: Connection, actor: Actor, entries: Sequence[tuple[int, ResultsInput]]) -> None:
+        self.tasks = by_id(conn, tasks, [t for t, _ in entries])
+        self.instruments = by_id(conn, instruments, [t.instrument_id for t in self.tasks.values()])
+        self.qualifications: list[Any] = [
+            q._mapping for q in conn.execute(select(qualifications).where(qualifications.c.user_id == actor.user_id))
+        ]
+        std_ids = {s for _, r in entries for s in r.standard_ids}
+        self.standards = by_id(conn, standards, list(std_ids))
+        self.serves: dict[int, set[str]] = defaultdict(set)
+        self.calibrations: dict[int, list[Any]] = defaultdict(list)
+        if std_ids:
+            for sid, item in conn.execute(select(standard_items).where(standard_items.c.standard_id.in_(std_ids))):
+                self.serves[sid].add(item)
+            for c in conn.execute(
+                select(standard_calibrations).where(standard_calibrations.c.standard_id.in_(std_ids))
+            ):
+                self.calibrations[c.standard_id].append(c._mapping)
+        self.types = by_id(conn, catalogue_types, [i.type_id for i in self.instruments.values() if i.type_id])
+        self.confirmed: dict[str, set[str]] = defaultdict(set)
+        for r in conn.execute(select(rule_confirmations.c.procedure_code, rule_confirmations.c.rule_id)):
+            self.confirmed[r.procedure_code].add(r.rule_id)
+        app_ids = {t.application_id for t in self.tasks.values() if t.kind == "calibration"}
+        self.statement = (
+            dict(
+                conn.execute(
+                    select(applications.c.id, applications.c.conformity_statement).where(applications.c.id.in_(app_ids))
+                ).all()
+            )
+            if app_ids
+            else {}
+        )
+
+    def period(self, inst: Any) -> Period:
+        t = self.types.get(inst.type_id)
+        if t is None:
+            return Period(months=None, mode="unknown")
+        return Period(
+            months=t.period_months,
+            mode=t.mode,
+            service_life_months=t.service_life_months,
+            source=t.source,
+            confidence=t.confidence,
+            note=t.note,
+        )
+
+
+def _check_entry(ctx: _Context, actor: Actor, task_id: int, res: ResultsInput, today: date) -> tuple[Any, Any]:
+    task = ctx.tasks.get(task_id)
+    if task is None or task.institution_id != actor.institution_id:
+        raise NotFound(f"本机构没有任务 {task_id} / no task {task_id} at your institution")
+    if task.state != "assigned":
+        raise RuleViolation(f"任务 {task_id} 状态为 {task.state}，不能录入结果 / task is {task.state}", rule="state")
+    if res.stage is not None and res.stage not in STAGES:
+        raise InvalidInput(f"检定类别必须是 {'/'.join(STAGES)} / stage must be one of {', '.join(STAGES)}")
+    if not res.readings:
+        raise InvalidInput("没有测量数据 / no readings")
+    if res.performed_on > today:
+        raise InvalidInput("检定日期不能在将来 / the verification date cannot be in the future")
+    if res.institution_valid_until and res.institution_valid_until < res.performed_on:
+        raise InvalidInput("有效期不能早于检定日期 / valid-until cannot precede the verification date")
+    inst = ctx.instruments[task.instrument_id]
+    if not qualified(ctx.qualifications, inst.item_code, res.performed_on):
+        raise RuleViolation(
+            f"检定员 {actor.display_name} 在 {res.performed_on} 没有有效的 {inst.item_code} 项目资格 / "
+            f"the verifier has no valid qualification for {inst.item_code} on {res.performed_on}",
+            rule="qualification_invalid",
+        )
+    if not res.standard_ids:
+        raise InvalidInput("请选择所用计量标准 / name the measurement standards used")
+    for sid in res.standard_ids:
+        std = ctx.standards.get(sid)
+        if std is None or std.institution_id != task.institution_id:
+            raise InvalidInput(f"计量标准 {sid} 不属于本机构 / standard {sid} is not your institution's")
+        problem = standard_problem(
+            std._mapping, ctx.serves[sid], ctx.calibrations[sid], inst.item_code, res.performed_on
+        )
+        if problem:
+            raise RuleViolation(problem[1], rule=problem[0])
+    return task, inst
+
+
+def _evaluate(
+    uow: UnitOfWork, ctx: _Context, task: Any, inst: Any, res: ResultsInput, readings: list[PointReading]
+) -> Evaluation | None:
+    procedure = uow.platform.procedures.get(inst.procedure_code) if inst.procedure_code else None
+    verification = task.kind == "verification"
+    if verification and procedure is None:
+        raise RuleViolation(
+            f"器具没有可用的检定规程（{inst.procedure_code}）/ no procedure for this instrument", rule="no_procedure"
+        )
+    if verification and res.stage is None:
+        raise InvalidInput("请注明检定类别（首次/后续/使用中）/ give the verification stage")
+    if not (verification or ctx.statement.get(task.application_id)):
+        return None  # calibration without a statement of conformity: results and uncertainty only
+    if procedure is None:
+        raise RuleViolation(
+            "没有规程无法给出符合性结论 / no procedure, so no conformity statement is possible", rule="no_procedure"
+        )
+    try:
+        return evaluate(
+            procedure,
+            res.performed_on,
+            res.stage or "subsequent",
+            inst.parameters or {},
+            readings,
+            frozenset(ctx.confirmed[procedure.item_code]),
+        )
+    except (ReadingError, NoEditionInForce) as exc:
+        raise InvalidInput(str(exc), rule="readings") from exc
+
+
+def _dates(ctx: _Context, inst: Any, res: ResultsInput, verdict: str | None, kind: str) -> tuple[Any, Any, str]:
+    """Valid-until (or replace-by) of a passed verification; unknown periods stay unknown."""
+    if kind != "verification" or verdict != "pass":
+        return None, None, ""
+    period = ctx.period(inst)
+    if period.mode == "first_only_limited_use":
+        rb = inst.replace_by or replace_by(res.performed_on, period)
+        return None, rb, "" if rb else "使用年限未知 / service life unknown"
+    until = valid_until(res.performed_on, period, res.institution_valid_until)
+    if period.mode == "first_only_scrap":
+        return until, None, "首次强制检定，失准报废 / verified once; scrapped when inaccurate"
+    return until, None, "" if until else "检定周期未知 / verification period unknown"
+
+
+def _points(raw: Sequence[ReadingInput], readings: Sequence[PointReading], ev: Evaluation | None) -> list[dict]:
+    rows = []
+    for i, (src, rd) in enumerate(zip(raw, readings, strict=True)):
+        row: dict[str, Any] = {
+            "seq": i,
+            "point_id": rd.point_id,
+            "unit": "",
+            "reference": str(rd.reference),
+            "indication": str(rd.indication),
+            "error": str(rd.indication - rd.reference),
+            "relative_error_percent": None,
+            "mpe_lower": None,
+            "mpe_upper": None,
+            "mpe_unit": None,
+            "rule_id": None,
+            "conforms": None,
+            "advisory": False,
+            "expanded_uncertainty": src.expanded_uncertainty,
+            "coverage_factor": src.coverage_factor,
+        }
+        if ev is not None:
+            p = ev.points[i]
+            row.update(
+                indication=str(p.indication),
+                error=str(p.error),
+                mpe_unit=p.mpe_unit,
+                rule_id=p.rule_id,
+                relative_error_percent=None if p.relative_error_percent is None else str(p.relative_error_percent),
+                mpe_lower=None if p.mpe_lower is None else str(p.mpe_lower),
+                mpe_upper=None if p.mpe_upper is None else str(p.mpe_upper),
+                conforms=p.conforms,
+                advisory=p.advisory,
+            )
+        rows.append(row)
+    return rows
+
+
+def record_results_batch(
+    uow: UnitOfWork, confirmation: Confirmation, entries: Sequence[tuple[int, ResultsInput]]
+) -> list[int]:
+    """The verifier records readings; conformity comes from the procedure in force on the date."""
+    actor = confirmation.actor
+    actor.require("verifier")
+    with uow:
+        conn, now, today = uow.conn, utcnow(), shanghai_today()
+        ctx = _Context(conn, actor, entries)
+        records, all_points, stds = [], [], []
+        for task_id, res in entries:
+            task, inst = _check_entry(ctx, actor, task_id, res, today)
+            readings = [
+                PointReading(
+                    r.point_id,
+                    _decimal(r.reference, f"{r.point_id} 标准值 reference"),
+                    _decimal(r.indication, f"{r.point_id} 示值 indication"),
+                )
+                for r in res.readings
+            ]
+            ev = _evaluate(uow, ctx, task, inst, res, readings)
+            verdict = ev.verdict if ev else None
+            until, rb, note = _dates(ctx, inst, res, verdict, task.kind)
+            procedure = uow.platform.procedures.get(inst.procedure_code) if inst.procedure_code else None
+            records.append(
+                {
+                    "task_id": task.id,
+                    "status": "recorded",
+                    "instrument_id": inst.id,
+                    "institution_id": task.institution_id,
+                    "verifier_id": actor.user_id,
+                    "kind": task.kind,
+                    "stage": res.stage,
+                    "performed_on": res.performed_on,
+                    "procedure_code": inst.procedure_code,
+                    "regulation": ev.regulation
+                    if ev
+                    else (procedure.edition_on(res.performed_on).regulation if procedure else "委托校准 / calibration"),
+                    "environment": dict(res.environment),
+                    "decision_rule": f"{ev.decision_rule_zh} / {ev.decision_rule}"
+                    if ev
+                    else "不作符合性判定 / no statement of conformity",
+                    "verdict": verdict,
+                    "advisory": bool(ev and ev.advisory),
+                    "valid_until": until,
+                    "replace_by": rb,
+                    "period_note": note,
+                    "created_at": now,
+                }
+            )
+            all_points.append(_points(res.readings, readings, ev))
+            stds.append(sorted(set(res.standard_ids)))
+        ids = insert_returning_ids(conn, verification_records, records)
+        point_rows, std_rows, sign_rows = [], [], []
+        for rid, rec, pts, sids in zip(ids, records, all_points, stds, strict=True):
+            point_rows += [p | {"record_id": rid} for p in pts]
+            std_rows += [{"record_id": rid, "standard_id": s} for s in sids]
+            content = record_content(rec, pts, sids)
+            digest = content_hash(content)
+            signed_contents(uow)[rid] = (content, digest)
+            sign_rows.append(
+                {"record_id": rid, "step": "verify", "user_id": actor.user_id, "signed_at": now, "content_hash": digest}
+            )
+            record_event(
+                uow,
+                actor.user_id,
+                "verification.recorded",
+                "verification_record",
+                rid,
+                None,
+                {"task_id": rec["task_id"], "verdict": rec["verdict"], "content_hash": digest},
+                rec["institution_id"],
+            )
+        insert_rows(conn, measurement_points, point_rows)
+        insert_rows(conn, record_standards, std_rows)
+        insert_rows(conn, signoffs, sign_rows)
+        set_task_states(conn, [r["task_id"] for r in records], "recorded", now)
+        uow.commit()
+        return [int(i) for i in ids]
+
+
+def record_results(uow: UnitOfWork, confirmation: Confirmation, task_id: int, results: ResultsInput) -> int:
+    return record_results_batch(uow, confirmation, [(task_id, results)])[0]

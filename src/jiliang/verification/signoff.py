@@ -1,0 +1,257 @@
+"""The checker's and the approver's steps: each re-hashes what the verifier signed, enforces
+separation of duties, and signs; approval issues the certificates and keeps each instrument's
+current status in the same transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from ..audit import record_event
+from ..auth import Actor, Confirmation
+from ..bulk import insert_rows
+from ..db import UnitOfWork
+from ..errors import InvalidInput, NotFound, RuleViolation
+from ..registry.tables import (
+    instruments,
+)
+from ..types import utcnow
+from .model import content_hash, record_content
+from .store import by_id, set_task_states, set_where_in, signed_contents
+from .tables import measurement_points, record_standards, signoffs, verification_records
+
+__all__ = ["check_record", "check_records", "approve_record", "approve_records", "load_contents"]
+
+
+def _contents_and_hashes(uow: UnitOfWork, recs: Sequence[Any]) -> tuple[dict[int, dict], dict[int, str]]:
+    cache = signed_contents(uow)
+    missing = [r for r in recs if r.id not in cache]
+    if missing:
+        contents, signed = load_contents(uow.conn, missing), _verify_hashes(uow.conn, [r.id for r in missing])
+        for rec in missing:
+            cache[rec.id] = (contents[rec.id], _verified_hash(rec, contents[rec.id], signed))
+    return {r.id: cache[r.id][0] for r in recs}, {r.id: cache[r.id][1] for r in recs}
+
+
+def load_contents(conn: Connection, records: Sequence[Any]) -> dict[int, dict[str, Any]]:
+    """The signed content of each record, read back from the database (what the next person sees)."""
+    ids = [r.id for r in records]
+    points: dict[int, list[Any]] = defaultdict(list)
+    for p in conn.execute(select(measurement_points).where(measurement_points.c.record_id.in_(ids))):
+        points[p.record_id].append(p._mapping)
+    stds: dict[int, list[int]] = defaultdict(list)
+    for rid, sid in conn.execute(select(record_standards).where(record_standards.c.record_id.in_(ids))):
+        stds[rid].append(sid)
+    return {r.id: record_content(r._mapping, points[r.id], stds[r.id]) for r in records}
+
+
+def _records_for_step(conn: Connection, actor: Actor, record_ids: Sequence[int], status: str) -> list[Any]:
+    found = by_id(conn, verification_records, record_ids)
+    out = []
+    for rid in record_ids:
+        rec = found.get(rid)
+        if rec is None or rec.institution_id != actor.institution_id:
+            raise NotFound(f"本机构没有记录 {rid} / no record {rid} at your institution")
+        if rec.status != status:
+            raise RuleViolation(
+                f"记录 {rid} 状态为 {rec.status}，需要 {status} / the record is {rec.status}, expected {status}",
+                rule="state",
+            )
+        out.append(rec)
+    if len(set(record_ids)) != len(record_ids):
+        raise InvalidInput("记录重复 / a record appears twice in the batch")
+    return out
+
+
+def _signers(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for r in conn.execute(
+        select(signoffs.c.record_id, signoffs.c.step, signoffs.c.user_id).where(signoffs.c.record_id.in_(record_ids))
+    ):
+        out[r.record_id][r.step] = r.user_id
+    return out
+
+
+def _verified_hash(rec: Any, content: dict[str, Any], signed: dict[int, str]) -> str:
+    """Recompute the content hash and insist it is what the verifier signed: no silent edits between steps."""
+    digest = content_hash(content)
+    if signed.get(rec.id) != digest:
+        raise RuleViolation(
+            f"记录 {rec.id} 在签名后被改动 / record {rec.id} changed after it was signed", rule="content_changed"
+        )
+    return digest
+
+
+def _verify_hashes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    return dict(
+        conn.execute(
+            select(signoffs.c.record_id, signoffs.c.content_hash).where(
+                signoffs.c.record_id.in_(ids), signoffs.c.step == "verify"
+            )
+        ).all()
+    )
+
+
+def check_records(
+    uow: UnitOfWork, confirmation: Confirmation, record_ids: Sequence[int], accept: bool = True, remark: str = ""
+) -> None:
+    """核验: a second person checks what the verifier entered; returning it sends the task back."""
+    actor = confirmation.actor
+    actor.require("checker")
+    if not accept and not remark.strip():
+        raise InvalidInput("退回必须说明原因 / say why the record is returned")
+    with uow:
+        conn, now = uow.conn, utcnow()
+        recs = _records_for_step(conn, actor, record_ids, "recorded")
+        signers = _signers(conn, record_ids)
+        for rec in recs:
+            if signers[rec.id].get("verify") == actor.user_id:
+                raise RuleViolation(
+                    "核验员不能核验自己检定的记录 / the checker must not be the verifier (separation of duties)",
+                    rule="separation_of_duties",
+                )
+        status = "checked" if accept else "returned"
+        set_where_in(conn, verification_records, [r.id for r in recs], status=status)
+        set_task_states(conn, [r.task_id for r in recs], "checked" if accept else "assigned", now)
+        if not accept:
+            for rec in recs:
+                record_event(
+                    uow,
+                    actor.user_id,
+                    "verification.returned",
+                    "verification_record",
+                    rec.id,
+                    {"status": "recorded"},
+                    {"status": "returned", "remark": remark},
+                    rec.institution_id,
+                )
+            uow.commit()
+            return
+        _, hashes = _contents_and_hashes(uow, recs)
+        rows = []
+        for rec in recs:
+            h = hashes[rec.id]
+            rows.append(
+                {"record_id": rec.id, "step": "check", "user_id": actor.user_id, "signed_at": now, "content_hash": h}
+            )
+            record_event(
+                uow,
+                actor.user_id,
+                "verification.checked",
+                "verification_record",
+                rec.id,
+                {"status": "recorded"},
+                {"status": "checked", "content_hash": h, "remark": remark},
+                rec.institution_id,
+            )
+        insert_rows(conn, signoffs, rows)
+        uow.commit()
+
+
+def check_record(
+    uow: UnitOfWork, confirmation: Confirmation, record_id: int, accept: bool = True, remark: str = ""
+) -> None:
+    check_records(uow, confirmation, [record_id], accept, remark)
+
+
+def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Sequence[int]) -> list[str]:
+    """批准: a third person approves; certificates (or notices of non-conformity) are issued at once.
+    Returns the certificate numbers in the order of `record_ids`."""
+    from ..certificates.service import issue_for_records  # issuing belongs to the certificates context
+
+    actor = confirmation.actor
+    actor.require("approver")
+    with uow:
+        conn, now = uow.conn, utcnow()
+        recs = _records_for_step(conn, actor, record_ids, "checked")
+        signers = _signers(conn, record_ids)
+        for rec in recs:
+            if rec.kind == "verification" and rec.verdict == "unknown":
+                raise RuleViolation(
+                    f"记录 {rec.id}：规程对部分检定点没有给出允许误差，结论未知，不能出具证书 / the "
+                    "procedure gives no MPE for some points, so the verdict is unknown and no "
+                    "certificate can be issued",
+                    rule="verdict_unknown",
+                )
+            if actor.user_id in (signers[rec.id].get("verify"), signers[rec.id].get("check")):
+                raise RuleViolation(
+                    "批准人不能是该记录的检定员或核验员 / the approver must be neither the verifier "
+                    "nor the checker (separation of duties)",
+                    rule="separation_of_duties",
+                )
+        contents, hashes = _contents_and_hashes(uow, recs)
+        insert_rows(
+            conn,
+            signoffs,
+            [
+                {
+                    "record_id": r.id,
+                    "step": "approve",
+                    "user_id": actor.user_id,
+                    "signed_at": now,
+                    "content_hash": hashes[r.id],
+                }
+                for r in recs
+            ],
+        )
+        set_where_in(conn, verification_records, [r.id for r in recs], status="approved")
+        set_task_states(conn, [r.task_id for r in recs], "issued", now)
+        _update_instruments(conn, recs)
+        numbers = issue_for_records(uow, actor, recs, contents, hashes)
+        for rec, number in zip(recs, numbers, strict=True):
+            record_event(
+                uow,
+                actor.user_id,
+                "verification.approved",
+                "verification_record",
+                rec.id,
+                {"status": "checked"},
+                {"status": "approved", "certificate": number, "content_hash": hashes[rec.id]},
+                rec.institution_id,
+            )
+        uow.commit()
+        return numbers
+
+
+def approve_record(uow: UnitOfWork, confirmation: Confirmation, record_id: int) -> str:
+    return approve_records(uow, confirmation, [record_id])[0]
+
+
+def _update_instruments(conn: Connection, recs: Sequence[Any]) -> None:
+    """Keep each instrument's latest verification current in the same transaction (dashboards read it)."""
+    verified = [r for r in recs if r.kind == "verification"]
+    calibrated = [r for r in recs if r.kind != "verification"]
+    if verified:
+        conn.execute(
+            update(instruments)
+            .where(instruments.c.id == bindparam("iid"))
+            .values(
+                last_verified_on=bindparam("on"),
+                last_conclusion=bindparam("verdict"),
+                barred=bindparam("failed"),
+                # a first-only instrument keeps its replace-by date through later (failed) checks
+                valid_until=bindparam("until"),
+                replace_by=func.coalesce(bindparam("rb"), instruments.c.replace_by),
+            ),
+            [
+                {
+                    "iid": r.instrument_id,
+                    "on": r.performed_on,
+                    "verdict": r.verdict,
+                    "failed": r.verdict == "fail",
+                    "until": None if r.verdict == "fail" else r.valid_until,
+                    "rb": r.replace_by,
+                }
+                for r in verified
+            ],
+        )
+    if calibrated:
+        conn.execute(
+            update(instruments)
+            .where(instruments.c.id == bindparam("iid"))
+            .values(last_verified_on=bindparam("on"), last_conclusion="calibrated"),
+            [{"iid": r.instrument_id, "on": r.performed_on} for r in calibrated],
+        )
