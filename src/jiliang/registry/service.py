@@ -1,6 +1,6 @@
 """Registry use cases: owners and their registration, instruments and their lifecycle (staff and
-standards live in `staff.py` and are re-exported here). Each function is one transaction with its audit records.
-Each function is one transaction with its audit records (see `db.UnitOfWork`).
+standards live in `staff.py` and are re-exported here). Each function is one transaction with its
+audit records (see `db.UnitOfWork`).
 """
 
 from __future__ import annotations
