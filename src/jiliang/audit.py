@@ -32,13 +32,19 @@ audit_events = Table(
 )
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if t is dict:
+        return {str(k): v if type(v) in _PLAIN else _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | str):
-        return value
+    if isinstance(value, dict | bool | int | str):  # subclasses of the plain types
+        return _jsonable(dict(value)) if isinstance(value, dict) else value
     return str(value)  # dates, Decimals: their exact text
 
 

@@ -59,6 +59,10 @@ AMENDABLE = (
 )
 
 
+# what a certificate prints of the instrument (reading only these keeps the batch query lean)
+_PRINTED_INSTRUMENT = ("id", "owner_id", "name", "manufacturer", "model", "serial_no", "software_version", "parameters")
+
+
 def _institutions(uow: UnitOfWork, ids: set[int]) -> dict[int, Any]:
     return {r.id: r for r in uow.conn.execute(select(institutions).where(institutions.c.id.in_(ids)))}
 
@@ -71,7 +75,7 @@ def _payloads(
         r.id: r
         for r in conn.execute(
             select(
-                instruments,
+                *(instruments.c[k] for k in _PRINTED_INSTRUMENT),
                 owners.c.name.label("owner_name"),
                 owners.c.credit_code,
                 owners.c.address,

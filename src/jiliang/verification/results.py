@@ -67,8 +67,8 @@ def _decimal(text: str, what: str) -> Decimal:
         raise InvalidInput(f"{what} 不是数字：{text!r} / {what} is not a number") from None
     if not value.is_finite():
         raise InvalidInput(f"{what} 不是有限数 / {what} must be finite")
-    exponent = value.as_tuple().exponent  # an int for finite values
-    if value and (len(value.as_tuple().digits) > 15 or not -12 <= value.adjusted() <= 12 or int(exponent) < -15):
+    parts = value.as_tuple()  # its exponent is an int for a finite value
+    if value and (len(parts.digits) > 15 or not -12 <= value.adjusted() <= 12 or int(parts.exponent) < -15):
         raise InvalidInput(
             f"{what} 超出可记录范围：{text!r} / {what} is out of the recordable range "
             "(at most 15 significant digits, 1e-12 to 1e12)"
@@ -81,7 +81,9 @@ class _Context:
 
     def __init__(self, conn: Connection, actor: Actor, entries: Sequence[tuple[int, ResultsInput]]) -> None:
         self.tasks = by_id(conn, tasks, [t for t, _ in entries])
-        self.instruments = by_id(conn, instruments, [t.instrument_id for t in self.tasks.values()])
+        ids = {t.instrument_id for t in self.tasks.values()}
+        used = [instruments.c[k] for k in ("id", "item_code", "type_id", "procedure_code", "parameters", "replace_by")]
+        self.instruments = {r.id: r for r in conn.execute(select(*used).where(instruments.c.id.in_(ids)))}
         self.qualifications: list[Any] = [
             q._mapping for q in conn.execute(select(qualifications).where(qualifications.c.user_id == actor.user_id))
         ]
