@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from decimal import Decimal
 
 import rfc8785
@@ -56,7 +57,7 @@ def _check_signable(value: object, where: str) -> bool:
     )
 
 
-def _fast_scan(obj: object) -> bool | None:
+def _fast_scan(obj: object, skip: frozenset[int] = frozenset()) -> bool | None:
     """The same check as `_check_signable` without recursion or paths: True/False as it would answer,
     None when the value must be refused (the slow check then names where). Strings, the bulk of any
     payload, are skipped without being pushed on the stack."""
@@ -71,11 +72,11 @@ def _fast_scan(obj: object) -> bool | None:
                     return None
                 if not k.isascii() and max(k, default="") > "\uffff":
                     fast = False
-                if type(x) is not str and x is not None:
+                if type(x) is not str and x is not None and id(x) not in skip:
                     stack.append(x)
         elif t is list:
             for x in v:  # type: ignore[attr-defined]
-                if type(x) is not str and x is not None:
+                if type(x) is not str and x is not None and id(x) not in skip:
                     stack.append(x)
         elif t is str or t is bool or v is None:
             continue
@@ -87,13 +88,15 @@ def _fast_scan(obj: object) -> bool | None:
     return fast
 
 
-def canonical_json(obj: object) -> bytes:
+def canonical_json(obj: object, checked: Collection[object] = ()) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``obj``.
 
     Raises TypeError for floats, Decimals and any type other than str/int/bool/None/list/dict, and
-    ValueError (``rfc8785.IntegerDomainError``) for integers outside ±(2**53 - 1).
+    ValueError (``rfc8785.IntegerDomainError``) for integers outside ±(2**53 - 1). ``checked`` names
+    sub-objects built to hold only str/bool/None under ASCII keys (e.g. by
+    `verification.model.record_content`); the type scan passes over them.
     """
-    fast = _fast_scan(obj)
+    fast = _fast_scan(obj, frozenset(id(c) for c in checked))
     if fast is None:  # unusual types: the full check refuses them naming the path, or accepts (int subclasses)
         fast = _check_signable(obj, "$")
     if fast:

@@ -182,7 +182,8 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
             "verify_path": f"/public/certificates/{number}?token={token}",
         }
         signer = load_signer(data_dir, it.institution.signing_kid)
-        signed = canonical_json(payload)  # stored as is: exactly the bytes the signature covers
+        # stored as is: exactly the bytes the signature covers; the points come from record_content
+        signed = canonical_json(payload, checked=(payload["points"],))
         rows.append(
             {
                 "number": number,
