@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -10,9 +11,19 @@ from sqlalchemy import Connection, select
 from ..audit import history
 from ..auth import Actor
 from ..errors import Forbidden
+from ..measurement.procedure import Procedure
 from .access import approvable_districts, ensure_instrument_visible, instrument_filter
 from .label import instrument_status
-from .tables import catalogue_items, catalogue_types, instruments, owners, qualifications, standards, users
+from .tables import (
+    catalogue_items,
+    catalogue_types,
+    instruments,
+    owners,
+    qualifications,
+    rule_confirmations,
+    standards,
+    users,
+)
 
 __all__ = [
     "list_instruments",
@@ -21,6 +32,7 @@ __all__ = [
     "list_standards",
     "list_staff",
     "catalogue",
+    "procedures_overview",
     "instrument_row",
 ]
 
@@ -127,3 +139,40 @@ def catalogue(conn: Connection) -> list[dict[str, Any]]:
         for t in it["types"]:
             t["period"] = f"{t['period_months']} 个月 / months" if t["period_months"] is not None else "未知 / unknown"
     return items
+
+
+def procedures_overview(conn: Connection, procedures: Mapping[str, Procedure]) -> list[dict[str, Any]]:
+    """Each procedure with its editions and MPE rules, and whether each rule is confirmed."""
+    confirmed = {(r.procedure_code, r.rule_id) for r in conn.execute(select(rule_confirmations))}
+    return [
+        {
+            "code": p.item_code,
+            "name_zh": p.name_zh,
+            "name_en": p.name_en,
+            "editions": [
+                {
+                    "regulation": e.regulation,
+                    "effective_from": e.effective_from,
+                    "effective_until": e.effective_until,
+                    "points": [pt.id for pt in e.points],
+                    "rules": [
+                        {
+                            "id": r.id,
+                            "stage": r.stage,
+                            "accuracy_class": r.accuracy_class,
+                            "kind": r.kind,
+                            "mpe_lower": str(r.mpe_lower),
+                            "mpe_upper": str(r.mpe_upper),
+                            "unit": r.unit,
+                            "source": r.source,
+                            "confidence": r.confidence,
+                            "confirmed": r.confirmed or (p.item_code, r.id) in confirmed,
+                        }
+                        for r in e.rules
+                    ],
+                }
+                for e in p.editions
+            ],
+        }
+        for p in procedures.values()
+    ]

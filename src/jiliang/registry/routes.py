@@ -93,43 +93,7 @@ def add_type(body: NewTypeBody, actor: ActorDep, platform: PlatformDep) -> dict[
 
 @router.get("/procedures", tags=["measurement 规程"], summary="检定规程与允许误差规则 / procedures and MPE rules")
 def get_procedures(actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> list[dict[str, Any]]:
-    from sqlalchemy import select
-
-    from ..registry.tables import rule_confirmations
-
-    confirmed = {(r.procedure_code, r.rule_id) for r in conn.execute(select(rule_confirmations))}
-    return [
-        {
-            "code": p.item_code,
-            "name_zh": p.name_zh,
-            "name_en": p.name_en,
-            "editions": [
-                {
-                    "regulation": e.regulation,
-                    "effective_from": e.effective_from,
-                    "effective_until": e.effective_until,
-                    "points": [pt.id for pt in e.points],
-                    "rules": [
-                        {
-                            "id": r.id,
-                            "stage": r.stage,
-                            "accuracy_class": r.accuracy_class,
-                            "kind": r.kind,
-                            "mpe_lower": str(r.mpe_lower),
-                            "mpe_upper": str(r.mpe_upper),
-                            "unit": r.unit,
-                            "source": r.source,
-                            "confidence": r.confidence,
-                            "confirmed": r.confirmed or (p.item_code, r.id) in confirmed,
-                        }
-                        for r in e.rules
-                    ],
-                }
-                for e in p.editions
-            ],
-        }
-        for p in platform.procedures.values()
-    ]
+    return queries.procedures_overview(conn, platform.procedures)
 
 
 @router.post(
