@@ -9,10 +9,10 @@ returned, no column defaults applied.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Connection, Table, insert, text
 
 __all__ = ["insert_rows", "insert_returning_ids"]
@@ -26,7 +26,7 @@ def _copy(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> 
         for row in rows:
             copy.write_row(
                 [
-                    json.dumps(row[c], ensure_ascii=False) if j and row[c] is not None else row[c]
+                    orjson.dumps(row[c]).decode() if j and row[c] is not None else row[c]
                     for c, j in zip(columns, as_json, strict=True)
                 ]
             )

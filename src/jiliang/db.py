@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 
 __all__ = ["metadata", "make_engine", "UnitOfWork", "reader", "single_read"]
@@ -31,8 +32,12 @@ metadata = MetaData(
 POOL = {"pool_size": 10, "max_overflow": 50}
 
 
+def _to_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    kwargs = POOL | kwargs
+    kwargs = POOL | {"json_serializer": _to_json, "json_deserializer": orjson.loads} | kwargs
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .certificates.keys import published_keyset
@@ -45,6 +46,12 @@ class CertificateFacts(BaseModel):
 
 # The QR checks are the platform's hottest path: they run on the event loop with one indexed read
 # (no thread hop, no explicit transaction) and answer with a plain JSON body.
+
+
+def _json(data: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
 _FACTS: dict[int | str, dict[str, Any]] = {200: {"model": CertificateFacts | CertificateStatus}}
 TokenQuery = Annotated[str | None, Query(max_length=64)]
 
@@ -57,22 +64,22 @@ TokenQuery = Annotated[str | None, Query(max_length=64)]
 )
 async def certificate(
     number: Annotated[str, Path(max_length=40)], request: Request, token: TokenQuery = None
-) -> JSONResponse:
+) -> Response:
     """With the QR code's token: the printed facts and the signature check. Number alone: only the status."""
     platform = check_rate(request)
     with single_read(platform.engine) as conn:
         if token:
-            return JSONResponse(public_facts(conn, number, token, shanghai_today()))
-        return JSONResponse(public_status(conn, number, shanghai_today()))
+            return _json(public_facts(conn, number, token, shanghai_today()))
+        return _json(public_status(conn, number, shanghai_today()))
 
 
 @router.get("/instruments/{instrument_id}", summary="扫码查看器具标签 / instrument label")
-async def instrument_label(instrument_id: int, request: Request, token: TokenQuery = None) -> JSONResponse:
+async def instrument_label(instrument_id: int, request: Request, token: TokenQuery = None) -> Response:
     platform = check_rate(request)
     with single_read(platform.engine) as conn:
         if token:
-            return JSONResponse(label_facts(conn, instrument_id, token, shanghai_today()))
-        return JSONResponse(label_status(conn, instrument_id, shanghai_today()))
+            return _json(label_facts(conn, instrument_id, token, shanghai_today()))
+        return _json(label_status(conn, instrument_id, shanghai_today()))
 
 
 @router.get("/keys", dependencies=Limited, summary="机构签名公钥 / published signing keys (rotated keys stay listed)")

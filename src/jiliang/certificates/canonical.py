@@ -6,10 +6,10 @@ Floats are refused: a metrology value such as 10.10 must travel as the string "1
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection
 from decimal import Decimal
 
+import orjson
 import rfc8785
 
 __all__ = ["canonical_json", "sha256_hex"]
@@ -100,8 +100,9 @@ def canonical_json(obj: object, checked: Collection[object] = ()) -> bytes:
     if fast is None:  # unusual types: the full check refuses them naming the path, or accepts (int subclasses)
         fast = _check_signable(obj, "$")
     if fast:
-        # same bytes as RFC 8785 for this domain (checked against rfc8785 in tests), ~20x faster
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        # orjson's sorted compact UTF-8 output is byte-for-byte RFC 8785 in this domain (property-tested
+        # against the rfc8785 reference implementation), and some 50x faster
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     return rfc8785.dumps(obj)  # type: ignore[arg-type]  # checked by _check_signable above
 
 

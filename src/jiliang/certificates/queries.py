@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, select
 
 from ..auth import Actor
@@ -103,7 +103,7 @@ def public_facts(conn: Connection, number: str, token: str, today: date) -> dict
     cert = conn.execute(_BY_NUMBER, {"number": number}).first()
     if cert is None or not hmac.compare_digest(cert.public_token.encode(), token.encode()):
         raise NotFound("证书编号或校验码不正确 / unknown certificate number or token")
-    p = json.loads(cert.payload)
+    p = orjson.loads(cert.payload)
     rec, ins = p.get("record", {}), p.get("instrument", {})
     return {
         "number": cert.number,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
+
+import orjson
 
 from ..certificates.canonical import canonical_json
 
@@ -114,7 +115,7 @@ def content_hash(content: dict[str, Any]) -> str:
     RFC 8785 as long as keys stay in the BMP; the fixed keys are ASCII, so only user-named
     environment keys are looked at before taking the fast path (tests compare both paths)."""
     if all(k.isascii() for k in content["environment"]):
-        data = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        data = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
     else:
         data = canonical_json(content)
     return hashlib.sha256(data).hexdigest()
