@@ -28,7 +28,7 @@ certificates = Table(
     Column("year", Integer, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("kind", String(16), nullable=False),  # verification | nonconformity | calibration
-    Column("record_id", ForeignKey("verification_records.id"), nullable=False, index=True),
+    Column("record_id", ForeignKey("verification_records.id"), nullable=False),
     Column("instrument_id", ForeignKey("instruments.id"), nullable=False, index=True),
     Column("owner_id", ForeignKey("owners.id"), nullable=False, index=True),
     Column("issued_at", UtcDateTime, nullable=False),

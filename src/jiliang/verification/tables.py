@@ -95,7 +95,7 @@ signoffs = Table(
     "signoffs",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("record_id", ForeignKey("verification_records.id"), nullable=False, index=True),
+    Column("record_id", ForeignKey("verification_records.id"), nullable=False),  # indexed by uq_signoffs_record_step
     Column("step", String(16), nullable=False),  # verify | check | approve
     Column("user_id", ForeignKey("users.id"), nullable=False),
     Column("signed_at", UtcDateTime, nullable=False),
