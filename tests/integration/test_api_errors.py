@@ -173,7 +173,9 @@ def test_approving_before_the_check_is_refused(platform, client):
     )
     h = login(client, lab.approver.username, world.PASSWORD)
     _error(client.post(f"/api/records/{rid}/approve", headers=h, json={"password": world.PASSWORD}), 409, "state")
-    assert _count(platform, certificates) == 0 and _task_state(platform, task) == "recorded"
+    assert _count(platform, certificates) == 0 and _task_state(platform, task) == "assigned"
+    queue = client.get("/api/tasks?state=recorded", headers=login(client, lab.verifier.username, world.PASSWORD))
+    assert [t["id"] for t in queue.json()] == [task]
 
 
 def test_deciding_an_owner_registration_twice_is_refused(platform, client):

@@ -201,3 +201,15 @@ def test_every_step_leaves_an_audit_record(platform):
         actions = [e["action"] for e in history(c, "verification_record", rid)]
         assert actions == ["verification.recorded", "verification.checked", "verification.approved"]
         assert [e["action"] for e in history(c, "certificate", number)] == ["certificate.issued"]
+
+
+def test_a_task_with_a_record_awaiting_check_cannot_take_a_second_record(platform):
+    owner = world.make_owner(platform)
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
+    first = world.record(platform, lab, task)
+    with pytest.raises(RuleViolation) as err:
+        world.record(platform, lab, task)
+    assert err.value.rule == "state"
+    workflow.check_record(platform.uow(), world.confirm(platform, lab.checker), first, accept=False, remark="重测")
+    assert world.record(platform, lab, task) != first  # returned: the verifier records again

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from ..auth import Actor
 from ..errors import NotFound
@@ -15,11 +15,17 @@ __all__ = ["task_queue", "task_detail", "record_detail"]
 
 
 def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """The institution's tasks with where each stands: assigned, recorded, checked or issued (an open
+    task's stage is its current record's)."""
     if actor.institution_id is None:
         return []
+    active = verification_records.alias("active")
+    stage = func.coalesce(active.c.status, tasks.c.state).label("state")
     q = (
         select(
-            tasks,
+            *(c for c in tasks.c if c.name != "state"),
+            stage,
+            active.c.id.label("record_id"),
             instruments.c.name.label("instrument_name"),
             instruments.c.serial_no,
             instruments.c.item_code,
@@ -27,10 +33,14 @@ def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: 
         )
         .join(instruments, instruments.c.id == tasks.c.instrument_id)
         .join(owners, owners.c.id == instruments.c.owner_id)
+        .outerjoin(
+            active,
+            (active.c.task_id == tasks.c.id) & active.c.status.in_(("recorded", "checked")),
+        )
         .where(tasks.c.institution_id == actor.institution_id)
     )
     if state:
-        q = q.where(tasks.c.state == state)
+        q = q.where(stage == state)
     return [dict(r._mapping) for r in conn.execute(q.order_by(tasks.c.id).limit(limit))]
 
 

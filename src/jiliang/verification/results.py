@@ -33,7 +33,7 @@ from ..registry.tables import (
 )
 from ..types import utcnow
 from .model import STAGES, content_hash, qualified, record_content, standard_problem
-from .store import by_id, set_task_states, signed_contents
+from .store import by_id, signed_contents
 from .tables import applications, measurement_points, record_standards, signoffs, tasks, verification_records
 
 __all__ = ["ReadingInput", "ResultsInput", "record_results", "record_results_batch"]
@@ -81,6 +81,15 @@ class _Context:
 
     def __init__(self, conn: Connection, actor: Actor, entries: Sequence[tuple[int, ResultsInput]]) -> None:
         self.tasks = by_id(conn, tasks, [t for t, _ in entries])
+        # a task whose record awaits its check or approval cannot take a second one
+        self.in_progress = set(
+            conn.execute(
+                select(verification_records.c.task_id).where(
+                    verification_records.c.task_id.in_(list(self.tasks)),
+                    verification_records.c.status.in_(("recorded", "checked")),
+                )
+            ).scalars()
+        )
         ids = {t.instrument_id for t in self.tasks.values()}
         used = [instruments.c[k] for k in ("id", "item_code", "type_id", "procedure_code", "parameters", "replace_by")]
         self.instruments = {r.id: r for r in conn.execute(select(*used).where(instruments.c.id.in_(ids)))}
@@ -131,8 +140,9 @@ def _check_entry(ctx: _Context, actor: Actor, task_id: int, res: ResultsInput, t
     task = ctx.tasks.get(task_id)
     if task is None or task.institution_id != actor.institution_id:
         raise NotFound(f"本机构没有任务 {task_id} / no task {task_id} at your institution")
-    if task.state != "assigned":
-        raise RuleViolation(f"任务 {task_id} 状态为 {task.state}，不能录入结果 / task is {task.state}", rule="state")
+    if task.state != "assigned" or task_id in ctx.in_progress:
+        state = "recorded" if task_id in ctx.in_progress else task.state
+        raise RuleViolation(f"任务 {task_id} 状态为 {state}，不能录入结果 / task is {state}", rule="state")
     if res.stage is not None and res.stage not in STAGES:
         raise InvalidInput(f"检定类别必须是 {'/'.join(STAGES)} / stage must be one of {', '.join(STAGES)}")
     if not res.readings:
@@ -319,7 +329,6 @@ def record_results_batch(
         insert_rows(conn, measurement_points, point_rows)
         insert_rows(conn, record_standards, std_rows)
         insert_rows(conn, signoffs, sign_rows)
-        set_task_states(conn, [r["task_id"] for r in records], "recorded", now)
         uow.commit()
         return [int(i) for i in ids]
 

@@ -88,9 +88,7 @@ def apply(
                     rule="not_in_catalogue",
                 )
             open_task = conn.execute(
-                select(tasks.c.id).where(
-                    tasks.c.instrument_id == iid, tasks.c.state.in_(("assigned", "recorded", "checked"))
-                )
+                select(tasks.c.id).where(tasks.c.instrument_id == iid, tasks.c.state == "assigned")
             ).first()
             if open_task is not None:
                 raise RuleViolation(

@@ -115,7 +115,6 @@ def check_records(
                 )
         status = "checked" if accept else "returned"
         set_where_in(conn, verification_records, [r.id for r in recs], status=status)
-        set_task_states(conn, [r.task_id for r in recs], "checked" if accept else "assigned", now)
         if not accept:
             for rec in recs:
                 record_event(

@@ -29,7 +29,7 @@ tasks = Table(
     Column("instrument_id", ForeignKey("instruments.id"), nullable=False, index=True),
     Column("institution_id", ForeignKey("institutions.id"), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
-    # assigned -> recorded -> checked -> approved (-> issued); returned goes back to assigned
+    # assigned (its current record, if any, says how far it got: recorded / checked) -> issued
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
