@@ -183,7 +183,7 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
         }
         signer = load_signer(data_dir, it.institution.signing_kid)
         # stored as is: exactly the bytes the signature covers; the points come from record_content
-        signed = canonical_json(payload, checked=(payload["points"],))
+        signed = canonical_json(payload, checked=(payload["points"],) if it.supersedes_id is None else ())
         rows.append(
             {
                 "number": number,
@@ -273,7 +273,7 @@ def amend_certificate(
             section, key = path.split(".") if "." in path else (None, path)
             target = payload[section] if section else payload
             target[key] = str(value)
-        payload |= {"supersedes": number, "amendment_reason": reason}
+        payload |= {"supersedes": number, "amendment_reason": reason, "amended_by": actor.display_name}
         for k in ("number", "kind", "title", "issued_at", "conclusion", "valid_until", "replace_by", "verify_path"):
             payload.pop(k, None)
         rec = conn.execute(select(verification_records).where(verification_records.c.id == old.record_id)).one()

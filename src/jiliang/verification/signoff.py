@@ -15,9 +15,7 @@ from ..auth import Actor, Confirmation
 from ..bulk import insert_rows
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
-from ..registry.tables import (
-    instruments,
-)
+from ..registry.tables import instruments
 from ..types import utcnow
 from .model import content_hash, record_content
 from .store import by_id, set_task_states, set_where_in, signed_contents
