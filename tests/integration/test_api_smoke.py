@@ -78,3 +78,12 @@ def test_whole_workflow_over_http(platform, client):
     assert facts["status"] == "valid" and facts["signature_valid"] is True
     assert client.get(f"/public/certificates/{number}").json() == {"number": number, "status": "valid"}
     assert isinstance(date.fromisoformat(facts["verification_date"]), date)
+
+
+def test_staff_see_their_standards_with_the_items_they_serve(platform, client):
+    lab = world.make_lab(platform, "D310104", ["nawi", "fuel_dispenser"])
+    other = world.make_lab(platform, "D310101", ["nawi"])
+    standards = client.get("/api/standards", headers=login(client, lab.verifier.username, world.PASSWORD)).json()
+    mine = {s["id"]: s for s in standards}
+    assert mine[lab.standard_id]["items"] == ["fuel_dispenser", "nawi"]
+    assert other.standard_id not in mine

@@ -21,6 +21,7 @@ from .tables import (
     owners,
     qualifications,
     rule_confirmations,
+    standard_items,
     standards,
     users,
 )
@@ -112,7 +113,13 @@ def list_standards(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
     q = select(standards).order_by(standards.c.id)
     if not actor.has("admin"):
         q = q.where(standards.c.institution_id == actor.institution_id)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    rows = [dict(r._mapping) for r in conn.execute(q)]
+    serves: dict[int, list[str]] = {}
+    for sid, item in conn.execute(
+        select(standard_items).where(standard_items.c.standard_id.in_([r["id"] for r in rows]))
+    ):
+        serves.setdefault(sid, []).append(item)
+    return [r | {"items": sorted(serves.get(r["id"], []))} for r in rows]
 
 
 def list_staff(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
