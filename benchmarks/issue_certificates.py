@@ -267,7 +267,7 @@ def http_bench(platform: Platform, workdir: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=5000)
-    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-wrk", action="store_true")
     ap.add_argument("--skip-postgres", action="store_true")
