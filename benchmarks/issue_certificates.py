@@ -1,7 +1,7 @@
 """Benchmark: certificates issued per second end to end through the service layer, on SQLite and
 PostgreSQL; then the public verification endpoint beside a bare FastAPI endpoint under wrk.
 
-    .venv/bin/python benchmarks/issue_certificates.py [--n 5000] [--batch 500] [--skip-wrk]
+    .venv/bin/python benchmarks/issue_certificates.py [--n 5000] [--batch 1000] [--repeat 5] [--skip-wrk]
 
 Each certificate goes results → MPE decision → check → approval → number → Ed25519 signature →
 persist (record, points, sign-offs, certificate, audit events, instrument's current status). A
