@@ -62,8 +62,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class UnitOfWork:
-    """One business transaction. Re-entrant: nested use cases join the outer transaction,
-    and only the outermost `with` block commits, so a batch of use cases shares one commit."""
+    """One business transaction. Re-entrant: nested use cases join the outer transaction, and only
+    the outermost `with` block commits, so a batch of use cases shares one commit. Each nested block
+    runs in a savepoint: if it fails, its writes (and its buffered audit events) are undone even
+    when the caller catches the error and carries on."""
 
     def __init__(self, engine: Engine, platform: Any = None) -> None:
         self.engine = engine
@@ -74,6 +76,7 @@ class UnitOfWork:
         self.pending_audit: list[dict[str, Any]] = []
         # facts established inside this transaction (e.g. content hashes already verified); they die with it
         self.memo: dict[str, Any] = {}
+        self._savepoints: list[tuple[Any, int]] = []  # (savepoint, audit events buffered before it)
 
     @property
     def conn(self) -> Connection:
@@ -87,12 +90,21 @@ class UnitOfWork:
             self._conn = eng.connect()
             self._conn.begin()
             self._committed = False
+        else:
+            self._savepoints.append((self.conn.begin_nested(), len(self.pending_audit)))
         self._depth += 1
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._depth -= 1
         if self._depth > 0:
+            savepoint, audit_mark = self._savepoints.pop()
+            if exc_type is None:
+                savepoint.commit()
+            else:
+                savepoint.rollback()
+                del self.pending_audit[audit_mark:]
+                self.memo.clear()  # may describe rows that no longer exist
             return
         assert self._conn is not None
         try:

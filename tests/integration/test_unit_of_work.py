@@ -1,0 +1,30 @@
+"""A failed nested use case leaves nothing behind, even when its caller catches the error."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from jiliang.audit import audit_events
+from jiliang.registry import service as registry
+from jiliang.registry.tables import users
+from tests.support import world
+
+
+def test_a_caught_failure_inside_a_batch_undoes_only_its_own_writes(platform):
+    admin = world.admin(platform)
+    uow = platform.uow()
+    with uow:
+        registry.create_user(uow, admin, "kept-user", "password-1", "保留", ["verifier"])
+        with pytest.raises(RuntimeError):
+            with uow:
+                registry.create_user(uow, admin, "undone-user", "password-1", "撤销", ["verifier"])
+                raise RuntimeError("the nested step fails after writing")
+        uow.commit()
+    with platform.engine.connect() as c:
+        names = set(c.execute(select(users.c.username)).scalars())
+        logged = [
+            e.after["username"] for e in c.execute(select(audit_events).where(audit_events.c.action == "user.created"))
+        ]
+    assert "kept-user" in names and "undone-user" not in names
+    assert "kept-user" in logged and "undone-user" not in logged
