@@ -1,0 +1,129 @@
+"""Merkle tree hashing and proofs of RFC 9162 (Certificate Transparency v2; the hashing is RFC 6962's):
+leaf = SHA-256(0x00 ‖ data), node = SHA-256(0x01 ‖ left ‖ right), MTH of the empty tree = SHA-256("").
+
+`verify_inclusion` and `verify_consistency` are the verification algorithms of RFC 9162 §2.1.3.2 and
+§2.1.4.2: they need only the proof and the roots, so a stranger can check a certificate offline.
+`root`, `inclusion_proof` and `consistency_proof` follow the recursive definitions of §2.1.1–2.1.4
+over a list of leaf hashes: the reference the stored ledger's O(log n) proofs are checked against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+__all__ = [
+    "leaf_hash",
+    "node_hash",
+    "root",
+    "inclusion_proof",
+    "consistency_proof",
+    "verify_inclusion",
+    "verify_consistency",
+    "EMPTY_ROOT",
+]
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than n (n > 1): the size of the left subtree."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def root(leaves: Sequence[bytes]) -> bytes:
+    """MTH(D[n]) over leaf hashes (RFC 9162 §2.1.1)."""
+    n = len(leaves)
+    if n == 0:
+        return EMPTY_ROOT
+    if n == 1:
+        return leaves[0]
+    k = _split(n)
+    return node_hash(root(leaves[:k]), root(leaves[k:]))
+
+
+def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """PATH(m, D[n]) (RFC 9162 §2.1.3.1)."""
+    n = len(leaves)
+    if not 0 <= index < n:
+        raise ValueError(f"leaf index {index} is outside a tree of size {n}")
+    if n == 1:
+        return []
+    k = _split(n)
+    if index < k:
+        return [*inclusion_proof(leaves[:k], index), root(leaves[k:])]
+    return [*inclusion_proof(leaves[k:], index - k), root(leaves[:k])]
+
+
+def consistency_proof(leaves: Sequence[bytes], first_size: int) -> list[bytes]:
+    """PROOF(m, D[n]) (RFC 9162 §2.1.4.1)."""
+    n = len(leaves)
+    if not 0 < first_size <= n:
+        raise ValueError(f"cannot prove size {first_size} consistent with size {n}")
+    return _subproof(first_size, leaves, True)
+
+
+def _subproof(m: int, leaves: Sequence[bytes], whole: bool) -> list[bytes]:
+    n = len(leaves)
+    if m == n:
+        return [] if whole else [root(leaves)]
+    k = _split(n)
+    if m <= k:
+        return [*_subproof(m, leaves[:k], whole), root(leaves[k:])]
+    return [*_subproof(m - k, leaves[k:], False), root(leaves[:k])]
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], expected_root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2: does `leaf` (a leaf hash) sit at `index` of the tree of `size` with that root?"""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == expected_root
+
+
+def verify_consistency(
+    first_size: int, second_size: int, proof: Sequence[bytes], first_root: bytes, second_root: bytes
+) -> bool:
+    """RFC 9162 §2.1.4.2: is the tree of `second_size` an append-only extension of `first_size`?"""
+    if not 0 < first_size <= second_size:
+        return False
+    if first_size == second_size:
+        return not proof and first_root == second_root
+    path = list(proof)
+    if first_size & (first_size - 1) == 0:  # a power of two: the old root is the first subtree
+        path.insert(0, first_root)
+    if not path:
+        return False
+    fn, sn = first_size - 1, second_size - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == first_root and sr == second_root
