@@ -36,15 +36,14 @@ _PLAIN = (str, int, bool, type(None))
 
 
 def _jsonable(value: Any) -> Any:
-    t = type(value)
-    if t in _PLAIN:
+    if type(value) in _PLAIN:
         return value
-    if t is dict:
+    if isinstance(value, dict):
         return {str(k): v if type(v) in _PLAIN else _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
-    if isinstance(value, dict | bool | int | str):  # subclasses of the plain types
-        return _jsonable(dict(value)) if isinstance(value, dict) else value
+    if isinstance(value, bool | int | str):  # subclasses of the plain types
+        return value
     return str(value)  # dates, Decimals: their exact text
 
 

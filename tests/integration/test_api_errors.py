@@ -128,14 +128,7 @@ def test_wrong_password_when_signing_results_writes_nothing(platform, client):
 
 def test_returning_a_record_needs_a_remark(platform, client):
     lab, task = _task(platform)
-    rid = workflow.record_results(
-        platform.uow(),
-        world.confirm(platform, lab.verifier),
-        task,
-        workflow.ResultsInput(
-            performed_on=shanghai_today(), standard_ids=[lab.standard_id], readings=world.SCALE_PASS, stage="initial"
-        ),
-    )
+    rid = world.record(platform, lab, task, stage="initial")
     h = login(client, lab.checker.username, world.PASSWORD)
     r = client.post(f"/api/records/{rid}/check", headers=h, json={"password": world.PASSWORD, "accept": False})
     _error(r, 422, "invalid_input")
@@ -144,14 +137,7 @@ def test_returning_a_record_needs_a_remark(platform, client):
 
 def test_approving_a_record_twice_is_refused_and_issues_one_certificate(platform, client):
     lab, task = _task(platform)
-    rid = workflow.record_results(
-        platform.uow(),
-        world.confirm(platform, lab.verifier),
-        task,
-        workflow.ResultsInput(
-            performed_on=shanghai_today(), standard_ids=[lab.standard_id], readings=world.SCALE_PASS, stage="initial"
-        ),
-    )
+    rid = world.record(platform, lab, task, stage="initial")
     workflow.check_record(platform.uow(), world.confirm(platform, lab.checker), rid)
     h = login(client, lab.approver.username, world.PASSWORD)
     first = client.post(f"/api/records/{rid}/approve", headers=h, json={"password": world.PASSWORD})
@@ -163,14 +149,7 @@ def test_approving_a_record_twice_is_refused_and_issues_one_certificate(platform
 
 def test_approving_before_the_check_is_refused(platform, client):
     lab, task = _task(platform)
-    rid = workflow.record_results(
-        platform.uow(),
-        world.confirm(platform, lab.verifier),
-        task,
-        workflow.ResultsInput(
-            performed_on=shanghai_today(), standard_ids=[lab.standard_id], readings=world.SCALE_PASS, stage="initial"
-        ),
-    )
+    rid = world.record(platform, lab, task, stage="initial")
     h = login(client, lab.approver.username, world.PASSWORD)
     _error(client.post(f"/api/records/{rid}/approve", headers=h, json={"password": world.PASSWORD}), 409, "state")
     assert _count(platform, certificates) == 0 and _task_state(platform, task) == "assigned"

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from jiliang.certificates.tables import certificates
 from jiliang.errors import RuleViolation
 from jiliang.platform import shanghai_today
-from jiliang.registry import service as registry
 from jiliang.registry.periods import add_months
 from jiliang.registry.tables import instruments
 from jiliang.verification import service as workflow
@@ -30,19 +29,7 @@ WATER = [
 def test_domestic_water_meter_gets_a_replace_by_date_six_years_on(platform, client):
     owner = world.make_owner(platform)
     lab = world.make_lab(platform, "D310104", ["water_meter"])
-    iid = registry.register_instrument(
-        platform.uow(),
-        owner,
-        registry.InstrumentRegistration(
-            item_code="water_meter",
-            name="饮用冷水水表 DN15",
-            serial_no="WM-15-001",
-            use="trade",
-            type_id=world.type_id(platform, "water_meter", "饮用冷水水表 DN<=25"),
-            procedure_code="water_meter",
-            parameters={"accuracy_class": "2", "resolution": "0.01", "water_temperature": "0.1-30"},
-        ),
-    )
+    iid = world.water_meter(platform, owner)
     [task] = workflow.apply(platform.uow(), owner, [iid])
     on = shanghai_today() - timedelta(days=10)
     number = world.verify(platform, lab, task, WATER, stage="initial", on=on)
@@ -61,18 +48,7 @@ def test_domestic_water_meter_gets_a_replace_by_date_six_years_on(platform, clie
 def test_water_meter_in_service_has_no_rule_so_the_verdict_is_unknown_and_cannot_be_approved(platform):
     owner = world.make_owner(platform)
     lab = world.make_lab(platform, "D310104", ["water_meter"])
-    iid = registry.register_instrument(
-        platform.uow(),
-        owner,
-        registry.InstrumentRegistration(
-            item_code="water_meter",
-            name="饮用冷水水表 DN15",
-            serial_no="WM-15-002",
-            use="trade",
-            procedure_code="water_meter",
-            parameters={"accuracy_class": "2", "resolution": "0.01", "water_temperature": "0.1-30"},
-        ),
-    )
+    iid = world.water_meter(platform, owner, type_name=None)
     [task] = workflow.apply(platform.uow(), owner, [iid])
     rid = world.record(platform, lab, task, WATER, stage="in_service")
     with platform.engine.connect() as c:

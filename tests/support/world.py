@@ -161,6 +161,23 @@ def fuel_dispenser(platform: Platform, owner: Actor) -> int:
     )
 
 
+def water_meter(platform: Platform, owner: Actor, type_name: str | None = "饮用冷水水表 DN<=25") -> int:
+    """A class 2 domestic water meter (first verification only, limited service life)."""
+    return registry.register_instrument(
+        platform.uow(),
+        owner,
+        registry.InstrumentRegistration(
+            item_code="water_meter",
+            name="饮用冷水水表 DN15",
+            serial_no=f"WM{next(_serial)}",
+            use="trade",
+            type_id=type_id(platform, "water_meter", type_name) if type_name else None,
+            procedure_code="water_meter",
+            parameters={"accuracy_class": "2", "resolution": "0.01", "water_temperature": "0.1-30"},
+        ),
+    )
+
+
 SCALE_PASS = [
     workflow.ReadingInput("load", "0.000", "0.000"),
     workflow.ReadingInput("load", "1.000", "1.000"),
