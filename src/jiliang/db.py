@@ -64,7 +64,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class UnitOfWork:
     """One business transaction. Re-entrant: nested use cases join the outer transaction, and only
     the outermost `with` block commits, so a batch of use cases shares one commit. Each nested block
-    runs in a savepoint: if it fails, its writes (and its buffered audit events) are undone even
+    runs in a savepoint: if it fails, its writes (and its buffered audit events and ledger entries) are undone even
     when the caller catches the error and carries on."""
 
     def __init__(self, engine: Engine, platform: Any = None) -> None:
@@ -74,9 +74,11 @@ class UnitOfWork:
         self._conn: Connection | None = None
         self._committed = False
         self.pending_audit: list[dict[str, Any]] = []
+        self.pending_ledger: list[tuple[str, str, bool]] = []  # (kind, record id, created here)
         # facts established inside this transaction (e.g. content hashes already verified); they die with it
         self.memo: dict[str, Any] = {}
-        self._savepoints: list[tuple[Any, int]] = []  # (savepoint, audit events buffered before it)
+        # (savepoint, audit events and ledger entries buffered before it)
+        self._savepoints: list[tuple[Any, int, int]] = []
 
     @property
     def conn(self) -> Connection:
@@ -91,19 +93,20 @@ class UnitOfWork:
             self._conn.begin()
             self._committed = False
         else:
-            self._savepoints.append((self.conn.begin_nested(), len(self.pending_audit)))
+            self._savepoints.append((self.conn.begin_nested(), len(self.pending_audit), len(self.pending_ledger)))
         self._depth += 1
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._depth -= 1
         if self._depth > 0:
-            savepoint, audit_mark = self._savepoints.pop()
+            savepoint, audit_mark, ledger_mark = self._savepoints.pop()
             if exc_type is None:
                 savepoint.commit()
             else:
                 savepoint.rollback()
                 del self.pending_audit[audit_mark:]
+                del self.pending_ledger[ledger_mark:]
                 self.memo.clear()  # may describe rows that no longer exist
             return
         assert self._conn is not None
@@ -112,6 +115,7 @@ class UnitOfWork:
                 self._conn.rollback()
         finally:
             self.pending_audit.clear()
+            self.pending_ledger.clear()
             self.memo.clear()
             self._conn.close()
             self._conn = None
@@ -119,9 +123,12 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit at the outermost level; inside a batch, the batch's own commit decides."""
         if self._depth == 1:
-            from .audit import flush_events  # late import: audit's table module imports this one
+            # late imports: their table modules import this one
+            from .audit import flush_events
+            from .ledger.append import flush_ledger
 
             flush_events(self)
+            flush_ledger(self)
             self.conn.commit()
             self._committed = True
 

@@ -3,7 +3,8 @@
 from .audit import audit_events
 from .certificates import tables as certificate_tables
 from .db import metadata
+from .ledger import tables as ledger_tables
 from .registry import tables as registry_tables
 from .verification import tables as verification_tables
 
-__all__ = ["metadata", "audit_events", "certificate_tables", "registry_tables", "verification_tables"]
+__all__ = ["metadata", "audit_events", "certificate_tables", "ledger_tables", "registry_tables", "verification_tables"]

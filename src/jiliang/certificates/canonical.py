@@ -12,7 +12,7 @@ from decimal import Decimal
 import orjson
 import rfc8785
 
-__all__ = ["canonical_json", "sha256_hex"]
+__all__ = ["canonical_json", "fast_canonical", "sha256_hex"]
 
 
 _MAX_SAFE_INT = 2**53 - 1
@@ -104,6 +104,12 @@ def canonical_json(obj: object, checked: Collection[object] = ()) -> bytes:
         # against the rfc8785 reference implementation), and some 50x faster
         return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     return rfc8785.dumps(obj)  # type: ignore[arg-type]  # checked by _check_signable above
+
+
+def fast_canonical(obj: object) -> bytes | None:
+    """RFC 8785 bytes by the fast path, or None when `obj` needs the reference implementation
+    (floats, integers beyond 2**53, keys outside the BMP) or holds types JSON cannot."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) if _fast_scan(obj) else None
 
 
 def sha256_hex(data: bytes) -> str:

@@ -8,6 +8,7 @@ from ..audit import record_event
 from ..auth import Actor
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound
+from ..ledger.append import track
 from ..registry.tables import institutions
 from ..types import utcnow
 from .signing import ALGORITHMS, KeyEntry, KeySet, generate_key
@@ -19,6 +20,11 @@ __all__ = ["ensure_institution_keys", "rotate_key", "published_keyset"]
 def _new_key(uow: UnitOfWork, institution: object, algorithm: str) -> str:
     info = generate_key(uow.platform.settings.data_dir, institution.code, algorithm)  # type: ignore[attr-defined]
     now = utcnow()
+    retired = uow.conn.execute(
+        select(signing_keys.c.kid).where(signing_keys.c.owner == info.owner, signing_keys.c.retired_at.is_(None))
+    ).scalars()
+    track(uow, "signing_key", [*retired])
+    track(uow, "signing_key", [info.kid], new=True)
     uow.conn.execute(
         update(signing_keys)
         .where(signing_keys.c.owner == info.owner, signing_keys.c.retired_at.is_(None))

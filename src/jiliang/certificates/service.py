@@ -18,6 +18,7 @@ from ..auth import Actor, Confirmation
 from ..bulk import insert_rows
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
+from ..ledger.append import track
 from ..registry.tables import catalogue_items, catalogue_types, institutions, instruments, owners, standards, users
 from ..types import utcnow
 from ..verification.tables import record_standards, signoffs
@@ -217,6 +218,7 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
             it.institution.id,
         )
     insert_rows(conn, certificates, rows)
+    track(uow, "certificate", numbers, new=True)
     return numbers
 
 
@@ -280,6 +282,7 @@ def amend_certificate(
         inst = _institutions(uow, {old.institution_id})[old.institution_id]
         [new] = _issue(uow, actor, [_ToIssue(inst, payload, old.kind, rec, old.owner_id, old.id)])
         conn.execute(update(certificates).where(certificates.c.id == old.id).values(status="superseded"))
+        track(uow, "certificate", [number])
         record_event(
             uow,
             actor.user_id,
@@ -312,6 +315,7 @@ def revoke_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str,
             .where(certificates.c.id == cert.id)
             .values(status="revoked", revoked_at=now, revocation_reason=reason)
         )
+        track(uow, "certificate", [number])
         if cert.kind == "verification":  # a revoked pass no longer covers the instrument
             conn.execute(
                 update(instruments)

@@ -53,4 +53,6 @@ signing_keys = Table(
     Column("public_key_pem", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("retired_at", UtcDateTime),
+    # reported stolen: whatever it signed from this moment on is flagged, not trusted
+    Column("compromised_from", UtcDateTime),
 )

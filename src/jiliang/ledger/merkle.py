@@ -10,7 +10,7 @@ over a list of leaf hashes: the reference the stored ledger's O(log n) proofs ar
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "leaf_hash",
@@ -18,6 +18,9 @@ __all__ = [
     "root",
     "inclusion_proof",
     "consistency_proof",
+    "inclusion_path",
+    "consistency_path",
+    "SubtreeHash",
     "verify_inclusion",
     "verify_consistency",
     "EMPTY_ROOT",
@@ -50,35 +53,56 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return node_hash(root(leaves[:k]), root(leaves[k:]))
 
 
+SubtreeHash = Callable[[int, int], bytes]
+"""MTH(D[a:b]) of the leaves a … b−1: from a list in memory, or from the stored tiles."""
+
+
+def _list_subtree_hash(leaves: Sequence[bytes]) -> SubtreeHash:
+    return lambda a, b: root(leaves[a:b])
+
+
+def inclusion_path(index: int, size: int, mth: SubtreeHash) -> list[bytes]:
+    """PATH(m, D[n]) (RFC 9162 §2.1.3.1), unrolled: the siblings from the top down, returned bottom up."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is outside a tree of size {size}")
+    siblings, a, b = [], 0, size
+    while b - a > 1:
+        k = _split(b - a)
+        if index < a + k:
+            siblings.append(mth(a + k, b))
+            b = a + k
+        else:
+            siblings.append(mth(a, a + k))
+            a += k
+    return siblings[::-1]
+
+
+def consistency_path(first_size: int, size: int, mth: SubtreeHash) -> list[bytes]:
+    """PROOF(m, D[n]) = SUBPROOF(m, D[n], true) (RFC 9162 §2.1.4.1), unrolled like `inclusion_path`."""
+    if not 0 < first_size <= size:
+        raise ValueError(f"cannot prove size {first_size} consistent with size {size}")
+    nodes, a, b, m, whole = [], 0, size, first_size, True
+    while m != b - a:
+        k = _split(b - a)
+        if m <= k:
+            nodes.append(mth(a + k, b))
+            b = a + k
+        else:
+            nodes.append(mth(a, a + k))
+            a, m, whole = a + k, m - k, False
+    if not whole:
+        nodes.append(mth(a, b))
+    return nodes[::-1]
+
+
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
-    """PATH(m, D[n]) (RFC 9162 §2.1.3.1)."""
-    n = len(leaves)
-    if not 0 <= index < n:
-        raise ValueError(f"leaf index {index} is outside a tree of size {n}")
-    if n == 1:
-        return []
-    k = _split(n)
-    if index < k:
-        return [*inclusion_proof(leaves[:k], index), root(leaves[k:])]
-    return [*inclusion_proof(leaves[k:], index - k), root(leaves[:k])]
+    """PATH(m, D[n]) over a list of leaf hashes."""
+    return inclusion_path(index, len(leaves), _list_subtree_hash(leaves))
 
 
 def consistency_proof(leaves: Sequence[bytes], first_size: int) -> list[bytes]:
-    """PROOF(m, D[n]) (RFC 9162 §2.1.4.1)."""
-    n = len(leaves)
-    if not 0 < first_size <= n:
-        raise ValueError(f"cannot prove size {first_size} consistent with size {n}")
-    return _subproof(first_size, leaves, True)
-
-
-def _subproof(m: int, leaves: Sequence[bytes], whole: bool) -> list[bytes]:
-    n = len(leaves)
-    if m == n:
-        return [] if whole else [root(leaves)]
-    k = _split(n)
-    if m <= k:
-        return [*_subproof(m, leaves[:k], whole), root(leaves[k:])]
-    return [*_subproof(m - k, leaves[k:], False), root(leaves[:k])]
+    """PROOF(m, D[n]) over a list of leaf hashes."""
+    return consistency_path(first_size, len(leaves), _list_subtree_hash(leaves))
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], expected_root: bytes) -> bool:

@@ -14,6 +14,7 @@ from ..audit import record_event
 from ..auth import Actor
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
+from ..ledger.append import track
 from ..types import utcnow
 from .tables import catalogue_items, catalogue_types, rule_confirmations
 
@@ -56,6 +57,7 @@ def correct_catalogue_type(uow: UnitOfWork, actor: Actor, type_id: int, c: TypeC
         values["version"] = row.version + 1
         before = {k: getattr(row, k) for k in values}
         uow.conn.execute(update(catalogue_types).where(catalogue_types.c.id == type_id).values(**values))
+        track(uow, "catalogue_type", [type_id])
         record_event(uow, actor.user_id, "catalogue.type_corrected", "catalogue_type", type_id, before, values)
         uow.commit()
         return int(values["version"])
@@ -83,6 +85,7 @@ def add_catalogue_type(
             "version": 1,
         }
         tid = uow.conn.execute(insert(catalogue_types).values(**row).returning(catalogue_types.c.id)).scalar_one()
+        track(uow, "catalogue_type", [tid], new=True)
         record_event(uow, actor.user_id, "catalogue.type_added", "catalogue_type", tid, None, row)
         uow.commit()
         return int(tid)

@@ -10,6 +10,7 @@ import yaml
 from sqlalchemy import insert, select
 
 from ..db import UnitOfWork
+from ..ledger.append import track
 from .catalogue import load_catalogue
 from .tables import (
     authorisations,
@@ -66,6 +67,8 @@ def _seed_catalogue(uow: UnitOfWork) -> None:
             for t in cat.types
         ],
     )
+    track(uow, "catalogue_item", [it.code for it in cat.items], new=True)
+    track(uow, "catalogue_type", uow.conn.execute(select(catalogue_types.c.id)).scalars(), new=True)
 
 
 def _seed_organisations(uow: UnitOfWork, district_rows: list[dict[str, str]]) -> None:

@@ -15,6 +15,7 @@ from ..audit import record_event
 from ..auth import Actor, hash_password
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from ..ledger.append import track
 from ..types import utcnow
 from .access import approvable_districts, ensure_instrument_visible
 from .credit_code import CreditCodeError, validate_credit_code
@@ -107,6 +108,7 @@ def register_owner(uow: UnitOfWork, reg: OwnerRegistration, password_hash: str |
             "registered_at": utcnow(),
         }
         owner_id = conn.execute(insert(owners).values(**row).returning(owners.c.id)).scalar_one()
+        track(uow, "owner", [owner_id], new=True)
         uid = conn.execute(
             insert(users)
             .values(
@@ -137,6 +139,7 @@ def decide_owner_registration(uow: UnitOfWork, actor: Actor, owner_id: int, appr
             raise RuleViolation(f"该申请已处理（{owner.status}）/ already decided", rule="state")
         status = "approved" if approve else "rejected"
         uow.conn.execute(update(owners).where(owners.c.id == owner_id).values(status=status))
+        track(uow, "owner", [owner_id])
         record_event(
             uow, actor.user_id, f"owner.{status}", "owner", owner_id, {"status": "pending"}, {"status": status}
         )
@@ -192,6 +195,7 @@ def register_instrument(uow: UnitOfWork, actor: Actor, reg: InstrumentRegistrati
             barred=False,
         )
         iid = conn.execute(insert(instruments).values(**row).returning(instruments.c.id)).scalar_one()
+        track(uow, "instrument", [iid], new=True)
         record_event(
             uow,
             actor.user_id,
@@ -219,6 +223,7 @@ def _owned_instrument(uow: UnitOfWork, actor: Actor, instrument_id: int) -> Any:
 def _change_instrument(uow: UnitOfWork, actor: Actor, inst: Any, action: str, values: dict[str, Any]) -> None:
     before = {k: getattr(inst, k) for k in values}
     uow.conn.execute(update(instruments).where(instruments.c.id == inst.id).values(**values))
+    track(uow, "instrument", [inst.id])
     record_event(uow, actor.user_id, action, "instrument", inst.id, before, values)
 
 

@@ -12,6 +12,7 @@ from ..audit import record_event
 from ..auth import ROLES, Actor, hash_password
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from ..ledger.append import track
 from .tables import (
     catalogue_items,
     institutions,
@@ -127,6 +128,7 @@ def grant_qualification(
             "valid_until": valid_until,
         }
         qid = uow.conn.execute(insert(qualifications).values(**row).returning(qualifications.c.id)).scalar_one()
+        track(uow, "qualification", [qid], new=True)
         record_event(
             uow,
             actor.user_id,
@@ -163,6 +165,7 @@ def add_standard(
         sid = uow.conn.execute(insert(standards).values(**row).returning(standards.c.id)).scalar_one()
         if item_codes:
             uow.conn.execute(insert(standard_items), [{"standard_id": sid, "item_code": c} for c in item_codes])
+        track(uow, "standard", [sid], new=True)
         record_event(
             uow,
             actor.user_id,
@@ -214,6 +217,8 @@ def record_standard_calibration(
         }
         before = {k: getattr(std, k) for k in current}
         uow.conn.execute(update(standards).where(standards.c.id == standard_id).values(**current))
+        track(uow, "standard_calibration", [cid], new=True)
+        track(uow, "standard", [standard_id])
         record_event(
             uow,
             actor.user_id,

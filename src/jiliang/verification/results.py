@@ -18,6 +18,7 @@ from ..auth import Actor, Confirmation
 from ..bulk import insert_returning_ids, insert_rows
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
+from ..ledger.append import track
 from ..measurement.conformity import Evaluation, PointReading, ReadingError, evaluate
 from ..measurement.procedure import NoEditionInForce
 from ..platform import shanghai_today
@@ -306,6 +307,7 @@ def record_results_batch(
             all_points.append(_points(res.readings, readings, ev))
             stds.append(sorted(set(res.standard_ids)))
         ids = insert_returning_ids(conn, verification_records, records)
+        track(uow, "verification_record", ids, new=True)
         point_rows, std_rows, sign_rows = [], [], []
         for rid, rec, pts, sids in zip(ids, records, all_points, stds, strict=True):
             point_rows += [p | {"record_id": rid} for p in pts]

@@ -15,6 +15,7 @@ from ..auth import Actor, Confirmation
 from ..bulk import insert_rows
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
+from ..ledger.append import track
 from ..registry.tables import instruments
 from ..types import utcnow
 from .model import content_hash, record_content
@@ -113,6 +114,7 @@ def check_records(
                 )
         status = "checked" if accept else "returned"
         set_where_in(conn, verification_records, [r.id for r in recs], status=status)
+        track(uow, "verification_record", [r.id for r in recs])
         if not accept:
             for rec in recs:
                 record_event(
@@ -195,6 +197,7 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
             ],
         )
         set_where_in(conn, verification_records, [r.id for r in recs], status="approved")
+        track(uow, "verification_record", [r.id for r in recs])
         set_task_states(conn, [r.task_id for r in recs], "issued", now)
         _update_instruments(conn, recs)
         numbers = issue_for_records(uow, actor, recs, contents, hashes)

@@ -1,0 +1,83 @@
+"""Appending to the ledger inside the change's own transaction.
+
+Services say which records they touched (`track`); just before the unit of work commits,
+`flush_ledger` reads those rows back as they will be committed, writes one leaf per record (its
+next version, or a deletion), and stores the new tree nodes. A record touched several times in
+one transaction (recorded, checked and approved in one batch) gets one leaf with its final state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, func, select
+
+from ..bulk import insert_rows
+from ..db import UnitOfWork
+from .leaf import leaf_data
+from .merkle import leaf_hash
+from .projections import CURRENT, load_fields
+from .tables import ledger_leaves
+from .tiles import append_hashes, reserve_indexes
+
+__all__ = ["track", "flush_ledger", "append_leaves", "latest_versions"]
+
+
+def track(uow: UnitOfWork, kind: str, ids: Iterable[object], new: bool = False) -> None:
+    """Record that rows of `kind` changed in this transaction; `new` when this transaction created
+    them (their first version needs no look-up)."""
+    if kind not in CURRENT:
+        raise KeyError(f"no ledger projection for {kind!r}")
+    uow.pending_ledger.extend((kind, str(i), new) for i in ids)
+
+
+def latest_versions(conn: Connection, kind: str, ids: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k in range(0, len(ids), 1000):
+        stmt = (
+            select(ledger_leaves.c.record_id, func.max(ledger_leaves.c.version))
+            .where(ledger_leaves.c.kind == kind, ledger_leaves.c.record_id.in_(ids[k : k + 1000]))
+            .group_by(ledger_leaves.c.record_id)
+        )
+        out.update({r: int(v) for r, v in conn.execute(stmt)})
+    return out
+
+
+def append_leaves(conn: Connection, leaves: Sequence[tuple[str, str, int, bytes]]) -> int:
+    """Append (kind, record id, version, data) leaves; returns the index of the first."""
+    if not leaves:
+        return -1
+    start = reserve_indexes(conn, len(leaves))
+    insert_rows(
+        conn,
+        ledger_leaves,
+        [
+            {"idx": start + n, "kind": kind, "record_id": rid, "version": version, "data": data}
+            for n, (kind, rid, version, data) in enumerate(leaves)
+        ],
+    )
+    append_hashes(conn, start, [leaf_hash(leaf[3]) for leaf in leaves])
+    return start
+
+
+def flush_ledger(uow: UnitOfWork) -> None:
+    if not uow.pending_ledger:
+        return
+    conn = uow.conn
+    touched: dict[str, dict[str, bool]] = {}  # kind → record id → created in this transaction
+    for kind, rid, new in uow.pending_ledger:
+        seen = touched.setdefault(kind, {})
+        seen[rid] = seen.get(rid, True) and new
+    uow.pending_ledger.clear()
+    leaves: list[tuple[str, str, int, bytes]] = []
+    for kind, ids in touched.items():
+        projection = CURRENT[kind]
+        fields = load_fields(conn, projection, list(ids))
+        versions = latest_versions(conn, kind, [i for i, new in ids.items() if not new])
+        for rid, new in ids.items():
+            current = fields.get(rid)
+            if current is None and (new or rid not in versions):
+                continue  # created and removed again in this transaction, or never ledgered
+            version = versions.get(rid, 0) + 1
+            leaves.append((kind, rid, version, leaf_data(kind, rid, version, projection.name, current)))
+    append_leaves(conn, leaves)

@@ -1,0 +1,201 @@
+"""What the ledger records of each kind of record: versioned projections of their rows.
+
+A leaf names the projection it was written under, so a later migration adds `…/v2` beside `…/v1`
+and old leaves keep verifying against the fields they were written with. Columns that only cache
+facts derived from other ledgered records (an instrument's latest verification, for dashboards)
+are left out; large or secret values (a certificate's payload, its QR token) are recorded as their
+SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from ..certificates.tables import certificates, signing_keys
+from ..registry.tables import (
+    catalogue_items,
+    catalogue_types,
+    instruments,
+    owners,
+    qualifications,
+    standard_calibrations,
+    standard_items,
+    standards,
+)
+from ..verification.tables import measurement_points, record_standards, signoffs, verification_records
+
+__all__ = ["Child", "Projection", "CURRENT", "BY_NAME", "plain", "load_fields", "iter_fields"]
+
+
+def plain(value: Any) -> Any:
+    """A column value as JSON: dates as ISO 8601, Decimals as their exact text, bytes as base64."""
+    if value is None or isinstance(value, str | bool | int | float | dict | list):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"cannot ledger a value of type {type(value).__name__}")
+
+
+def _sha256(value: str | None) -> str | None:
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Child:
+    """Rows of another table that belong to the record and are ledgered with it (its points)."""
+
+    name: str
+    table: Table
+    parent: str
+    columns: tuple[str, ...]
+    order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Projection:
+    kind: str
+    version: int
+    table: Table
+    key: str  # the column whose value is the leaf's record id
+    columns: tuple[str, ...]
+    digests: tuple[str, ...] = ()  # ledgered as "<column>_sha256"
+    children: tuple[Child, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}/v{self.version}"
+
+    def fields(self, row: Any, children: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        out = {c: plain(row[c]) for c in self.columns}
+        for c in self.digests:
+            out[c + "_sha256"] = _sha256(row[c])
+        for child in self.children:
+            out[child.name] = children.get(child.name, [])
+        return out
+
+
+def _all_but(table: Table, *left_out: str) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns if c.name not in left_out)
+
+
+_PROJECTIONS = (
+    Projection("owner", 1, owners, "id", _all_but(owners)),
+    Projection(
+        "instrument",
+        1,
+        instruments,
+        "id",
+        # derived from the ledgered records and certificates, kept current for dashboards
+        _all_but(instruments, "last_verified_on", "last_conclusion", "valid_until", "replace_by", "barred"),
+    ),
+    Projection("catalogue_item", 1, catalogue_items, "code", _all_but(catalogue_items)),
+    Projection("catalogue_type", 1, catalogue_types, "id", _all_but(catalogue_types)),
+    Projection("qualification", 1, qualifications, "id", _all_but(qualifications)),
+    Projection(
+        "standard",
+        1,
+        standards,
+        "id",
+        _all_but(standards),
+        children=(Child("items", standard_items, "standard_id", ("item_code",), ("item_code",)),),
+    ),
+    Projection("standard_calibration", 1, standard_calibrations, "id", _all_but(standard_calibrations)),
+    Projection(
+        "verification_record",
+        1,
+        verification_records,
+        "id",
+        _all_but(verification_records),
+        children=(
+            Child("points", measurement_points, "record_id", _all_but(measurement_points, "record_id"), ("seq", "id")),
+            Child("standards", record_standards, "record_id", ("standard_id",), ("standard_id",)),
+            Child("signoffs", signoffs, "record_id", _all_but(signoffs, "record_id"), ("id",)),
+        ),
+    ),
+    Projection(
+        "certificate",
+        1,
+        certificates,
+        "number",
+        _all_but(certificates, "payload", "public_token"),
+        ("payload", "public_token"),
+    ),
+    Projection("signing_key", 1, signing_keys, "kid", _all_but(signing_keys)),
+)
+
+CURRENT: dict[str, Projection] = {p.kind: p for p in _PROJECTIONS}
+BY_NAME: dict[str, Projection] = {p.name: p for p in _PROJECTIONS}
+
+_CHUNK = 1000
+
+
+def _chunks(ids: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for k in range(0, len(ids), _CHUNK):
+        yield ids[k : k + _CHUNK]
+
+
+def _key_values(projection: Projection, ids: Iterable[str]) -> list[Any]:
+    """Leaf record ids are text; integer keys are compared as integers."""
+    is_int = projection.table.c[projection.key].type.python_type is int
+    return [int(i) for i in ids] if is_int else list(ids)
+
+
+def _rows_with_children(
+    conn: Connection, projection: Projection, rows: Sequence[Any]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    key = projection.key
+    kids: dict[str, dict[Any, list[dict[str, Any]]]] = {}
+    parents = [r.id for r in rows] if projection.children else []
+    for child in projection.children:
+        grouped: dict[Any, list[dict[str, Any]]] = {}
+        cols = [child.table.c[c] for c in child.columns]
+        for part in _chunks(parents):
+            stmt = (
+                select(child.table.c[child.parent], *cols)
+                .where(child.table.c[child.parent].in_(part))
+                .order_by(child.table.c[child.parent], *(child.table.c[c] for c in child.order))
+            )
+            for r in conn.execute(stmt):
+                grouped.setdefault(r[0], []).append({c: plain(v) for c, v in zip(child.columns, r[1:], strict=True)})
+        kids[child.name] = grouped
+    for r in rows:
+        m = r._mapping
+        children = {name: grouped.get(r.id, []) for name, grouped in kids.items()}
+        yield str(m[key]), projection.fields(m, children)
+
+
+def load_fields(conn: Connection, projection: Projection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The ledgered fields of the live rows with these record ids (missing ids: deleted rows)."""
+    table, out = projection.table, {}
+    for part in _chunks(_key_values(projection, ids)):
+        rows = conn.execute(select(table).where(table.c[projection.key].in_(part))).all()
+        out.update(_rows_with_children(conn, projection, rows))
+    return out
+
+
+def iter_fields(conn: Connection, projection: Projection, batch: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every live row of the projection's table with its ledgered fields (for the auditor)."""
+    table = projection.table
+    order = table.c[projection.key]
+    last: Any = None
+    while True:
+        stmt = select(table).order_by(order).limit(batch)
+        if last is not None:
+            stmt = stmt.where(order > last)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        yield from _rows_with_children(conn, projection, rows)
+        last = rows[-1]._mapping[projection.key]
