@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 
 from .auth import hash_password
 from .certificates.keys import ensure_institution_keys
+from .ledger.keys import ensure_platform_keys
 from .migrate import upgrade
 from .platform import Platform
 from .registry.seed import seed_reference_data
@@ -31,7 +32,7 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
     platform = Platform(settings)
     upgrade(platform.engine)
     seeded = seed_reference_data(platform.uow())
-    keys = ensure_institution_keys(platform.uow())
+    keys = ensure_institution_keys(platform.uow()) + ensure_platform_keys(platform.uow())
     admin_password = None
     uow = platform.uow()
     with uow:

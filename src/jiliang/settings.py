@@ -16,6 +16,12 @@ class Settings:
     procedures_dir: Path | None
     public_rate_limit: int  # requests per minute per client address on public endpoints; 0 = off
     token_ttl_minutes: int
+    ledger_origin: str = "jiliang.local/ledger"  # names the log in its checkpoints
+    ledger_sm2: bool = False  # co-sign checkpoints with SM2/SM3 too
+    checkpoint_log: Path | None = None  # copy of every checkpoint outside the database
+    checkpoint_interval: int = 300  # seconds between scheduled checkpoints while serving; 0 = off
+    witness_url: str | None = None  # a `jiliang witness` to cosign checkpoints
+    witness_key: Path | None = None  # its public key file (as `jiliang witness init` prints it)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -28,6 +34,14 @@ class Settings:
             procedures_dir=Path(proc).resolve() if proc else None,
             public_rate_limit=int(os.environ.get("JILIANG_PUBLIC_RATE_LIMIT", "120")),
             token_ttl_minutes=int(os.environ.get("JILIANG_TOKEN_TTL_MINUTES", "480")),
+            ledger_origin=os.environ.get("JILIANG_LEDGER_ORIGIN", "jiliang.local/ledger"),
+            ledger_sm2=os.environ.get("JILIANG_LEDGER_SM2", "") in ("1", "true", "yes"),
+            checkpoint_log=Path(os.environ.get("JILIANG_CHECKPOINT_LOG") or data_dir / "checkpoints.log").resolve(),
+            checkpoint_interval=int(os.environ.get("JILIANG_CHECKPOINT_INTERVAL", "300")),
+            witness_url=os.environ.get("JILIANG_WITNESS_URL") or None,
+            witness_key=Path(os.environ["JILIANG_WITNESS_KEY"]).resolve()
+            if os.environ.get("JILIANG_WITNESS_KEY")
+            else None,
         )
 
 
