@@ -11,6 +11,8 @@ from . import __version__, public
 from .certificates.routes import router as certificate_router
 from .deps import SlidingWindow
 from .errors import JiliangError
+from .ledger.routes import public_router as ledger_public_router
+from .ledger.routes import router as ledger_router
 from .platform import Platform
 from .registry.routes import router as registry_router
 from .verification.routes import router as verification_router
@@ -49,6 +51,13 @@ def create_app(platform: Platform) -> FastAPI:
         return {"status": "ok"}
 
     # public first: the QR checks are the busiest routes, and routes are matched in order
-    for router in (public.router, registry_router, verification_router, certificate_router):
+    for router in (
+        public.router,
+        ledger_public_router,
+        registry_router,
+        verification_router,
+        certificate_router,
+        ledger_router,
+    ):
         app.include_router(router)
     return app

@@ -1,4 +1,5 @@
-"""The `jiliang` command line: init, demo data, serve, and certificate tools (list/show/export/verify)."""
+"""The `jiliang` command line: init, demo data, serve, certificate tools (list/show/export/verify), the
+ledger (checkpoints, proofs, audit) and the witness."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import select
 
+from .ledger.cli import audit_command, ledger_app, witness_app
 from .settings import Settings
 
 app = typer.Typer(help="jiliang 计量 — 上海法制计量平台 / legal-metrology platform", no_args_is_help=True)
 cert_app = typer.Typer(help="电子证书 / electronic certificates", no_args_is_help=True)
 app.add_typer(cert_app, name="cert")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(witness_app, name="witness")
+app.command("audit")(audit_command)
 console = Console()
 err = Console(stderr=True)
 
@@ -188,10 +193,21 @@ def cert_export(
     output: Annotated[Path, typer.Option("-o", "--output")],
     fmt: Annotated[str, typer.Option("--format")] = "json",
 ) -> None:
-    """导出签名的证书文件 / export the signed certificate file."""
+    """导出签名的证书文件（含账本证明）/ export the signed certificate file with its ledger proof."""
+    from .ledger.bundle import ledger_bundle
+    from .ledger.checkpoints import issue_checkpoint
+
     if fmt != "json":
         _fail(f"不支持的格式 {fmt}（目前仅 json）/ unsupported format {fmt}: only json for now")
     doc, _ = _document(number)
+    platform = _platform()
+    with platform.engine.connect() as conn:
+        bundle = ledger_bundle(conn, "certificate", number)
+    if bundle is not None and "pending" in bundle:  # not yet in a checkpoint: sign one now
+        issue_checkpoint(platform)
+        with platform.engine.connect() as conn:
+            bundle = ledger_bundle(conn, "certificate", number)
+    doc["ledger"] = bundle
     output.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"{number} → {output}")
 
@@ -215,6 +231,9 @@ def cert_verify(
     keys: Annotated[Path | None, typer.Option("--keys", help="信任的公钥集合文件 / a key set file you trust")] = None,
     keys_url: Annotated[
         str | None, typer.Option("--keys-url", help="平台公布的公钥 / e.g. https://host/public/keys")
+    ] = None,
+    witness_key: Annotated[
+        Path | None, typer.Option(help="要求该见证方的副签 / require this witness's cosignature (witness.pub)")
     ] = None,
 ) -> None:
     """离线核验证书文件；公钥来自平台公布的集合或您信任的文件，从不取自证书本身。
@@ -240,15 +259,47 @@ def cert_verify(
     except (OSError, ValueError) as exc:
         _fail(f"无法读取公钥集合：{exc} / cannot read the key set")
     check = verify_document(document, keyset)
-    if check.valid:
+    problems = list(check.problems)
+    leaf = None
+    if isinstance(document.get("ledger"), dict):
+        problems_ledger, leaf = _verify_ledger(document, keyset, witness_key)
+        problems += problems_ledger
+    else:
+        problems.append("the file carries no ledger proof (export it again with a current jiliang)")
+    if not problems:
+        fields = (leaf or {}).get("fields") or {}
         console.print(
             f"[green]有效 / valid[/green]: {document['payload'].get('number')} 由 {check.owner} 签名 (key {check.kid})"
         )
+        console.print(
+            f"账本 / ledger: leaf {document['ledger']['index']} "
+            f"in checkpoint {document['ledger']['checkpoint_number']} "
+            f"(tree of {(leaf or {}).get('size')}); status then: {fields.get('status')}"
+        )
         return
     err.print("[red]无效 / INVALID[/red]")
-    for problem in check.problems:
+    for problem in problems:
         err.print(f" - {problem}")
     raise typer.Exit(1)
+
+
+def _verify_ledger(document: dict[str, Any], keyset: Any, witness_key: Path | None) -> tuple[list[str], Any]:
+    from .certificates.canonical import canonical_json, sha256_hex
+    from .ledger.bundle import verify_bundle
+    from .ledger.witness import witness_verifier
+
+    signature = document.get("signature") or {}
+    try:
+        expect = {
+            "number": document["payload"].get("number"),
+            "payload_sha256": sha256_hex(canonical_json(dict(document["payload"]))),
+            "signature": signature.get("value"),
+            "kid": signature.get("kid"),
+        }
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return ["the certificate content cannot be matched with its ledger leaf"], None
+    witnesses = [witness_verifier(witness_key.read_text(encoding="utf-8"))] if witness_key else []
+    return verify_bundle(document["ledger"], keyset, witnesses, expect)
 
 
 def main() -> None:  # pragma: no cover

@@ -150,6 +150,11 @@ def verify_document(document: Mapping[str, Any], keyset: KeySet) -> DocumentChec
             # The key comes from the trusted key set only; anything key-like in the document is ignored.
             if not verify_signature(entry.alg, entry.public_key_pem, data, signature_bytes):
                 problems.append(_ALTERED)
+        if entry.compromised_at(payload.get("issued_at")):
+            problems.append(
+                f"key {kid!r} was reported compromised from {entry.compromised_from:%Y-%m-%d %H:%M} UTC and "
+                "signed this certificate after that: it cannot be trusted"
+            )
         issuer_problem = _issuer_problem(payload, entry.owner)
         if issuer_problem is not None:
             problems.append(issuer_problem)

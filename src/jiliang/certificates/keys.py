@@ -89,6 +89,7 @@ def published_keyset(conn: Connection) -> KeySet:
                 status="retired" if r.retired_at else "active",
                 not_before=r.created_at,
                 not_after=r.retired_at,
+                compromised_from=r.compromised_from,
             )
             for r in rows
         )

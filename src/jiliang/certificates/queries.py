@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import time
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,15 @@ from .service import status_on
 from .signing import verify_signature
 from .tables import certificates, signing_keys
 
-__all__ = ["list_certificates", "get_certificate", "public_status", "public_facts", "signature_valid", "PUBLIC_FIELDS"]
+__all__ = [
+    "list_certificates",
+    "get_certificate",
+    "public_status",
+    "public_facts",
+    "public_certificate",
+    "signature_valid",
+    "PUBLIC_FIELDS",
+]
 
 PUBLIC_FIELDS = (
     "number",
@@ -34,7 +43,10 @@ PUBLIC_FIELDS = (
     "signature_valid",
 )
 
-_public_keys: dict[str, tuple[str, str]] = {}  # kid -> (alg, pem); published keys never change
+# kid -> (alg, pem, compromised_from, read at): keys never change, but a key can be reported
+# compromised, so the entry is read again after a minute
+_public_keys: dict[str, tuple[str, str, Any, float]] = {}
+_KEY_REFRESH_SECONDS = 60.0
 
 
 def _visible(conn: Connection, actor: Actor) -> Any:
@@ -71,15 +83,19 @@ def get_certificate(conn: Connection, actor: Actor, number: str) -> Any:
 
 
 def signature_valid(conn: Connection, cert: Any) -> bool:
+    """The signature holds under the published key, and the key was not reported compromised when
+    the certificate was issued."""
     key = _public_keys.get(cert.kid)
-    if key is None:
+    if key is None or time.monotonic() - key[3] > _KEY_REFRESH_SECONDS:
         row = conn.execute(
-            select(signing_keys.c.algorithm, signing_keys.c.public_key_pem).where(signing_keys.c.kid == cert.kid)
+            select(signing_keys.c.algorithm, signing_keys.c.public_key_pem, signing_keys.c.compromised_from).where(
+                signing_keys.c.kid == cert.kid
+            )
         ).first()
         if row is None:
             return False
-        key = _public_keys[cert.kid] = (row.algorithm, row.public_key_pem)
-    if key[0] != cert.signature_alg:
+        key = _public_keys[cert.kid] = (row.algorithm, row.public_key_pem, row.compromised_from, time.monotonic())
+    if key[0] != cert.signature_alg or (key[2] is not None and cert.issued_at >= key[2]):
         return False
     return verify_signature(key[0], key[1], cert.payload.encode(), base64.b64decode(cert.signature))
 
@@ -98,11 +114,17 @@ def public_status(conn: Connection, number: str, today: date) -> dict[str, str]:
 _BY_NUMBER = select(certificates).where(certificates.c.number == bindparam("number"))
 
 
-def public_facts(conn: Connection, number: str, token: str, today: date) -> dict[str, Any]:
-    """Number + token from the QR code: the printed facts and whether the signature holds."""
+def public_certificate(conn: Connection, number: str, token: str) -> Any:
+    """The certificate row, if number and QR token match (compared in constant time)."""
     cert = conn.execute(_BY_NUMBER, {"number": number}).first()
     if cert is None or not hmac.compare_digest(cert.public_token.encode(), token.encode()):
         raise NotFound("证书编号或校验码不正确 / unknown certificate number or token")
+    return cert
+
+
+def public_facts(conn: Connection, number: str, token: str, today: date) -> dict[str, Any]:
+    """Number + token from the QR code: the printed facts and whether the signature holds."""
+    cert = public_certificate(conn, number, token)
     p = orjson.loads(cert.payload)
     rec, ins = p.get("record", {}), p.get("instrument", {})
     return {

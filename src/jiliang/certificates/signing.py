@@ -90,7 +90,6 @@ def _public_pem(algorithm: str, public_key: Any) -> str:
     return cast(bytes, pem).decode("ascii")
 
 
-@functools.lru_cache(maxsize=1024)
 @functools.lru_cache(maxsize=1024)  # keys are immutable; parsing a PEM costs more than verifying
 def _load_public_key(algorithm: str, public_key_pem: str) -> Any:
     """Parse a SubjectPublicKeyInfo PEM for ``algorithm``; ValueError if it is not such a key."""
@@ -289,6 +288,7 @@ class KeyEntry:
     status: KeyStatus
     not_before: datetime
     not_after: datetime | None = None
+    compromised_from: datetime | None = None  # what it signed from then on is not to be trusted
 
     @classmethod
     def from_public_key(
@@ -320,6 +320,8 @@ class KeyEntry:
             raise ValueError(f"key {kid}: the key id does not match its public key")
         not_after_raw = data.get("not_after")
         not_after = None if not_after_raw is None else _parse_time(not_after_raw, "not_after", kid)
+        compromised_raw = data.get("compromised_from")
+        compromised = None if compromised_raw is None else _parse_time(compromised_raw, "compromised_from", kid)
         return cls(
             kid=kid,
             alg=alg,
@@ -328,6 +330,7 @@ class KeyEntry:
             status=cast(KeyStatus, status),
             not_before=_parse_time(data.get("not_before"), "not_before", kid),
             not_after=not_after,
+            compromised_from=compromised,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -339,7 +342,19 @@ class KeyEntry:
             "status": self.status,
             "not_before": self.not_before.isoformat(),
             "not_after": None if self.not_after is None else self.not_after.isoformat(),
+            "compromised_from": None if self.compromised_from is None else self.compromised_from.isoformat(),
         }
+
+    def compromised_at(self, moment: datetime | str | None) -> bool:
+        """Was the key already reported compromised when it signed at `moment` (unknown: assume so)?"""
+        if self.compromised_from is None:
+            return False
+        if isinstance(moment, str):
+            try:
+                moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+            except ValueError:
+                moment = None
+        return moment is None or moment.tzinfo is None or moment >= self.compromised_from
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from ..db import UnitOfWork
 from ..errors import NotFound
 from ..types import utcnow
 from .append import track
-from .note import NoteVerifier
+from .note import NoteVerifier, SigType
 
 __all__ = [
     "PLATFORM",
@@ -33,7 +33,7 @@ PLATFORM_SM2 = "platform-sm2"
 
 
 def _add_key(uow: UnitOfWork, owner: str, algorithm: str) -> str:
-    info = generate_key(uow.platform.settings.data_dir, owner, algorithm)  # type: ignore[union-attr]
+    info = generate_key(uow.platform.settings.data_dir, owner, algorithm)
     now, conn = utcnow(), uow.conn
     active = (
         conn.execute(
@@ -60,7 +60,7 @@ def _active(conn: Connection, owner: str) -> str | None:
 
 
 def ensure_platform_keys(uow: UnitOfWork) -> int:
-    settings = uow.platform.settings  # type: ignore[union-attr]
+    settings = uow.platform.settings
     wanted = [(PLATFORM, ED25519)] + ([(PLATFORM_SM2, SM2_SM3)] if settings.ledger_sm2 else [])
     with uow:
         made = [_add_key(uow, owner, alg) for owner, alg in wanted if _active(uow.conn, owner) is None]
@@ -93,10 +93,11 @@ def mark_compromised(uow: UnitOfWork, actor: Actor, kid: str, since: datetime) -
         uow.commit()
 
 
-def platform_signers(conn: Connection, settings: object) -> list[tuple[str, Signer]]:
+def platform_signers(conn: Connection, settings: object) -> list[tuple[SigType, Signer]]:
     """(note signature type, signer) of the active platform keys."""
-    out = []
-    for owner, sig_type in ((PLATFORM, "ed25519"), (PLATFORM_SM2, "sm2-sm3")):
+    out: list[tuple[SigType, Signer]] = []
+    pairs: tuple[tuple[str, SigType], ...] = ((PLATFORM, "ed25519"), (PLATFORM_SM2, "sm2-sm3"))
+    for owner, sig_type in pairs:
         kid = _active(conn, owner)
         if kid is not None:
             out.append((sig_type, load_signer(settings.data_dir, kid)))  # type: ignore[attr-defined]

@@ -32,7 +32,13 @@ class Leaf:
 
 
 def leaf_data(kind: str, record_id: str, version: int, projection: str, fields: dict[str, Any] | None) -> bytes:
-    obj = {"kind": kind, "id": record_id, "version": version, "projection": projection, "fields": fields}
+    obj: dict[str, Any] = {
+        "kind": kind,
+        "id": record_id,
+        "version": version,
+        "projection": projection,
+        "fields": fields,
+    }
     # values from the database may hold floats (an instrument's parameters): RFC 8785 writes them
     # the ECMAScript way, which the reference implementation does
     return fast_canonical(obj) or rfc8785.dumps(obj)

@@ -28,6 +28,7 @@ from ..certificates.signing import SM2_SM3, verify_signature
 
 __all__ = [
     "Checkpoint",
+    "SigType",
     "NoteVerifier",
     "SignatureLine",
     "checkpoint_body",

@@ -178,7 +178,7 @@ def _rows_with_children(
 
 def load_fields(conn: Connection, projection: Projection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The ledgered fields of the live rows with these record ids (missing ids: deleted rows)."""
-    table, out = projection.table, {}
+    table, out = projection.table, dict[str, dict[str, Any]]()
     for part in _chunks(_key_values(projection, ids)):
         rows = conn.execute(select(table).where(table.c[projection.key].in_(part))).all()
         out.update(_rows_with_children(conn, projection, rows))
