@@ -1,0 +1,139 @@
+"""`jiliang audit` finds every kind of tampering named in the issue, on SQLite and PostgreSQL, and
+passes a clean database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from jiliang.ledger.auditor import audit
+from jiliang.ledger.checkpoints import issue_checkpoint
+from jiliang.ledger.tables import ledger_leaves
+from jiliang.registry.tables import qualifications, standard_calibrations
+from jiliang.verification import service as workflow
+from jiliang.verification.tables import measurement_points
+from tests.support import tamper, world
+
+
+@pytest.fixture
+def ledgered(platform):  # type: ignore[no-untyped-def]
+    owner = world.make_owner(platform, "310104")
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
+    number = world.verify(platform, lab, task)
+    issue_checkpoint(platform)
+    return platform, lab, number
+
+
+def _findings(platform, **kw):  # type: ignore[no-untyped-def]
+    report = audit(platform, **kw)
+    return {(f.what, f.table, f.id) for f in report.findings}, report
+
+
+def test_a_clean_ledger_passes(ledgered) -> None:
+    platform, _, _ = ledgered
+    found, report = _findings(platform)
+    assert found == set()
+    assert report.leaves > 50 and report.records > 50 and report.checkpoints == 1
+
+
+def test_a_reading_changed_with_sql_is_named(ledgered) -> None:
+    platform, _, _ = ledgered
+    with platform.engine.connect() as c:
+        point = c.execute(select(measurement_points).order_by(measurement_points.c.id.desc())).first()
+    tamper.sql(
+        platform, update(measurement_points).where(measurement_points.c.id == point.id).values(indication="4.999")
+    )
+    found, report = _findings(platform)
+    assert found == {("changed", "measurement_points", str(point.id))}
+    assert f"'{point.indication}' → '4.999'" in report.findings[0].detail
+
+
+def test_a_deleted_row_is_named(ledgered) -> None:
+    platform, lab, _ = ledgered
+    with platform.engine.connect() as c:
+        qid = c.execute(select(qualifications.c.id).where(qualifications.c.user_id == lab.verifier.user_id)).scalar()
+    tamper.sql(platform, qualifications.delete().where(qualifications.c.id == qid))
+    assert _findings(platform)[0] == {("deleted", "qualifications", str(qid))}
+
+
+def test_an_inserted_row_is_named(ledgered) -> None:
+    platform, lab, _ = ledgered
+    tamper.sql(
+        platform,
+        insert(standard_calibrations).values(
+            id=999,
+            standard_id=lab.standard_id,
+            calibrated_by="x",
+            certificate_no="forged",
+            calibrated_on=date(2026, 1, 1),
+            due=date(2027, 1, 1),
+            in_tolerance=True,
+        ),
+    )
+    assert _findings(platform)[0] == {("inserted", "standard_calibrations", "999")}
+
+
+def test_a_rewritten_leaf_is_named(ledgered) -> None:
+    platform, _, number = ledgered
+    with platform.engine.connect() as c:
+        idx, data = c.execute(
+            select(ledger_leaves.c.idx, ledger_leaves.c.data).where(ledger_leaves.c.record_id == number)
+        ).one()
+    forged = bytes(data).replace(b'"status":"valid"', b'"status":"revoked"')
+    tamper.sql(platform, update(ledger_leaves).where(ledger_leaves.c.idx == idx).values(data=forged))
+    found, _ = _findings(platform)
+    assert ("rewritten", "ledger_leaves", str(idx)) in found
+    assert ("rewritten", "checkpoints", "1") in found  # its root no longer follows from the leaves
+    assert ("changed", "certificates", number) in found  # and the row no longer matches its leaf
+
+
+def test_two_swapped_leaves_are_named(ledgered) -> None:
+    platform, _, _ = ledgered
+    with platform.engine.begin() as c:
+        a, b = c.execute(
+            select(ledger_leaves).where(ledger_leaves.c.idx.in_([20, 21])).order_by(ledger_leaves.c.idx)
+        ).all()
+        for row, other in ((a, b), (b, a)):
+            c.execute(
+                update(ledger_leaves)
+                .where(ledger_leaves.c.idx == row.idx)
+                .values(kind=other.kind, record_id=other.record_id, version=other.version, data=other.data)
+            )
+    found, _ = _findings(platform)
+    assert {("reordered", "ledger_leaves", "20"), ("reordered", "ledger_leaves", "21")} <= found
+
+
+def test_a_history_rewritten_and_resigned_is_exposed_by_the_copy_outside_the_database(ledgered) -> None:
+    platform, _, _ = ledgered
+    with platform.engine.connect() as c:
+        point = c.execute(select(measurement_points).order_by(measurement_points.c.id.desc())).first()
+    tamper.sql(
+        platform, update(measurement_points).where(measurement_points.c.id == point.id).values(indication="4.999")
+    )
+    tamper.rewrite_leaf_of(platform, "verification_record", str(point.record_id))
+    tamper.rebuild_and_resign(platform, rewrite_file=False)
+    found, _ = _findings(platform)
+    # leaves, tiles, rows and signatures agree with each other now; only the outside copy disagrees
+    assert found == {("rewritten", "checkpoints", "1")}
+
+
+def test_from_checkpoint_audits_what_follows_a_trusted_checkpoint(ledgered) -> None:
+    platform, _, _ = ledgered
+    world.make_owner(platform, "310105")
+    second = issue_checkpoint(platform)
+    assert _findings(platform, from_checkpoint=1)[0] == set()
+    with platform.engine.connect() as c:
+        last = c.execute(select(ledger_leaves.c.idx, ledger_leaves.c.data).order_by(ledger_leaves.c.idx.desc())).first()
+    tamper.sql(
+        platform, update(ledger_leaves).where(ledger_leaves.c.idx == last.idx).values(data=bytes(last.data) + b" ")
+    )
+    found, report = _findings(platform, from_checkpoint=1)
+    assert ("rewritten", "ledger_leaves", str(last.idx)) in found and (
+        "rewritten",
+        "checkpoints",
+        str(second.number),
+    ) in found
+    assert report.checkpoints == 2
