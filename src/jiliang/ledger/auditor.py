@@ -211,7 +211,7 @@ class _Auditor:
                     "checkpoints", number, "deleted", "the copy outside the database has it, the database does not"
                 )
         if witness_log is not None:
-            self._witnessed(tree, size, witness_log, witness)
+            self._witnessed(tree, size, witness_log, witness, {r.size: r for r in rows})
 
     def _checkpoint(
         self, row: Any, tree: _MemoryTiles, size: int, verifiers: dict, copy: str | None, witness: NoteVerifier | None
@@ -247,7 +247,9 @@ class _Auditor:
         if witness is not None and (line := witness.find(lines)) is not None and not witness.verify(body, line):
             self.find("checkpoints", row.number, "rewritten", f"the cosignature of {witness.name} does not verify")
 
-    def _witnessed(self, tree: _MemoryTiles, size: int, path: Path, witness: NoteVerifier | None) -> None:
+    def _witnessed(
+        self, tree: _MemoryTiles, size: int, path: Path, witness: NoteVerifier | None, by_size: dict[int, Any]
+    ) -> None:
         for n, line in enumerate(path.read_bytes().splitlines(), 1):
             note = orjson.loads(line)["note"]
             body, lines = split_note(note)
@@ -255,6 +257,9 @@ class _Auditor:
             if witness is not None and not any(witness.verify(body, s) for s in lines):
                 self.find("witness", n, "rewritten", "an entry of the witness log without a valid cosignature")
                 continue
+            ours = by_size.get(cp.size)
+            if ours is not None and bytes(ours.root_hash) != cp.root_hash:
+                self.find("checkpoints", ours.number, "rewritten", "differs from the checkpoint the witness cosigned")
             if cp.size > size:
                 self.find("ledger_leaves", f"{size}…{cp.size - 1}", "deleted", f"the witness cosigned {cp.size} leaves")
             elif tree.root(cp.size) != cp.root_hash:
