@@ -14,7 +14,7 @@ from ..types import utcnow
 from .signing import ALGORITHMS, KeyEntry, KeySet, generate_key
 from .tables import signing_keys
 
-__all__ = ["ensure_institution_keys", "rotate_key", "published_keyset"]
+__all__ = ["ensure_institution_keys", "replace_institution_key", "rotate_key", "published_keyset"]
 
 
 def _new_key(uow: UnitOfWork, institution: object, algorithm: str) -> str:
@@ -41,6 +41,12 @@ def _new_key(uow: UnitOfWork, institution: object, algorithm: str) -> str:
         .values(signing_kid=info.kid, signing_algorithm=algorithm)
     )
     return info.kid
+
+
+def replace_institution_key(uow: UnitOfWork, institution_code: str, algorithm: str) -> str:
+    """A fresh key for the institution inside the caller's transaction (the old one is retired)."""
+    inst = uow.conn.execute(select(institutions).where(institutions.c.code == institution_code)).one()
+    return _new_key(uow, inst, algorithm)
 
 
 def ensure_institution_keys(uow: UnitOfWork) -> int:

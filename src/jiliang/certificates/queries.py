@@ -82,6 +82,11 @@ def get_certificate(conn: Connection, actor: Actor, number: str) -> Any:
     return cert
 
 
+def forget_public_keys() -> None:
+    """Drop this process's cached keys (after a key is reported compromised)."""
+    _public_keys.clear()
+
+
 def signature_valid(conn: Connection, cert: Any) -> bool:
     """The signature holds under the published key, and the key was not reported compromised when
     the certificate was issued."""

@@ -149,8 +149,10 @@ def compromise(
     if moment.tzinfo is None:
         _fail("--from 需要时区 / --from needs a time zone (e.g. +08:00)")
     platform = _platform()
-    mark_compromised(platform.uow(), _admin(platform), kid, moment)
-    console.print(f"{kid}: compromised from {moment.isoformat()}; rotate it with `jiliang ledger rotate-key`")
+    replacement = mark_compromised(platform.uow(), _admin(platform), kid, moment)
+    console.print(f"{kid}: compromised from {moment.isoformat()}")
+    if replacement:
+        console.print(f"已换用新密钥 / replaced by the new key {replacement}")
 
 
 def audit_command(

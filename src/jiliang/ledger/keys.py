@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from ..audit import record_event
 from ..auth import Actor
+from ..certificates.queries import forget_public_keys
 from ..certificates.signing import ED25519, SM2_SM3, Signer, generate_key, load_signer
 from ..certificates.tables import signing_keys
 from ..db import UnitOfWork
@@ -79,18 +80,36 @@ def rotate_platform_key(uow: UnitOfWork, actor: Actor, sm2: bool = False) -> str
         return kid
 
 
-def mark_compromised(uow: UnitOfWork, actor: Actor, kid: str, since: datetime) -> None:
-    """Whatever `kid` signed from `since` on is flagged by verifiers and the auditor; the key is retired."""
+def mark_compromised(uow: UnitOfWork, actor: Actor, kid: str, since: datetime) -> str | None:
+    """Whatever `kid` signed from `since` on is flagged by verifiers and the auditor. If it was still
+    in use it is replaced at once by a fresh key, whose kid is returned."""
+    from ..certificates.keys import replace_institution_key
+
     actor.require("admin")
     with uow:
         row = uow.conn.execute(select(signing_keys).where(signing_keys.c.kid == kid)).first()
         if row is None:
             raise NotFound(f"没有密钥 {kid} / no key {kid}")
-        values = {"compromised_from": since, "retired_at": row.retired_at or utcnow()}
-        uow.conn.execute(update(signing_keys).where(signing_keys.c.kid == kid).values(**values))
+        replacement = None
+        if row.retired_at is None:
+            if row.owner in (PLATFORM, PLATFORM_SM2):
+                replacement = _add_key(uow, row.owner, row.algorithm)
+            else:
+                replacement = replace_institution_key(uow, row.owner, row.algorithm)
+        uow.conn.execute(update(signing_keys).where(signing_keys.c.kid == kid).values(compromised_from=since))
         track(uow, "signing_key", [kid])
-        record_event(uow, actor.user_id, "key.compromised", "signing_key", kid, None, {"since": since.isoformat()})
+        record_event(
+            uow,
+            actor.user_id,
+            "key.compromised",
+            "signing_key",
+            kid,
+            None,
+            {"since": since.isoformat(), "replacement": replacement},
+        )
         uow.commit()
+    forget_public_keys()
+    return replacement
 
 
 def platform_signers(conn: Connection, settings: object) -> list[tuple[SigType, Signer]]:
