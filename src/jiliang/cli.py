@@ -113,7 +113,9 @@ def serve(
         else:
             console.print("演示数据已存在；演示账号密码 / demo data present; demo logins use password: jiliang-demo")
     console.print(f"http://{host}:{port}/docs")
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+    from .ledger.schedule import with_checkpoint_schedule
+
+    uvicorn.run(with_checkpoint_schedule(create_app(platform), platform), host=host, port=port, log_level="warning")
 
 
 def _platform() -> Any:

@@ -72,7 +72,7 @@ def test_stored_tree_matches_the_reference_at_every_size(platform) -> None:
         reader = TileReader(c)
         for size in [1, 2, 7, 256, 257, 65536, 65537, len(hashes)]:
             assert reader.root(size) == merkle.root(hashes[:size])
-        for _ in range(20):
+        for _ in range(8):
             size = rng.randrange(1, len(hashes) + 1)
             index, first = rng.randrange(size), rng.randrange(1, size + 1)
             assert reader.inclusion(index, size) == merkle.inclusion_proof(hashes[:size], index)
@@ -98,3 +98,36 @@ def test_checkpoints_sign_the_tree_head_and_are_copied_outside(platform) -> None
     assert not any(v.verify(tampered, lines[0]) for v, _ in verifiers.values())
     copies = read_checkpoint_log(checkpoint_log_path(platform.settings))
     assert copies[second.number] == second.note and copies[first.number] == first.note
+
+
+def test_serving_signs_checkpoints_on_a_schedule(platform) -> None:
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from jiliang.api import create_app
+    from jiliang.ledger.checkpoints import latest_checkpoint
+    from jiliang.ledger.schedule import with_checkpoint_schedule
+    from jiliang.platform import Platform
+
+    scheduled = Platform(replace(platform.settings, checkpoint_interval=1), platform.engine)
+    with TestClient(with_checkpoint_schedule(create_app(scheduled), scheduled)):
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with platform.engine.connect() as c:
+                if latest_checkpoint(c) is not None:
+                    break
+            time.sleep(0.1)
+        with platform.engine.connect() as c:
+            first = latest_checkpoint(c)
+        assert first is not None and first.size == len(_leaves(platform))  # signed at start-up
+        world.make_owner(platform, "310104")
+        while time.monotonic() < deadline + 5:
+            with platform.engine.connect() as c:
+                if latest_checkpoint(c).number > first.number:
+                    break
+            time.sleep(0.1)
+        with platform.engine.connect() as c:
+            assert latest_checkpoint(c).size == len(_leaves(platform))  # and again once the tree grew
