@@ -10,7 +10,9 @@ from sqlalchemy import insert, select
 
 from .auth import hash_password
 from .certificates.keys import ensure_institution_keys
+from .ledger.append import adopt_existing
 from .ledger.keys import ensure_platform_keys
+from .ledger.procedures import sync_procedures
 from .migrate import upgrade
 from .platform import Platform
 from .registry.seed import seed_reference_data
@@ -31,8 +33,12 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     platform = Platform(settings)
     upgrade(platform.engine)
+    adopt_existing(platform.uow())  # rows of a database from before the ledger
     seeded = seed_reference_data(platform.uow())
     keys = ensure_institution_keys(platform.uow()) + ensure_platform_keys(platform.uow())
+    with platform.uow() as uow:  # the procedures in force, as the ledger will hold them
+        sync_procedures(uow.conn, platform.procedures)
+        uow.commit()
     admin_password = None
     uow = platform.uow()
     with uow:

@@ -131,3 +131,23 @@ def test_serving_signs_checkpoints_on_a_schedule(platform) -> None:
             time.sleep(0.1)
         with platform.engine.connect() as c:
             assert latest_checkpoint(c).size == len(_leaves(platform))  # and again once the tree grew
+
+
+def test_a_database_from_before_the_ledger_is_adopted_once(platform) -> None:
+    from sqlalchemy import delete
+
+    from jiliang.ledger.append import adopt_existing
+    from jiliang.ledger.auditor import audit
+    from jiliang.ledger.procedures import sync_procedures
+    from jiliang.ledger.tables import ledger_head, ledger_tiles
+
+    world.make_owner(platform, "310104")
+    with platform.engine.begin() as c:  # as after upgrading a database of the foundation release
+        for table in (ledger_leaves, ledger_tiles, ledger_head):
+            c.execute(delete(table))
+    assert adopt_existing(platform.uow()) > 50
+    with platform.uow() as uow:
+        sync_procedures(uow.conn, platform.procedures)
+        uow.commit()
+    assert audit(platform).clean
+    assert adopt_existing(platform.uow()) == 0  # only ever into an empty ledger

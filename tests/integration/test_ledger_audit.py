@@ -12,6 +12,7 @@ from jiliang.ledger.auditor import audit
 from jiliang.ledger.checkpoints import issue_checkpoint
 from jiliang.ledger.tables import ledger_leaves
 from jiliang.registry.tables import qualifications, standard_calibrations
+from jiliang.types import utcnow
 from jiliang.verification import service as workflow
 from jiliang.verification.tables import measurement_points
 from tests.support import tamper, world
@@ -137,3 +138,40 @@ def test_from_checkpoint_audits_what_follows_a_trusted_checkpoint(ledgered) -> N
         str(second.number),
     ) in found
     assert report.checkpoints == 2
+
+
+def test_procedure_files_and_rule_confirmations_are_ledgered(platform_with_procedures) -> None:
+    import shutil
+
+    from jiliang.ledger.procedures import sync_procedures
+    from jiliang.measurement.procedure import SHIPPED_DIR
+    from jiliang.registry.catalogue_admin import confirm_rule
+    from jiliang.registry.tables import rule_confirmations
+
+    platform = platform_with_procedures
+    assert audit(platform).clean  # the shipped procedures were recorded at init
+    # an administrator drops in a local edition of the water-meter procedure: a change until recorded
+    local = platform.settings.procedures_dir / "water_meter.yaml"
+    shutil.copy(SHIPPED_DIR / "water_meter.yaml", local)
+    local.write_text(local.read_text(encoding="utf-8") + "\n# local copy\n", encoding="utf-8")
+    platform.__dict__.pop("procedures", None)
+    found = {(f.what, f.table, f.id) for f in audit(platform).findings}
+    assert found == {("changed", "procedures", "water_meter")}
+    with platform.uow() as uow:
+        assert sync_procedures(uow.conn, platform.procedures) == 1
+        uow.commit()
+    assert audit(platform).clean
+    # a rule confirmation goes through the ledger; one slipped in with SQL does not
+    proc = platform.procedures["fuel_dispenser"]
+    rule = proc.editions[0].rules[0].id
+    confirm_rule(platform.uow(), world.admin(platform), "fuel_dispenser", rule)
+    assert audit(platform).clean
+    other = platform.procedures["gas_meter"].editions[0].rules[0].id
+    tamper.sql(
+        platform,
+        insert(rule_confirmations).values(
+            procedure_code="gas_meter", rule_id=other, confirmed_by=world.admin(platform).user_id, confirmed_at=utcnow()
+        ),
+    )
+    found = {(f.what, f.table, f.id) for f in audit(platform).findings}
+    assert found == {("changed", "procedures", "gas_meter")}

@@ -18,9 +18,9 @@ from .leaf import leaf_data
 from .merkle import leaf_hash
 from .projections import CURRENT, load_fields
 from .tables import ledger_leaves
-from .tiles import append_hashes, reserve_indexes
+from .tiles import append_hashes, reserve_indexes, tree_size
 
-__all__ = ["track", "flush_ledger", "append_leaves", "latest_versions"]
+__all__ = ["track", "flush_ledger", "append_leaves", "latest_versions", "adopt_existing"]
 
 
 def track(uow: UnitOfWork, kind: str, ids: Iterable[object], new: bool = False) -> None:
@@ -81,3 +81,16 @@ def flush_ledger(uow: UnitOfWork) -> None:
             version = versions.get(rid, 0) + 1
             leaves.append((kind, rid, version, leaf_data(kind, rid, version, projection.name, current)))
     append_leaves(conn, leaves)
+
+
+def adopt_existing(uow: UnitOfWork) -> int:
+    """A database that predates the ledger: record each ledgered row once, as its first version, when
+    the ledger is still empty (never later: that would launder rows slipped in behind its back)."""
+    with uow:
+        if tree_size(uow.conn) > 0:
+            return 0
+        for kind, projection in CURRENT.items():
+            track(uow, kind, uow.conn.execute(select(projection.table.c[projection.key])).scalars(), new=True)
+        count = len(uow.pending_ledger)
+        uow.commit()
+        return count

@@ -28,6 +28,8 @@ from .keys import checkpoint_verifiers
 from .leaf import leaf_data
 from .merkle import leaf_hash
 from .note import NoteVerifier, parse_note, split_note
+from .procedures import KIND as PROCEDURE
+from .procedures import procedure_fields
 from .projections import BY_NAME, CURRENT, iter_fields
 from .tables import checkpoints, ledger_head, ledger_leaves, ledger_tiles
 from .tiles import HASH, TILE_WIDTH, TileReader, fold
@@ -295,9 +297,32 @@ class _Auditor:
                     self._changed(under or projection, rid, idx, fields, orjson.loads(data)["fields"])
                 if self.report.records % 20000 == 0:
                     self.progress("records", self.report.records, 0)
+        self._procedures(seen)
         for (kind, rid), (idx, _, _, projection_name) in self.latest.items():
             if projection_name is not None and (kind, rid) not in seen and kind in CURRENT:
                 self.find(CURRENT[kind].table.name, rid, "deleted", f"recorded in leaf {idx}, no longer in the table")
+
+    def _procedures(self, seen: set[tuple[str, str]]) -> None:
+        """Procedures are files: hold the ones in force against their latest leaves."""
+        for code, fields in procedure_fields(self.conn, self.platform.procedures).items():
+            self.report.records += 1
+            seen.add((PROCEDURE, code))
+            latest = self.latest.get((PROCEDURE, code))
+            if latest is None or latest[3] is None:
+                self.find("procedures", code, "inserted", "a procedure in force that the ledger never recorded")
+                continue
+            recorded = orjson.loads(latest[2])["fields"]
+            for name in sorted(fields):
+                if fields[name] != recorded.get(name):
+                    self.find(
+                        "procedures",
+                        code,
+                        "changed",
+                        f"{name}: {recorded.get(name)!r} in leaf {latest[0]}, now {fields[name]!r}",
+                    )
+        for (kind, code), (idx, _, _, live) in self.latest.items():
+            if kind == PROCEDURE and live is not None and (kind, code) not in seen:
+                self.find("procedures", code, "deleted", f"recorded in leaf {idx}, no longer in force")
 
     def _changed(self, projection: Any, rid: str, idx: int, live: dict[str, Any], recorded: dict[str, Any]) -> None:
         table = projection.table.name

@@ -15,6 +15,7 @@ from ..auth import Actor
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
+from ..ledger.procedures import sync_procedures
 from ..types import utcnow
 from .tables import catalogue_items, catalogue_types, rule_confirmations
 
@@ -121,4 +122,5 @@ def confirm_rule(uow: UnitOfWork, actor: Actor, procedure_code: str, rule_id: st
             {"confirmed": False},
             {"confirmed": True},
         )
+        sync_procedures(uow.conn, uow.platform.procedures)
         uow.commit()
