@@ -1,4 +1,5 @@
-"""The FastAPI application: every route authenticated except those in `public.py`; OpenAPI at /docs."""
+"""The FastAPI application: every route authenticated except /public/* (`public.py`, the ledger's public
+proofs, the public pages of `web/`) and the static assets; OpenAPI at /docs."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from .ledger.routes import router as ledger_router
 from .platform import Platform
 from .registry.routes import router as registry_router
 from .verification.routes import router as verification_router
+from .web import router as web_router
+from .web import static_files
 
 __all__ = ["create_app"]
 
@@ -54,10 +57,12 @@ def create_app(platform: Platform) -> FastAPI:
     for router in (
         public.router,
         ledger_public_router,
+        web_router,
         registry_router,
         verification_router,
         certificate_router,
         ledger_router,
     ):
         app.include_router(router)
+    app.mount("/static", static_files(), name="static")  # the pages' scripts and styles
     return app

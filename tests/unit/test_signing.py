@@ -267,14 +267,19 @@ def test_keyset_json_round_trip(tmp_path: Path) -> None:
         "status",
         "not_before",
         "not_after",
+        "compromised_from",
     }
-    assert published["keys"][0]["not_after"] is None
+    assert published["keys"][0]["not_after"] is None and published["keys"][0]["compromised_from"] is None
     assert published["keys"][1]["status"] == "retired"
     again = KeySet.from_json(published)
     assert again == keyset
     first = keyset.keys[0]
     assert again.get(first.kid) == first
     assert again.get("ed25519:0000000000000000") is None
+    marked = dict(published["keys"][0], compromised_from="2025-06-01T00:00:00+00:00")
+    entry = KeyEntry.from_json(marked)
+    assert entry.compromised_at("2025-06-01T00:00:00+00:00") and not entry.compromised_at("2025-05-31T23:59:59+00:00")
+    assert entry.compromised_at("not a time")  # unknown signing time: assume the worst
 
 
 def test_keyset_refuses_a_kid_that_does_not_match_its_key(tmp_path: Path) -> None:
