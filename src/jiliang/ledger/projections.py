@@ -32,7 +32,7 @@ from ..registry.tables import (
 )
 from ..verification.tables import measurement_points, record_standards, signoffs, verification_records
 
-__all__ = ["Child", "Projection", "CURRENT", "BY_NAME", "plain", "load_fields", "iter_fields"]
+__all__ = ["Child", "Fields", "Projection", "CURRENT", "BY_NAME", "plain", "load_fields", "iter_fields"]
 
 
 def plain(value: Any) -> Any:
@@ -46,6 +46,36 @@ def plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     raise TypeError(f"cannot ledger a value of type {type(value).__name__}")
+
+
+_MAX_SAFE_INT = 2**53 - 1
+
+
+class Fields(dict[str, Any]):
+    """A record's ledgered fields. `checked`: every value is a str, bool, None or an integer within
+    ±(2**53 − 1), so the leaf's canonical JSON needs no further type scan (the hot path of issuing)."""
+
+    __slots__ = ("checked",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.checked = False
+
+
+def plain_row(columns: Sequence[str], values: Iterable[Any]) -> Fields:
+    out, checked = Fields(), True
+    for c, v in zip(columns, values, strict=True):
+        t = type(v)
+        if t is str or v is None or t is bool:
+            out[c] = v
+        elif t is int:
+            out[c] = v
+            checked = checked and -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT
+        else:
+            out[c] = v = plain(v)
+            checked = checked and type(v) is str  # floats and JSON documents: scanned when serialised
+    out.checked = checked
+    return out
 
 
 def _sha256(value: str | None) -> str | None:
@@ -77,17 +107,20 @@ class Projection:
     def name(self) -> str:
         return f"{self.kind}/v{self.version}"
 
-    def fields(self, row: Any, children: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-        out = {c: plain(row[c]) for c in self.columns}
+    def fields(self, row: Any, children: dict[str, list[Fields]]) -> Fields:
+        out = plain_row(self.columns, (row[c] for c in self.columns))
         for c in self.digests:
             out[c + "_sha256"] = _sha256(row[c])
         for child in self.children:
-            out[child.name] = children.get(child.name, [])
+            rows = children.get(child.name, [])
+            out[child.name] = rows
+            out.checked = out.checked and all(r.checked for r in rows)
         return out
 
 
 def _all_but(table: Table, *left_out: str) -> tuple[str, ...]:
-    return tuple(c.name for c in table.columns if c.name not in left_out)
+    # plain str, not SQLAlchemy's quoted_name: the fast canonical-JSON path accepts exact str keys only
+    return tuple(str(c.name) for c in table.columns if c.name not in left_out)
 
 
 _PROJECTIONS = (
@@ -156,10 +189,10 @@ def _rows_with_children(
     conn: Connection, projection: Projection, rows: Sequence[Any]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     key = projection.key
-    kids: dict[str, dict[Any, list[dict[str, Any]]]] = {}
+    kids: dict[str, dict[Any, list[Fields]]] = {}
     parents = [r.id for r in rows] if projection.children else []
     for child in projection.children:
-        grouped: dict[Any, list[dict[str, Any]]] = {}
+        grouped: dict[Any, list[Fields]] = {}
         cols = [child.table.c[c] for c in child.columns]
         for part in _chunks(parents):
             stmt = (
@@ -168,7 +201,7 @@ def _rows_with_children(
                 .order_by(child.table.c[child.parent], *(child.table.c[c] for c in child.order))
             )
             for r in conn.execute(stmt):
-                grouped.setdefault(r[0], []).append({c: plain(v) for c, v in zip(child.columns, r[1:], strict=True)})
+                grouped.setdefault(r[0], []).append(plain_row(child.columns, r[1:]))
         kids[child.name] = grouped
     for r in rows:
         m = r._mapping
