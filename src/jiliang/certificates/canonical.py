@@ -12,7 +12,7 @@ from decimal import Decimal
 import orjson
 import rfc8785
 
-__all__ = ["canonical_json", "fast_canonical", "sha256_hex"]
+__all__ = ["canonical_json", "fast_canonical", "fast_scan", "sha256_hex"]
 
 
 _MAX_SAFE_INT = 2**53 - 1
@@ -57,7 +57,7 @@ def _check_signable(value: object, where: str) -> bool:
     )
 
 
-def _fast_scan(obj: object, skip: frozenset[int] = frozenset()) -> bool | None:
+def fast_scan(obj: object, skip: frozenset[int] = frozenset()) -> bool | None:
     """The same check as `_check_signable` without recursion or paths: True/False as it would answer,
     None when the value must be refused (the slow check then names where). Strings, the bulk of any
     payload, are skipped without being pushed on the stack."""
@@ -96,7 +96,7 @@ def canonical_json(obj: object, checked: Collection[object] = ()) -> bytes:
     sub-objects built to hold only str/bool/None under ASCII keys (e.g. by
     `verification.model.record_content`); the type scan passes over them.
     """
-    fast = _fast_scan(obj, frozenset(id(c) for c in checked))
+    fast = fast_scan(obj, frozenset(id(c) for c in checked))
     if fast is None:  # unusual types: the full check refuses them naming the path, or accepts (int subclasses)
         fast = _check_signable(obj, "$")
     if fast:
@@ -109,7 +109,7 @@ def canonical_json(obj: object, checked: Collection[object] = ()) -> bytes:
 def fast_canonical(obj: object) -> bytes | None:
     """RFC 8785 bytes by the fast path, or None when `obj` needs the reference implementation
     (floats, integers beyond 2**53, keys outside the BMP) or holds types JSON cannot."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) if _fast_scan(obj) else None
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) if fast_scan(obj) else None
 
 
 def sha256_hex(data: bytes) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
+from ..certificates.canonical import fast_scan
 from ..certificates.tables import certificates, signing_keys
 from ..registry.tables import (
     catalogue_items,
@@ -73,7 +74,8 @@ def plain_row(columns: Sequence[str], values: Iterable[Any]) -> Fields:
             checked = checked and -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT
         else:
             out[c] = v = plain(v)
-            checked = checked and type(v) is str  # floats and JSON documents: scanned when serialised
+            # a JSON document is checked here; a float takes the reference serialiser
+            checked = checked and (type(v) is str or (type(v) in (dict, list) and fast_scan(v) is True))
     out.checked = checked
     return out
 
