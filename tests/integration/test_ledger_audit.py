@@ -175,3 +175,22 @@ def test_procedure_files_and_rule_confirmations_are_ledgered(platform_with_proce
     )
     found = {(f.what, f.table, f.id) for f in audit(platform).findings}
     assert found == {("changed", "procedures", "gas_meter")}
+
+
+def test_forked_workers_find_the_same(ledgered, monkeypatch) -> None:
+    from jiliang.ledger import auditor
+
+    platform, lab, number = ledgered
+    with platform.engine.connect() as c:
+        point = c.execute(select(measurement_points).order_by(measurement_points.c.id.desc())).first()
+        qid = c.execute(select(qualifications.c.id).where(qualifications.c.user_id == lab.verifier.user_id)).scalar()
+    tamper.sql(platform, update(measurement_points).where(measurement_points.c.id == point.id).values(indication="4.9"))
+    tamper.sql(platform, qualifications.delete().where(qualifications.c.id == qid))
+    tamper.sql(platform, update(ledger_leaves).where(ledger_leaves.c.idx == 5).values(data=b"{}"))
+    single = _findings(platform, workers=1)[0]
+    monkeypatch.setattr(auditor, "_PARALLEL_FROM", 0)
+    forked, report = _findings(platform, workers=2)
+    assert forked == single
+    assert {("changed", "measurement_points", str(point.id)), ("deleted", "qualifications", str(qid))} <= forked
+    assert ("rewritten", "ledger_leaves", "5") in forked
+    assert set(report.timings) == {"tree check", "leaves", "records"}

@@ -14,13 +14,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import hashlib
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from ..platform import Platform
 from .checkpoints import checkpoint_log_path, read_checkpoint_log
@@ -30,13 +35,14 @@ from .merkle import leaf_hash
 from .note import NoteVerifier, parse_note, split_note
 from .procedures import KIND as PROCEDURE
 from .procedures import procedure_fields
-from .projections import BY_NAME, CURRENT, iter_fields
+from .projections import BY_NAME, CURRENT, iter_fields, load_fields
 from .tables import checkpoints, ledger_head, ledger_leaves, ledger_tiles
 from .tiles import HASH, TILE_WIDTH, TileReader, fold
 
 __all__ = ["Finding", "AuditReport", "audit"]
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+_PARALLEL_FROM = 50_000  # leaves: below this, forking costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class AuditReport:
     records: int = 0
     checkpoints: int = 0
     findings: list[Finding] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def clean(self) -> bool:
@@ -97,66 +104,168 @@ def _stored_hash(stored: dict[tuple[int, int], bytes], index: int) -> bytes | No
     return blob[at : at + HASH] if len(blob) >= at + HASH else None
 
 
+# What forked workers read: set before the pool starts, inherited copy-on-write (never pickled).
+_SHARED: dict[str, Any] = {}
+
+
+def _worker_engine() -> Any:
+    from ..db import make_engine
+
+    engine = _SHARED["engine"] = make_engine(_SHARED["url"], pool_size=1, max_overflow=0)  # one per worker
+    return engine
+
+
+def _raw_rows(sql: str, lo: int, hi: int) -> Iterator[tuple]:
+    """Rows straight from the driver: the scans touch every leaf, so no per-row SQLAlchemy work."""
+    engine = _SHARED.get("engine") or _worker_engine()
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if engine.dialect.name == "sqlite":
+            cursor = raw.execute(sql.replace("%s", "?"), (lo, hi))
+        else:
+            cursor = raw.cursor()
+            cursor.execute(sql, (lo, hi))
+        while rows := cursor.fetchmany(20000):
+            yield from rows
+        conn.rollback()
+
+
+def _hash_leaves(lo: int, hi: int, trusted: int) -> tuple[bytes, list[Finding]]:
+    """The leaf hashes of leaves lo … hi − 1, 32 bytes each (zeros below `trusted`, whose hashes are
+    taken from the stored tiles instead, and for missing leaves)."""
+    findings: list[Finding] = []
+    out, expected, zero, sha256 = bytearray(), lo, bytes(HASH), hashlib.sha256
+    for idx, data in _raw_rows("SELECT idx, data FROM ledger_leaves WHERE idx >= %s AND idx < %s ORDER BY idx", lo, hi):
+        if idx != expected:
+            findings.append(
+                Finding("ledger_leaves", f"{expected}…{idx - 1}", "deleted", "leaves missing from the sequence")
+            )
+            out += zero * (idx - expected)
+        expected = idx + 1
+        if idx < trusted:
+            out += zero
+        else:
+            out += sha256(b"\x00" + (data.encode() if isinstance(data, str) else data)).digest()  # text: raw SQL
+    if expected < hi:
+        findings.append(Finding("ledger_leaves", f"{expected}…{hi - 1}", "deleted", "leaves missing from the sequence"))
+        out += zero * (hi - expected)
+    return bytes(out), findings
+
+
+def _scan_leaves(lo: int, hi: int) -> tuple[dict[tuple[str, str], tuple], list[Finding]]:
+    """Per record (first version, its index, last version, its index, projection or None if deleted)
+    among leaves lo … hi − 1, and leaves whose index columns or version sequence are wrong."""
+    findings: list[Finding] = []
+    summary: dict[tuple[str, str], tuple] = {}
+    sql = "SELECT idx, kind, record_id, version, data FROM ledger_leaves WHERE idx >= %s AND idx < %s ORDER BY idx"
+    for idx, kind, rid, version, data in _raw_rows(sql, lo, hi):
+        try:
+            obj = orjson.loads(data)
+            key = (obj["kind"], obj["id"])
+            v, projection, fields = obj["version"], obj["projection"], obj["fields"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            findings.append(Finding("ledger_leaves", str(idx), "rewritten", "the leaf data is not a ledger leaf"))
+            continue
+        if (kind, rid, version) != (key[0], key[1], v):
+            findings.append(
+                Finding("ledger_leaves", str(idx), "rewritten", "the index columns disagree with the hashed leaf data")
+            )
+        seen = summary.get(key)
+        if seen is not None and v != seen[2] + 1:
+            findings.append(_version_finding(idx, key, v, seen[2]))
+        live = projection if fields is not None else None
+        summary[key] = (v, idx, v, idx, live) if seen is None else (seen[0], seen[1], v, idx, live)
+    return summary, findings
+
+
+def _version_finding(idx: int, key: tuple[str, str], version: int, previous: int) -> Finding:
+    what = "reordered" if version <= previous else "deleted"
+    return Finding("ledger_leaves", str(idx), what, f"{key[0]} {key[1]} version {version} follows version {previous}")
+
+
+def _check_records(kind: str, bounds: tuple[Any, Any] | None) -> tuple[int, list[str]]:
+    """Re-serialise the rows of `kind` within `bounds` under their latest leaf's projection and
+    compare leaf hashes; returns the count and the record ids that differ (confirmed by the caller)."""
+    latest, hashes = _SHARED["latest"], _SHARED["hashes"]
+    projection = CURRENT[kind]
+    suspect: list[str] = []
+    count = 0
+    engine = _SHARED.get("engine") or _worker_engine()
+    with engine.connect() as conn:
+        for rid, fields in iter_fields(conn, projection, bounds=bounds):
+            count += 1
+            entry = latest.get((kind, rid))
+            if entry is None or entry[4] is None or entry[4] != projection.name:
+                suspect.append(rid)  # unrecorded, recorded as deleted, or under an older projection
+                continue
+            at = entry[3] * HASH
+            if leaf_hash(leaf_data(kind, rid, entry[2], entry[4], fields)) != hashes[at : at + HASH]:
+                suspect.append(rid)
+    return count, suspect
+
+
 class _Auditor:
-    def __init__(self, conn: Connection, platform: Platform, progress: Progress | None) -> None:
-        self.conn, self.platform = conn, platform
+    def __init__(self, conn: Connection, platform: Platform, progress: Progress | None, workers: int) -> None:
+        self.conn, self.platform, self.workers = conn, platform, workers
         self.progress = progress or (lambda stage, done, total: None)
         self.report = AuditReport()
-        self.latest: dict[tuple[str, str], tuple[int, int, bytes, str | None]] = {}  # → idx, version, data, projection
+        self.latest: dict[tuple[str, str], tuple] = {}  # → first v, its idx, last v, its idx, projection | None
+        self.pool: Any = None
 
     def find(self, table: str, rid: object, what: str, detail: str) -> None:
         self.report.findings.append(Finding(table, str(rid), what, detail))
 
+    def _map(self, fn: Any, jobs: list[tuple]) -> list[Any]:
+        if self.pool is None:
+            return [fn(*job) for job in jobs]
+        return list(self.pool.map(fn, *zip(*jobs, strict=True))) if jobs else []
+
     # 1 and 2: leaves and tree
-    def leaves(self, trusted_size: int, stored: dict[tuple[int, int], bytes]) -> list[bytes]:
-        conn = self.conn
-        total = int(conn.execute(select(ledger_head.c.size)).scalar_one_or_none() or 0)
-        hashes: list[bytes] = []
-        expected = 0
-        stmt = select(
-            ledger_leaves.c.idx,
-            ledger_leaves.c.kind,
-            ledger_leaves.c.record_id,
-            ledger_leaves.c.version,
-            ledger_leaves.c.data,
-        ).order_by(ledger_leaves.c.idx)
-        for idx, kind, rid, version, data in conn.execution_options(yield_per=20000).execute(stmt):
-            data = data.encode() if isinstance(data, str) else bytes(data)  # raw SQL may leave text
-            if idx != expected:
-                self.find("ledger_leaves", f"{expected}…{idx - 1}", "deleted", "leaves missing from the sequence")
-                hashes.extend(_stored_hash(stored, i) or b"\0" * HASH for i in range(expected, idx))
-            expected = idx + 1
-            hashes.append(leaf_hash(data) if idx >= trusted_size else (_stored_hash(stored, idx) or b""))
-            self._leaf(idx, kind, rid, version, data)
-            if idx % 50000 == 0:
-                self.progress("leaves", idx, total)
-        self.report.leaves = expected
-        if expected != total:
-            self.find("ledger_head", 1, "rewritten", f"the head says {total} leaves, the table holds {expected}")
-        self.progress("leaves", expected, max(total, expected))
+    def _jobs(self, size: int) -> list[tuple[int, int]]:
+        step = max(1, -(-size // (self.workers * 4)))  # a few chunks per worker, for the progress bar
+        return [(lo, min(lo + step, size)) for lo in range(0, size, step)]
+
+    def size(self) -> tuple[int, int]:
+        head = int(self.conn.execute(select(ledger_head.c.size)).scalar_one_or_none() or 0)
+        last = self.conn.execute(select(func.max(ledger_leaves.c.idx))).scalar()
+        return head, max(head, -1 if last is None else int(last) + 1)
+
+    # 1 and 2: leaves and tree
+    def hashes(self, size: int, trusted_size: int, stored: dict[tuple[int, int], bytes]) -> list[bytes]:
+        jobs = [(lo, hi, trusted_size) for lo, hi in self._jobs(size)]
+        blobs = []
+        for n, (blob, findings) in enumerate(self._map(_hash_leaves, jobs), 1):
+            blobs.append(blob)
+            self.report.findings += findings
+            self.progress("hashes", n, len(jobs))
+        joined = b"".join(blobs)
+        hashes = [joined[i : i + HASH] for i in range(0, len(joined), HASH)]
+        for i in range(min(trusted_size, len(hashes))):
+            hashes[i] = _stored_hash(stored, i) or hashes[i]
+        self.report.leaves = len(hashes)
         return hashes
 
-    def _leaf(self, idx: int, kind: str, rid: str, version: int, data: bytes) -> None:
-        try:
-            obj = orjson.loads(data)
-            key = (obj["kind"], obj["id"])
-            leaf_version, projection, fields = obj["version"], obj["projection"], obj["fields"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            self.find("ledger_leaves", idx, "rewritten", "the leaf data is not a ledger leaf")
-            return
-        if (kind, rid, version) != (key[0], key[1], leaf_version):
-            self.find("ledger_leaves", idx, "rewritten", "the index columns disagree with the hashed leaf data")
-        previous = self.latest.get(key)
-        expected_version = previous[1] + 1 if previous else 1
-        if leaf_version != expected_version:
-            what = "reordered" if previous and leaf_version < expected_version else "deleted"
-            self.find(
-                "ledger_leaves",
-                idx,
-                what,
-                f"{key[0]} {key[1]} version {leaf_version} follows version {expected_version - 1}",
-            )
-        self.latest[key] = (idx, leaf_version, data, projection if fields is not None else None)
+    def leaves(self, head: int, size: int) -> None:
+        jobs = self._jobs(size)
+        for n, (summary, findings) in enumerate(self._map(_scan_leaves, jobs), 1):
+            self.report.findings += findings
+            for key, (first_v, first_idx, last_v, last_idx, live) in summary.items():
+                seen = self.latest.get(key)
+                if seen is None and first_v != 1:
+                    self.report.findings.append(_version_finding(first_idx, key, first_v, 0))
+                elif seen is not None and first_v != seen[2] + 1:
+                    self.report.findings.append(_version_finding(first_idx, key, first_v, seen[2]))
+                self.latest[key] = (
+                    seen[0] if seen else first_v,
+                    seen[1] if seen else first_idx,
+                    last_v,
+                    last_idx,
+                    live,
+                )
+            self.progress("leaves", n, len(jobs))
+        count = self.conn.execute(select(func.count()).select_from(ledger_leaves)).scalar_one()
+        if head != size or count != size:
+            self.find("ledger_head", 1, "rewritten", f"the head says {head} leaves, the table holds {count}")
 
     def tree(self, hashes: list[bytes], stored: dict[tuple[int, int], bytes]) -> _MemoryTiles:
         self.progress("tree", 0, len(hashes))
@@ -273,55 +382,64 @@ class _Auditor:
                 )
 
     # 4: records
-    def records(self) -> None:
-        seen: set[tuple[str, str]] = set()
+    def records(self, hashes: list[bytes]) -> None:
+        jobs, live = [], {}
         for kind, projection in CURRENT.items():
-            for rid, fields in iter_fields(self.conn, projection):
-                self.report.records += 1
-                key = (kind, rid)
-                seen.add(key)
-                latest = self.latest.get(key)
-                if latest is None or latest[3] is None:
-                    self.find(
-                        projection.table.name,
-                        rid,
-                        "inserted",
-                        "a row the ledger never recorded" if latest is None else "a row the ledger recorded as deleted",
-                    )
-                    continue
-                idx, version, data, name = latest[0], latest[1], latest[2], str(latest[3])
-                under = BY_NAME.get(name)
-                if under is not None and under is not projection:
-                    fields = _reproject(self.conn, under, rid)
-                if leaf_data(kind, rid, version, name, fields) != data:
-                    self._changed(under or projection, rid, idx, fields, orjson.loads(data)["fields"])
-                if self.report.records % 20000 == 0:
-                    self.progress("records", self.report.records, 0)
-        self._procedures(seen)
-        for (kind, rid), (idx, _, _, projection_name) in self.latest.items():
-            if projection_name is not None and (kind, rid) not in seen and kind in CURRENT:
+            key = projection.table.c[projection.key]
+            keys = list(self.conn.execute(select(key).order_by(key)).scalars())
+            live[kind] = {str(k) for k in keys}
+            step = max(1, -(-len(keys) // self.workers))
+            jobs += [(kind, (keys[i], keys[min(i + step, len(keys)) - 1])) for i in range(0, len(keys), step)]
+        for n, ((kind, _), (count, suspects)) in enumerate(zip(jobs, self._map(_check_records, jobs), strict=True), 1):
+            self.report.records += count
+            self._confirm(kind, suspects, hashes)
+            self.progress("records", n, len(jobs))
+        self._procedures()
+        for (kind, rid), (_, _, _, idx, live_projection) in self.latest.items():
+            if live_projection is not None and kind in CURRENT and rid not in live[kind]:
                 self.find(CURRENT[kind].table.name, rid, "deleted", f"recorded in leaf {idx}, no longer in the table")
 
-    def _procedures(self, seen: set[tuple[str, str]]) -> None:
+    def _leaf_data(self, idx: int) -> bytes:
+        data = self.conn.execute(select(ledger_leaves.c.data).where(ledger_leaves.c.idx == idx)).scalar_one()
+        return data.encode() if isinstance(data, str) else bytes(data)
+
+    def _confirm(self, kind: str, suspects: list[str], hashes: list[bytes]) -> None:
+        """Check again in the audit's own snapshot (workers read their own) and name what differs."""
+        projection = CURRENT[kind]
+        now = load_fields(self.conn, projection, suspects) if suspects else {}
+        for rid, fields in now.items():
+            entry = self.latest.get((kind, rid))
+            if entry is None or entry[4] is None:
+                what = "a row the ledger never recorded" if entry is None else "a row the ledger recorded as deleted"
+                self.find(projection.table.name, rid, "inserted", what)
+                continue
+            _, _, version, idx, name = entry
+            under = BY_NAME.get(name, projection)
+            if under is not projection:
+                fields = load_fields(self.conn, under, [rid]).get(rid, fields)
+            if leaf_hash(leaf_data(kind, rid, version, name, fields)) != hashes[idx]:
+                self._changed(under, rid, idx, fields, orjson.loads(self._leaf_data(idx))["fields"])
+
+    def _procedures(self) -> None:
         """Procedures are files: hold the ones in force against their latest leaves."""
-        for code, fields in procedure_fields(self.conn, self.platform.procedures).items():
+        current = procedure_fields(self.conn, self.platform.procedures)
+        for code, fields in current.items():
             self.report.records += 1
-            seen.add((PROCEDURE, code))
             latest = self.latest.get((PROCEDURE, code))
-            if latest is None or latest[3] is None:
+            if latest is None or latest[4] is None:
                 self.find("procedures", code, "inserted", "a procedure in force that the ledger never recorded")
                 continue
-            recorded = orjson.loads(latest[2])["fields"]
+            recorded = orjson.loads(self._leaf_data(latest[3]))["fields"]
             for name in sorted(fields):
                 if fields[name] != recorded.get(name):
                     self.find(
                         "procedures",
                         code,
                         "changed",
-                        f"{name}: {recorded.get(name)!r} in leaf {latest[0]}, now {fields[name]!r}",
+                        f"{name}: {recorded.get(name)!r} in leaf {latest[3]}, now {fields[name]!r}",
                     )
-        for (kind, code), (idx, _, _, live) in self.latest.items():
-            if kind == PROCEDURE and live is not None and (kind, code) not in seen:
+        for (kind, code), (_, _, _, idx, live) in self.latest.items():
+            if kind == PROCEDURE and live is not None and code not in current:
                 self.find("procedures", code, "deleted", f"recorded in leaf {idx}, no longer in force")
 
     def _changed(self, projection: Any, rid: str, idx: int, live: dict[str, Any], recorded: dict[str, Any]) -> None:
@@ -358,26 +476,27 @@ class _Auditor:
                 self.find(child, k, "changed", f"of {table} {rid}: {diffs}")
 
 
-def _reproject(conn: Connection, projection: Any, rid: str) -> dict[str, Any]:
-    from .projections import load_fields
-
-    return load_fields(conn, projection, [rid]).get(rid, {})
-
-
 def audit(
     platform: Platform,
     from_checkpoint: int | None = None,
     witness_log: Path | None = None,
     witness: NoteVerifier | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> AuditReport:
     """Audit the whole ledger (or the leaves after checkpoint `from_checkpoint`, whose root the stored
-    tree must reproduce) in one read transaction."""
+    tree must reproduce). The audit reads in one snapshot (REPEATABLE READ on PostgreSQL); a large
+    ledger is scanned by `workers` forked processes (default: one per core), whose findings about
+    rows are confirmed in that snapshot."""
     engine = platform.engine
-    if engine.dialect.name == "postgresql":  # one snapshot for every query of the audit
+    if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    timings: dict[str, float] = {}
     with engine.connect() as conn:
-        auditor = _Auditor(conn, platform, progress)
+        clock = time.perf_counter()
+        size = int(conn.execute(select(ledger_head.c.size)).scalar_one_or_none() or 0)
+        workers = workers or os.cpu_count() or 1
+        auditor = _Auditor(conn, platform, progress, workers if size >= _PARALLEL_FROM else 1)
         stored = _stored_tiles(conn)
         trusted = 0
         if from_checkpoint is not None:
@@ -393,9 +512,34 @@ def audit(
                 )
             else:
                 trusted = row.size
-        hashes = auditor.leaves(trusted, stored)
-        tree = auditor.tree(hashes, stored)
-        auditor.checkpoints(tree, len(hashes), from_checkpoint or 0, witness_log, witness)
-        auditor.records()
+        _SHARED.clear()
+        _SHARED.update(url=platform.engine.url.render_as_string(hide_password=False), latest=auditor.latest)
+        if auditor.workers == 1:
+            _SHARED["engine"] = platform.engine
+        try:
+            if auditor.workers > 1:
+                auditor.pool = ProcessPoolExecutor(auditor.workers, mp_context=multiprocessing.get_context("fork"))
+            head, size = auditor.size()
+            hashes = auditor.hashes(size, trusted, stored)
+            tree = auditor.tree(hashes, stored)
+            auditor.checkpoints(tree, len(hashes), from_checkpoint or 0, witness_log, witness)
+            timings["tree check"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            auditor.leaves(head, size)
+            timings["leaves"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            if auditor.pool is not None:  # fork again, now that the leaves are known, for the records
+                auditor.pool.shutdown()
+                _SHARED["hashes"] = b"".join(hashes)
+                auditor.pool = ProcessPoolExecutor(auditor.workers, mp_context=multiprocessing.get_context("fork"))
+            else:
+                _SHARED["hashes"] = b"".join(hashes)
+            auditor.records(hashes)
+            timings["records"] = time.perf_counter() - clock
+        finally:
+            if auditor.pool is not None:
+                auditor.pool.shutdown()
+            _SHARED.clear()
         conn.rollback()
+        auditor.report.timings = timings
         return auditor.report

@@ -63,20 +63,23 @@ class Fields(dict[str, Any]):
         self.checked = False
 
 
+_PLAIN_TYPES = frozenset({str, bool, int, type(None)})
+
+
 def plain_row(columns: Sequence[str], values: Iterable[Any]) -> Fields:
-    out, checked = Fields(), True
-    for c, v in zip(columns, values, strict=True):
-        t = type(v)
-        if t is str or v is None or t is bool:
-            out[c] = v
-        elif t is int:
-            out[c] = v
-            checked = checked and -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT
-        else:
-            out[c] = v = plain(v)
-            # a JSON document is checked here; a float takes the reference serialiser
-            checked = checked and (type(v) is str or (type(v) in (dict, list) and fast_scan(v) is True))
-    out.checked = checked
+    values = tuple(values)
+    types = set(map(type, values))
+    if not types <= _PLAIN_TYPES:  # dates, decimals, JSON documents: convert those values only
+        values = tuple(v if type(v) in _PLAIN_TYPES else plain(v) for v in values)
+    out = Fields(zip(columns, values, strict=True))
+    out.checked = all(
+        -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT
+        if type(v) is int
+        # a JSON document is checked here; a float takes the reference serialiser
+        else type(v) in _PLAIN_TYPES or (type(v) in (dict, list) and fast_scan(v) is True)
+        for v in values
+        if type(v) is not str
+    )
     return out
 
 
@@ -109,10 +112,22 @@ class Projection:
     def name(self) -> str:
         return f"{self.kind}/v{self.version}"
 
-    def fields(self, row: Any, children: dict[str, list[Fields]]) -> Fields:
-        out = plain_row(self.columns, (row[c] for c in self.columns))
-        for c in self.digests:
-            out[c + "_sha256"] = _sha256(row[c])
+    @property
+    def selected(self) -> tuple[str, ...]:
+        """The columns read for a row: the ledgered ones, the digested ones, the key, and the id
+        that children refer to."""
+        return (*self.columns, *self.digests, self.key, *(("id",) if self.children else ()))
+
+    @property
+    def key_at(self) -> int:
+        return len(self.columns) + len(self.digests)
+
+    def fields(self, row: Sequence[Any], children: dict[str, list[Fields]]) -> Fields:
+        """`row` holds the `selected` columns in order."""
+        n = len(self.columns)
+        out = plain_row(self.columns, row[:n])
+        for k, c in enumerate(self.digests):
+            out[c + "_sha256"] = _sha256(row[n + k])
         for child in self.children:
             rows = children.get(child.name, [])
             out[child.name] = rows
@@ -187,12 +202,14 @@ def _key_values(projection: Projection, ids: Iterable[str]) -> list[Any]:
     return [int(i) for i in ids] if is_int else list(ids)
 
 
-def _rows_with_children(
-    conn: Connection, projection: Projection, rows: Sequence[Any]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    key = projection.key
+def _select(projection: Projection) -> Any:
+    return select(*(projection.table.c[c] for c in projection.selected))
+
+
+def _rows_with_children(conn: Connection, projection: Projection, rows: Sequence[Any]) -> Iterator[tuple[str, Fields]]:
     kids: dict[str, dict[Any, list[Fields]]] = {}
-    parents = [r.id for r in rows] if projection.children else []
+    at = projection.key_at
+    parents = [r[at + 1] for r in rows] if projection.children else []
     for child in projection.children:
         grouped: dict[Any, list[Fields]] = {}
         cols = [child.table.c[c] for c in child.columns]
@@ -206,31 +223,34 @@ def _rows_with_children(
                 grouped.setdefault(r[0], []).append(plain_row(child.columns, r[1:]))
         kids[child.name] = grouped
     for r in rows:
-        m = r._mapping
-        children = {name: grouped.get(r.id, []) for name, grouped in kids.items()}
-        yield str(m[key]), projection.fields(m, children)
+        children = {name: grouped.get(r[at + 1], []) for name, grouped in kids.items()}
+        yield str(r[at]), projection.fields(r, children)
 
 
-def load_fields(conn: Connection, projection: Projection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def load_fields(conn: Connection, projection: Projection, ids: Sequence[str]) -> dict[str, Fields]:
     """The ledgered fields of the live rows with these record ids (missing ids: deleted rows)."""
-    table, out = projection.table, dict[str, dict[str, Any]]()
+    key, out = projection.table.c[projection.key], dict[str, Fields]()
     for part in _chunks(_key_values(projection, ids)):
-        rows = conn.execute(select(table).where(table.c[projection.key].in_(part))).all()
+        rows = conn.execute(_select(projection).where(key.in_(part))).all()
         out.update(_rows_with_children(conn, projection, rows))
     return out
 
 
-def iter_fields(conn: Connection, projection: Projection, batch: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every live row of the projection's table with its ledgered fields (for the auditor)."""
+def iter_fields(
+    conn: Connection, projection: Projection, batch: int = 5000, bounds: tuple[Any, Any] | None = None
+) -> Iterator[tuple[str, Fields]]:
+    """Every live row of the projection's table (keys within `bounds`, inclusive) with its fields."""
     table = projection.table
     order = table.c[projection.key]
     last: Any = None
     while True:
-        stmt = select(table).order_by(order).limit(batch)
+        stmt = _select(projection).order_by(order).limit(batch)
+        if bounds is not None:
+            stmt = stmt.where(order >= bounds[0], order <= bounds[1])
         if last is not None:
             stmt = stmt.where(order > last)
         rows = conn.execute(stmt).all()
         if not rows:
             return
         yield from _rows_with_children(conn, projection, rows)
-        last = rows[-1]._mapping[projection.key]
+        last = rows[-1][projection.key_at]
