@@ -35,3 +35,24 @@ def test_values_are_converted_and_floats_take_the_reference_path() -> None:
     assert b'"f":1,' in data  # ECMAScript number form, as RFC 8785 requires
     assert data == rfc8785.dumps({"kind": "k", "id": "1", "version": 1, "projection": "k/v1", "fields": dict(row)})
     assert parse_leaf(data).fields["d"] == "10.10"
+
+
+def test_a_shape_gives_what_plain_row_gives() -> None:
+    from jiliang.ledger.projections import CURRENT, Shape
+
+    projection = CURRENT["instrument"]
+    values = {c: None for c in projection.columns} | {
+        "id": 7,
+        "owner_id": 3,
+        "name": "电子计价秤",
+        "serial_no": "SN1",
+        "parameters": {"e": "0.005", "max": 30},
+        "barred": False,
+        "registered_at": datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    }
+    row = [values[c] for c in projection.columns]
+    shape = Shape.of(projection.table, projection.columns)
+    assert shape.row(row) == plain_row(projection.columns, row)
+    assert shape.row(row).checked and plain_row(projection.columns, row).checked
+    floaty = [{"max": 30.5} if c == "parameters" else values[c] for c in projection.columns]
+    assert not shape.row(floaty).checked and not plain_row(projection.columns, floaty).checked

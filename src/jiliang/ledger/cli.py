@@ -159,6 +159,7 @@ def audit_command(
     from_checkpoint: Annotated[int | None, typer.Option(help="从该检查点起 / trust up to this checkpoint")] = None,
     witness_log: Annotated[Path | None, typer.Option(help="见证方的 cosigned.log / the witness's cosigned.log")] = None,
     witness_key: Annotated[Path | None, typer.Option(help="见证方公钥文件 / the witness's witness.pub")] = None,
+    tree_only: Annotated[bool, typer.Option(help="只核对树与检查点 / the tree and checkpoints only")] = False,
 ) -> None:
     """审计账本 / recompute the ledger and check every record, checkpoint and witness copy; exit 1 on any finding."""
     from .auditor import audit
@@ -178,7 +179,7 @@ def audit_command(
             bar.update(tasks[stage], completed=done, total=total or None)
 
         try:
-            report = audit(platform, from_checkpoint, witness_log, witness, progress)
+            report = audit(platform, from_checkpoint, witness_log, witness, progress, records=not tree_only)
         except ValueError as exc:
             _fail(str(exc))
             return

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import JSON, Connection, Table, select
 
 from ..certificates.canonical import fast_scan
 from ..certificates.tables import certificates, signing_keys
@@ -33,7 +34,7 @@ from ..registry.tables import (
 )
 from ..verification.tables import measurement_points, record_standards, signoffs, verification_records
 
-__all__ = ["Child", "Fields", "Projection", "CURRENT", "BY_NAME", "plain", "load_fields", "iter_fields"]
+__all__ = ["Child", "Fields", "Projection", "Shape", "CURRENT", "BY_NAME", "plain", "load_fields", "iter_fields"]
 
 
 def plain(value: Any) -> Any:
@@ -83,6 +84,49 @@ def plain_row(columns: Sequence[str], values: Iterable[Any]) -> Fields:
     return out
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How to turn rows of given columns into fields, decided once from the column types: only
+    dates, decimals and bytes are converted, only integers range-checked, only JSON documents
+    scanned. Same result as `plain_row`, a few times faster (the auditor re-reads every row)."""
+
+    columns: tuple[str, ...]
+    convert: tuple[int, ...]
+    ints: tuple[int, ...]
+    documents: tuple[int, ...]
+
+    @classmethod
+    def of(cls, table: Table, columns: Sequence[str]) -> Shape:
+        convert, ints, documents = [], [], []
+        for i, name in enumerate(columns):
+            column_type = table.c[name].type
+            try:
+                kind = column_type.python_type
+            except NotImplementedError:
+                kind = object
+            if isinstance(column_type, JSON):
+                documents.append(i)
+            elif kind is int:
+                ints.append(i)
+            elif kind not in (str, bool):
+                convert.append(i)
+        return cls(tuple(columns), tuple(convert), tuple(ints), tuple(documents))
+
+    def row(self, values: Sequence[Any]) -> Fields:
+        if self.convert:
+            values = list(values)
+            for i in self.convert:
+                if values[i] is not None:
+                    values[i] = plain(values[i])
+        out = Fields(zip(self.columns, values, strict=True))
+        out.checked = (
+            all(type(values[i]) is str or values[i] is None for i in self.convert)
+            and all(values[i] is None or -_MAX_SAFE_INT <= values[i] <= _MAX_SAFE_INT for i in self.ints)
+            and all(values[i] is None or fast_scan(values[i]) is True for i in self.documents)
+        )
+        return out
+
+
 def _sha256(value: str | None) -> str | None:
     return None if value is None else hashlib.sha256(value.encode()).hexdigest()
 
@@ -96,6 +140,10 @@ class Child:
     parent: str
     columns: tuple[str, ...]
     order: tuple[str, ...]
+
+    @cached_property
+    def shape(self) -> Shape:
+        return Shape.of(self.table, self.columns)
 
 
 @dataclass(frozen=True)
@@ -118,6 +166,10 @@ class Projection:
         that children refer to."""
         return (*self.columns, *self.digests, self.key, *(("id",) if self.children else ()))
 
+    @cached_property
+    def shape(self) -> Shape:
+        return Shape.of(self.table, self.columns)
+
     @property
     def key_at(self) -> int:
         return len(self.columns) + len(self.digests)
@@ -125,7 +177,7 @@ class Projection:
     def fields(self, row: Sequence[Any], children: dict[str, list[Fields]]) -> Fields:
         """`row` holds the `selected` columns in order."""
         n = len(self.columns)
-        out = plain_row(self.columns, row[:n])
+        out = self.shape.row(row[:n])
         for k, c in enumerate(self.digests):
             out[c + "_sha256"] = _sha256(row[n + k])
         for child in self.children:
@@ -220,7 +272,7 @@ def _rows_with_children(conn: Connection, projection: Projection, rows: Sequence
                 .order_by(child.table.c[child.parent], *(child.table.c[c] for c in child.order))
             )
             for r in conn.execute(stmt):
-                grouped.setdefault(r[0], []).append(plain_row(child.columns, r[1:]))
+                grouped.setdefault(r[0], []).append(child.shape.row(r[1:]))
         kids[child.name] = grouped
     for r in rows:
         children = {name: grouped.get(r[at + 1], []) for name, grouped in kids.items()}
