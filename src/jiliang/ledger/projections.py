@@ -13,7 +13,7 @@ import base64
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -39,10 +39,10 @@ __all__ = ["Child", "Fields", "Projection", "Shape", "CURRENT", "BY_NAME", "plai
 
 def plain(value: Any) -> Any:
     """A column value as JSON: dates as ISO 8601, Decimals as their exact text, bytes as base64."""
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
     if value is None or isinstance(value, str | bool | int | float | dict | list):
         return value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, bytes):
@@ -57,11 +57,7 @@ class Fields(dict[str, Any]):
     """A record's ledgered fields. `checked`: every value is a str, bool, None or an integer within
     ±(2**53 − 1), so the leaf's canonical JSON needs no further type scan (the hot path of issuing)."""
 
-    __slots__ = ("checked",)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.checked = False
+    checked = False
 
 
 _PLAIN_TYPES = frozenset({str, bool, int, type(None)})
@@ -113,17 +109,24 @@ class Shape:
         return cls(tuple(columns), tuple(convert), tuple(ints), tuple(documents))
 
     def row(self, values: Sequence[Any]) -> Fields:
+        checked = True
         if self.convert:
             values = list(values)
             for i in self.convert:
-                if values[i] is not None:
-                    values[i] = plain(values[i])
+                v = values[i]
+                if v is not None:
+                    v = values[i] = plain(v)
+                    checked = checked and type(v) is str  # a float takes the reference serialiser
+        for i in self.ints:
+            v = values[i]
+            if v is not None and not -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT:
+                checked = False
+        for i in self.documents:
+            v = values[i]
+            if v is not None and fast_scan(v) is not True:
+                checked = False
         out = Fields(zip(self.columns, values, strict=True))
-        out.checked = (
-            all(type(values[i]) is str or values[i] is None for i in self.convert)
-            and all(values[i] is None or -_MAX_SAFE_INT <= values[i] <= _MAX_SAFE_INT for i in self.ints)
-            and all(values[i] is None or fast_scan(values[i]) is True for i in self.documents)
-        )
+        out.checked = checked
         return out
 
 
@@ -258,6 +261,37 @@ def _select(projection: Projection) -> Any:
     return select(*(projection.table.c[c] for c in projection.selected))
 
 
+_processors: dict[tuple[str, tuple[Any, ...]], tuple[tuple[int, Any], ...]] = {}
+
+
+def _rows(conn: Connection, stmt: Any) -> Sequence[Any]:
+    """The statement's rows straight from the driver, with only the columns that need it converted
+    by their SQLAlchemy type (dates, booleans on SQLite, JSON): the ledger reads every row it
+    records and the auditor every row there is, and SQLAlchemy's own row objects cost more."""
+    key = (conn.dialect.name, tuple(stmt.selected_columns))
+    procs = _processors.get(key)
+    if procs is None:
+        found = []
+        for i, column in enumerate(stmt.selected_columns):
+            proc = column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+            if proc is not None:
+                found.append((i, proc))
+        procs = _processors[key] = tuple(found)
+    result = conn.execute(stmt)
+    rows = result.cursor.fetchall()
+    result.close()
+    if not procs:
+        return rows
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, proc in procs:
+            if row[i] is not None:
+                row[i] = proc(row[i])
+        out.append(row)
+    return out
+
+
 def _rows_with_children(conn: Connection, projection: Projection, rows: Sequence[Any]) -> Iterator[tuple[str, Fields]]:
     kids: dict[str, dict[Any, list[Fields]]] = {}
     at = projection.key_at
@@ -271,7 +305,7 @@ def _rows_with_children(conn: Connection, projection: Projection, rows: Sequence
                 .where(child.table.c[child.parent].in_(part))
                 .order_by(child.table.c[child.parent], *(child.table.c[c] for c in child.order))
             )
-            for r in conn.execute(stmt):
+            for r in _rows(conn, stmt):
                 grouped.setdefault(r[0], []).append(child.shape.row(r[1:]))
         kids[child.name] = grouped
     for r in rows:
@@ -283,7 +317,7 @@ def load_fields(conn: Connection, projection: Projection, ids: Sequence[str]) ->
     """The ledgered fields of the live rows with these record ids (missing ids: deleted rows)."""
     key, out = projection.table.c[projection.key], dict[str, Fields]()
     for part in _chunks(_key_values(projection, ids)):
-        rows = conn.execute(_select(projection).where(key.in_(part))).all()
+        rows = _rows(conn, _select(projection).where(key.in_(part)))
         out.update(_rows_with_children(conn, projection, rows))
     return out
 
@@ -301,7 +335,7 @@ def iter_fields(
             stmt = stmt.where(order >= bounds[0], order <= bounds[1])
         if last is not None:
             stmt = stmt.where(order > last)
-        rows = conn.execute(stmt).all()
+        rows = _rows(conn, stmt)
         if not rows:
             return
         yield from _rows_with_children(conn, projection, rows)
