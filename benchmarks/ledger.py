@@ -299,7 +299,8 @@ def bench_proofs(url: str, res: BackendResult, count: int, rng: random.Random, d
             res.proofs[f"{kind} cold"] = cold
             warm = Latency()
             with engine.connect() as conn:
-                for _ in conn.execute(select(ledger_tiles.c.hashes)):  # warm the OS and database caches
+                # warm the OS and database caches
+                for _ in conn.execute(select(ledger_tiles.c.hashes, ledger_tiles.c.nodes)):
                     pass
                 reader = TileReader(conn)
                 for a, expected in zip(args, cold_proofs, strict=True):

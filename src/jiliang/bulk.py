@@ -5,17 +5,21 @@ the tens that an INSERT per row costs; on SQLite straight to the driver's execut
 converted by its column type's own bind processor (what SQLAlchemy would do, without its per-row
 bookkeeping). Either way the rows join the caller's transaction. Only plain inserts: nothing is
 returned, no column defaults applied.
+
+`insert_tuples` is the leaner path for rows already in the driver's own types (int, str, bytes):
+tuples handed over as they are, binary COPY on PostgreSQL — the ledger's leaves take it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Connection, Table, insert, text
 
-__all__ = ["insert_rows", "insert_returning_ids"]
+__all__ = ["driver_cursor", "insert_rows", "insert_tuples", "insert_returning_ids"]
 
 
 def _copy(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -57,6 +61,40 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         _sqlite(conn, table, rows)
     else:
         conn.execute(insert(table), list(rows))
+
+
+def _pg_type(table: Table, column: str, conn: Connection) -> str:
+    """The type name COPY's binary format is written for: "bigint", "varchar", "bytea", …"""
+    return str(table.c[column].type.compile(dialect=conn.dialect)).split("(")[0].lower()
+
+
+def driver_cursor(conn: Connection) -> Any:
+    """A cursor of the driver itself (no SQLAlchemy per statement or value) in `conn`'s transaction.
+    On PostgreSQL its results come in binary: bytea as bytes, not hex text to decode."""
+    if not conn.in_transaction():
+        conn.begin()  # as any statement on `conn` would first (SQLite: the BEGIN the driver leaves to us)
+    if conn.dialect.name == "postgresql":
+        return conn.connection.cursor(binary=True)
+    return conn.connection.cursor()
+
+
+def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert `rows`, tuples of values for `columns` that the driver takes as they are (int, str,
+    bytes, None: no type conversion), into `table`, in the connection's transaction."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "sqlite":
+        with closing(driver_cursor(conn)) as cursor:
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+    elif conn.dialect.name == "postgresql" and len(rows) > 8:
+        with closing(driver_cursor(conn)) as cursor:
+            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([_pg_type(table, c, conn) for c in columns])
+                for row in rows:
+                    copy.write_row(row)
+    else:
+        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def insert_returning_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:

@@ -194,3 +194,25 @@ def test_forked_workers_find_the_same(ledgered, monkeypatch) -> None:
     assert {("changed", "measurement_points", str(point.id)), ("deleted", "qualifications", str(qid))} <= forked
     assert ("rewritten", "ledger_leaves", "5") in forked
     assert set(report.timings) == {"tree check", "leaves", "records"}
+
+
+def test_tampered_interior_nodes_of_a_full_tile_are_named(platform) -> None:
+    from jiliang.ledger.append import append_leaves
+    from jiliang.ledger.tables import ledger_tiles
+
+    with platform.uow() as uow:  # enough leaves for full tiles, whose interior nodes are stored
+        append_leaves(uow.conn, [("bench", str(k), 1, b"x%d" % k) for k in range(600)])
+        uow.commit()
+    with platform.engine.connect() as c:
+        nodes = c.execute(
+            select(ledger_tiles.c.nodes).where(ledger_tiles.c.level == 0, ledger_tiles.c.idx == 1)
+        ).scalar_one()
+    assert nodes is not None and len(nodes) == 254 * 32
+    tamper.sql(
+        platform,
+        update(ledger_tiles)
+        .where(ledger_tiles.c.level == 0, ledger_tiles.c.idx == 1)
+        .values(nodes=bytes(32) + bytes(nodes)[32:]),
+    )
+    found = {(f.what, f.table, f.id) for f in audit(platform, records=False).findings}
+    assert found == {("rewritten", "ledger_tiles", "0/1")}

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, func, select
 
-from ..bulk import insert_rows
+from ..bulk import insert_tuples
 from ..db import UnitOfWork
 from .leaf import leaf_data
 from .merkle import leaf_hash
@@ -21,6 +21,8 @@ from .tables import ledger_leaves
 from .tiles import append_hashes, reserve_indexes, tree_size
 
 __all__ = ["track", "flush_ledger", "append_leaves", "latest_versions", "adopt_existing"]
+
+_LEAF_COLUMNS = ("idx", "kind", "record_id", "version", "data")
 
 
 def track(uow: UnitOfWork, kind: str, ids: Iterable[object], new: bool = False) -> None:
@@ -48,14 +50,8 @@ def append_leaves(conn: Connection, leaves: Sequence[tuple[str, str, int, bytes]
     if not leaves:
         return -1
     start = reserve_indexes(conn, len(leaves))
-    insert_rows(
-        conn,
-        ledger_leaves,
-        [
-            {"idx": start + n, "kind": kind, "record_id": rid, "version": version, "data": data}
-            for n, (kind, rid, version, data) in enumerate(leaves)
-        ],
-    )
+    rows = [(start + n, kind, rid, version, data) for n, (kind, rid, version, data) in enumerate(leaves)]
+    insert_tuples(conn, ledger_leaves, _LEAF_COLUMNS, rows)
     append_hashes(conn, start, [leaf_hash(leaf[3]) for leaf in leaves])
     return start
 

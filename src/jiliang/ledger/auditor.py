@@ -37,7 +37,7 @@ from .procedures import KIND as PROCEDURE
 from .procedures import procedure_fields
 from .projections import BY_NAME, CURRENT, iter_fields, load_fields
 from .tables import checkpoints, ledger_head, ledger_leaves, ledger_tiles
-from .tiles import HASH, TILE_WIDTH, TileReader, fold
+from .tiles import HASH, TILE_WIDTH, TileReader, interior_nodes
 
 __all__ = ["Finding", "AuditReport", "audit"]
 
@@ -79,8 +79,10 @@ class _MemoryTiles(TileReader):
         return self._tiles.get((level, index), b"")
 
 
-def _build_tiles(level0: list[bytes]) -> dict[tuple[int, int], bytes]:
+def _build_tiles(level0: list[bytes]) -> tuple[dict[tuple[int, int], bytes], dict[tuple[int, int], bytes]]:
+    """The tiles, and the interior nodes of the full ones, rebuilt from the leaf hashes."""
     tiles: dict[tuple[int, int], bytes] = {}
+    nodes: dict[tuple[int, int], bytes] = {}
     level, entries = 0, level0
     while entries:
         ups = []
@@ -88,14 +90,23 @@ def _build_tiles(level0: list[bytes]) -> dict[tuple[int, int], bytes]:
             chunk = entries[t : t + TILE_WIDTH]
             tiles[(level, t // TILE_WIDTH)] = b"".join(chunk)
             if len(chunk) == TILE_WIDTH:
-                ups.append(fold(chunk))
+                interior, top = interior_nodes(chunk)
+                nodes[(level, t // TILE_WIDTH)] = interior
+                ups.append(top)
         level, entries = level + 1, ups
-    return tiles
+    return tiles, nodes
 
 
-def _stored_tiles(conn: Connection) -> dict[tuple[int, int], bytes]:
-    rows = conn.execute(select(ledger_tiles.c.level, ledger_tiles.c.idx, ledger_tiles.c.hashes))
-    return {(lv, ix): bytes(h) for lv, ix, h in rows}
+def _stored_tiles(conn: Connection) -> tuple[dict[tuple[int, int], bytes], dict[tuple[int, int], bytes]]:
+    """The stored tiles' hashes, and the interior nodes stored with full tiles."""
+    hashes, nodes = {}, {}
+    for lv, ix, h, n in conn.execute(
+        select(ledger_tiles.c.level, ledger_tiles.c.idx, ledger_tiles.c.hashes, ledger_tiles.c.nodes)
+    ):
+        hashes[(lv, ix)] = bytes(h)
+        if n is not None:
+            nodes[(lv, ix)] = bytes(n)
+    return hashes, nodes
 
 
 def _stored_hash(stored: dict[tuple[int, int], bytes], index: int) -> bytes | None:
@@ -267,9 +278,16 @@ class _Auditor:
         if head != size or count != size:
             self.find("ledger_head", 1, "rewritten", f"the head says {head} leaves, the table holds {count}")
 
-    def tree(self, hashes: list[bytes], stored: dict[tuple[int, int], bytes]) -> _MemoryTiles:
+    def tree(
+        self, hashes: list[bytes], stored: dict[tuple[int, int], bytes], stored_nodes: dict[tuple[int, int], bytes]
+    ) -> _MemoryTiles:
         self.progress("tree", 0, len(hashes))
-        rebuilt = _build_tiles(hashes)
+        rebuilt, nodes = _build_tiles(hashes)
+        for key, blob in stored_nodes.items():  # tiles written before migration 0003 have none
+            if nodes.get(key) != blob:
+                self.find(
+                    "ledger_tiles", f"{key[0]}/{key[1]}", "rewritten", "stored interior nodes differ from the leaves"
+                )
         bad_leaves = []
         for key, blob in rebuilt.items():
             if stored.get(key) != blob:
@@ -499,7 +517,7 @@ def audit(
         size = int(conn.execute(select(ledger_head.c.size)).scalar_one_or_none() or 0)
         workers = workers or os.cpu_count() or 1
         auditor = _Auditor(conn, platform, progress, workers if size >= _PARALLEL_FROM else 1)
-        stored = _stored_tiles(conn)
+        stored, stored_nodes = _stored_tiles(conn)
         trusted = 0
         if from_checkpoint is not None:
             row = conn.execute(select(checkpoints).where(checkpoints.c.number == from_checkpoint)).first()
@@ -523,7 +541,7 @@ def audit(
                 auditor.pool = ProcessPoolExecutor(auditor.workers, mp_context=multiprocessing.get_context("fork"))
             head, size = auditor.size()
             hashes = auditor.hashes(size, trusted, stored)
-            tree = auditor.tree(hashes, stored)
+            tree = auditor.tree(hashes, stored, stored_nodes)
             auditor.checkpoints(tree, len(hashes), from_checkpoint or 0, witness_log, witness)
             timings["tree check"] = time.perf_counter() - clock
             if not records:  # the tree check alone

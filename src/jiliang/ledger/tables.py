@@ -3,6 +3,7 @@
 Tiles follow the layout of C2SP tlog-tiles: a tile at level L holds up to 256 consecutive hashes of
 tree nodes at height 8·L (level 0: the leaf hashes), concatenated. Only the rightmost tile of each
 level is ever rewritten, so an append costs O(log n) rows and a proof reads O(log n) rows.
+On PostgreSQL both hash columns are stored EXTERNAL (migration 0003): random hashes never compress.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ ledger_tiles = Table(
     Column("level", Integer, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hashes", LargeBinary, nullable=False),  # up to 256 × 32 bytes
+    # A full tile's interior nodes (heights 1 … 7 above its hashes: 254 × 32 bytes), written once when it
+    # fills, so proofs slice nodes out instead of hashing them up; NULL while the tile is partial.
+    Column("nodes", LargeBinary, nullable=True),
 )
 
 # One row: the tree size. Appenders lock it (FOR UPDATE on PostgreSQL; SQLite's writer lock already

@@ -1,27 +1,35 @@
 """The stored Merkle tree: tiles of hashes (C2SP tlog-tiles layout), appended and read in O(log n).
 
 A tile (level L, index N) holds the hashes of the nodes at height 8·L numbered 256·N … 256·N + 255,
-concatenated; level 0 holds the leaf hashes. A node at any other height is hashed up from at most
-128 entries of one tile, and MTH of any range of the RFC 9162 recursion is a handful of such nodes.
-Appending rewrites only the rightmost tile of each level; when a tile fills, its root becomes the
-next entry one level up.
+concatenated; level 0 holds the leaf hashes. When a tile fills, its root becomes the next entry one
+level up, and its interior nodes (heights 8·L + 1 … 8·L + 7) are stored beside it, once: full tiles
+never change, so a proof slices its nodes out of them and folds only the rightmost, partial tiles.
+MTH of any range of the RFC 9162 recursion is a handful of such nodes. Appending rewrites only the
+rightmost tile of each level.
+
+The statements are plain SQL on the driver's own cursor (no SQLAlchemy compilation or conversion per
+statement or value on the append and proof paths), written so that SQLite and PostgreSQL both take them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import closing
+from itertools import chain
 
-from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 
-from .merkle import EMPTY_ROOT, consistency_path, inclusion_path, node_hash
-from .tables import ledger_head, ledger_tiles
+from ..bulk import driver_cursor
+from .merkle import EMPTY_ROOT, SubtreeHash, consistency_path, inclusion_path, node_hash
+from .tables import ledger_head
 
-__all__ = ["TILE_WIDTH", "TileReader", "append_hashes", "fold", "reserve_indexes", "tree_size"]
+__all__ = ["TILE_WIDTH", "TileReader", "append_hashes", "fold", "interior_nodes", "reserve_indexes", "tree_size"]
 
 TILE_WIDTH = 256
 HASH = 32
 TILE_BYTES = TILE_WIDTH * HASH
+
+Key = tuple[int, int]  # (level, tile index)
 
 
 def fold(hashes: Sequence[bytes]) -> bytes:
@@ -32,40 +40,102 @@ def fold(hashes: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+def interior_nodes(hashes: Sequence[bytes]) -> tuple[bytes, bytes]:
+    """A full tile's interior nodes, heights 1 … 7 (128 + 64 + … + 2 hashes) concatenated, and its root."""
+    nodes: list[bytes] = []
+    level = list(hashes)
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        nodes += level
+    root = nodes.pop()
+    return b"".join(nodes), root
+
+
 def _split_hashes(blob: bytes) -> list[bytes]:
     return [blob[i : i + HASH] for i in range(0, len(blob), HASH)]
 
 
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _select_tiles(conn: Connection, keys: Collection[Key]) -> list[tuple[int, int, bytes, bytes | None]]:
+    """(level, idx, hashes, nodes) of the stored tiles among `keys`, in one query."""
+    pair = "(level = {0} AND idx = {0})".format(_mark(conn))
+    with closing(driver_cursor(conn)) as cursor:
+        cursor.execute(
+            f"SELECT level, idx, hashes, nodes FROM ledger_tiles WHERE {' OR '.join([pair] * len(keys))}",
+            tuple(chain.from_iterable(keys)),
+        )
+        return list(cursor.fetchall())
+
+
+def _note_tiles(a: int, b: int, keys: set[Key]) -> bytes:
+    """A stand-in for subtree_hash(a, b) that only adds to `keys` the tiles it would read."""
+    n = b - a
+    if n & (n - 1) == 0:
+        if n:
+            level = (n.bit_length() - 1) // 8
+            keys.add((level, a >> (8 * level + 8)))
+    else:
+        k = 1 << ((n - 1).bit_length() - 1)
+        _note_tiles(a, a + k, keys)
+        _note_tiles(a + k, b, keys)
+    return b""
+
+
+def _tiles_read_by(walk: Callable[[SubtreeHash], object]) -> set[Key]:
+    keys: set[Key] = set()
+    walk(lambda a, b: _note_tiles(a, b, keys))
+    return keys
+
+
 class TileReader:
-    """Reads tiles (each once) from one connection and hashes the nodes proofs need."""
+    """Reads tiles (each once) from one connection and hashes the nodes proofs need. `root`,
+    `inclusion` and `consistency` work out first which tiles they need, and fetch them in one query."""
+
+    # Readers that supply `tile` themselves (the auditor's tree in memory) have no stored interior
+    # nodes, and fold every node from the tile's hashes. Never written: __init__ gives each reader its own.
+    _nodes: dict[Key, bytes] = {}
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._tiles: dict[tuple[int, int], bytes] = {}
+        self._tiles: dict[Key, bytes] = {}
+        self._nodes: dict[Key, bytes] = {}  # interior nodes of the full tiles read
+        self._wanted: set[Key] = set()  # tiles the computation under way will read
 
     def tile(self, level: int, index: int) -> bytes:
         key = (level, index)
         blob = self._tiles.get(key)
         if blob is None:
-            blob = (
-                self.conn.execute(
-                    select(ledger_tiles.c.hashes).where(ledger_tiles.c.level == level, ledger_tiles.c.idx == index)
-                ).scalar_one_or_none()
-                or b""
-            )
-            self._tiles[key] = blob
+            keys = {k for k in self._wanted if k not in self._tiles} | {key}
+            for lv, ix, hashes, nodes in _select_tiles(self.conn, keys):
+                self._tiles[(lv, ix)] = hashes
+                if nodes is not None:
+                    self._nodes[(lv, ix)] = nodes
+            for k in keys:
+                self._tiles.setdefault(k, b"")
+            blob = self._tiles[key]
         return blob
 
     def node(self, height: int, index: int) -> bytes:
         """Hash of the complete subtree of 2**height leaves starting at leaf index << height."""
         level, rise = divmod(height, 8)
         first = index << rise
-        blob = self.tile(level, first // TILE_WIDTH)
+        key = (level, first // TILE_WIDTH)
+        blob = self.tile(*key)
         start = (first % TILE_WIDTH) * HASH
         end = start + (HASH << rise)
         if len(blob) < end:
             raise LookupError(f"node at height {height}, index {index} is not in the stored tree")
-        return fold(_split_hashes(blob[start:end]))
+        if rise == 0:
+            return blob[start:end]
+        nodes = self._nodes.get(key)
+        if nodes is None:
+            return fold(_split_hashes(blob[start:end]))
+        # heights 1 … 7 follow each other: 128 nodes, then 64, …
+        at = (TILE_WIDTH - (TILE_WIDTH >> (rise - 1)) + (first % TILE_WIDTH >> rise)) * HASH
+        return nodes[at : at + HASH]
 
     def subtree_hash(self, a: int, b: int) -> bytes:
         """MTH(D[a:b]) for the ranges of the RFC 9162 recursion (a aligned to the largest power of
@@ -80,40 +150,48 @@ class TileReader:
         return node_hash(self.subtree_hash(a, a + k), self.subtree_hash(a + k, b))
 
     def root(self, size: int) -> bytes:
+        self._wanted = _tiles_read_by(lambda mth: mth(0, size))
         return self.subtree_hash(0, size)
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
+        self._wanted = _tiles_read_by(lambda mth: inclusion_path(index, size, mth))
         return inclusion_path(index, size, self.subtree_hash)
 
     def consistency(self, first_size: int, size: int) -> list[bytes]:
+        self._wanted = _tiles_read_by(lambda mth: consistency_path(first_size, size, mth))
         return consistency_path(first_size, size, self.subtree_hash)
-
-
-def _upsert(conn: Connection) -> object:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def append_hashes(conn: Connection, size: int, hashes: Sequence[bytes]) -> None:
     """Store the leaf hashes of leaves size … size + len(hashes) − 1 and every node they complete."""
-    insert = _upsert(conn)
-    reader = TileReader(conn)
+    # The rightmost tile of each level that gains entries keeps what it holds: read those in one query.
+    end, shift, partial = size + len(hashes), 0, []
+    while end >> shift > size >> shift:  # level shift / 8 gains entries
+        if (size >> shift) % TILE_WIDTH:
+            partial.append((shift // 8, size >> (shift + 8)))
+        shift += 8
+    kept = {(lv, ix): h for lv, ix, h, _ in _select_tiles(conn, partial)} if partial else {}
+    rows: list[tuple[int, int, bytes, bytes | None]] = []
     level, position, entries = 0, size, list(hashes)
     while entries:
         first_tile, offset = divmod(position, TILE_WIDTH)
-        kept = reader.tile(level, first_tile)[: offset * HASH] if offset else b""
-        blob = kept + b"".join(entries)
-        rows, completed = [], []
+        blob = kept.get((level, first_tile), b"")[: offset * HASH] + b"".join(entries)
+        completed = []
         for start in range(0, len(blob), TILE_BYTES):
-            chunk = blob[start : start + TILE_BYTES]
-            rows.append({"level": level, "idx": first_tile + start // TILE_BYTES, "hashes": chunk})
+            chunk, nodes = blob[start : start + TILE_BYTES], None
             if len(chunk) == TILE_BYTES:
-                completed.append(fold(_split_hashes(chunk)))
-        stmt = insert(ledger_tiles)  # type: ignore[operator]
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=["level", "idx"], set_={"hashes": stmt.excluded.hashes}), rows
-        )
+                nodes, top = interior_nodes(_split_hashes(chunk))
+                completed.append(top)
+            rows.append((level, first_tile + start // TILE_BYTES, chunk, nodes))
         # the tiles that filled up are, in order, the next entries of the level above
         level, position, entries = level + 1, first_tile, completed
+    m = _mark(conn)
+    with closing(driver_cursor(conn)) as cursor:
+        cursor.executemany(
+            f"INSERT INTO ledger_tiles (level, idx, hashes, nodes) VALUES ({m}, {m}, {m}, {m}) "
+            "ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes, nodes = excluded.nodes",
+            rows,
+        )
 
 
 def tree_size(conn: Connection) -> int:
@@ -123,12 +201,10 @@ def tree_size(conn: Connection) -> int:
 def reserve_indexes(conn: Connection, count: int) -> int:
     """Lock the head and take `count` leaf indexes; returns the first. Held until commit, so
     appenders queue here and the tree grows in commit order."""
-    insert = _upsert(conn)
-    conn.execute(insert(ledger_head).values(id=1, size=0).on_conflict_do_nothing())  # type: ignore[operator]
-    last = conn.execute(
-        update(ledger_head)
-        .where(ledger_head.c.id == 1)
-        .values(size=ledger_head.c.size + count)
-        .returning(ledger_head.c.size)
-    ).scalar_one()
-    return int(last) - count
+    with closing(driver_cursor(conn)) as cursor:
+        cursor.execute(
+            f"INSERT INTO ledger_head (id, size) VALUES (1, {_mark(conn)}) "
+            "ON CONFLICT (id) DO UPDATE SET size = ledger_head.size + excluded.size RETURNING size",
+            (count,),
+        )
+        return int(cursor.fetchone()[0]) - count
