@@ -134,7 +134,7 @@ def _raw_rows(sql: str, lo: int, hi: int) -> Iterator[tuple]:
         if engine.dialect.name == "sqlite":
             cursor = raw.execute(sql.replace("%s", "?"), (lo, hi))
         else:
-            cursor = raw.cursor()
+            cursor = raw.cursor(binary=True)  # bytea as bytes, not hex text to decode
             cursor.execute(sql, (lo, hi))
         while rows := cursor.fetchmany(20000):
             yield from rows
