@@ -13,17 +13,13 @@ from jiliang.ledger.checkpoints import issue_checkpoint
 from jiliang.ledger.tables import ledger_leaves
 from jiliang.registry.tables import qualifications, standard_calibrations
 from jiliang.types import utcnow
-from jiliang.verification import service as workflow
 from jiliang.verification.tables import measurement_points
 from tests.support import tamper, world
 
 
 @pytest.fixture
 def ledgered(platform):  # type: ignore[no-untyped-def]
-    owner = world.make_owner(platform, "310104")
-    lab = world.make_lab(platform, "D310104", ["nawi"])
-    [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
-    number = world.verify(platform, lab, task)
+    lab, number = world.issued_certificate(platform)
     issue_checkpoint(platform)
     return platform, lab, number
 
@@ -42,11 +38,7 @@ def test_a_clean_ledger_passes(ledgered) -> None:
 
 def test_a_reading_changed_with_sql_is_named(ledgered) -> None:
     platform, _, _ = ledgered
-    with platform.engine.connect() as c:
-        point = c.execute(select(measurement_points).order_by(measurement_points.c.id.desc())).first()
-    tamper.sql(
-        platform, update(measurement_points).where(measurement_points.c.id == point.id).values(indication="4.999")
-    )
+    point = tamper.change_last_reading(platform, "4.999")
     found, report = _findings(platform)
     assert found == {("changed", "measurement_points", str(point.id))}
     assert f"'{point.indication}' → '4.999'" in report.findings[0].detail
@@ -109,11 +101,7 @@ def test_two_swapped_leaves_are_named(ledgered) -> None:
 
 def test_a_history_rewritten_and_resigned_is_exposed_by_the_copy_outside_the_database(ledgered) -> None:
     platform, _, _ = ledgered
-    with platform.engine.connect() as c:
-        point = c.execute(select(measurement_points).order_by(measurement_points.c.id.desc())).first()
-    tamper.sql(
-        platform, update(measurement_points).where(measurement_points.c.id == point.id).values(indication="4.999")
-    )
+    point = tamper.change_last_reading(platform, "4.999")
     tamper.rewrite_leaf_of(platform, "verification_record", str(point.record_id))
     tamper.rebuild_and_resign(platform, rewrite_file=False)
     found, _ = _findings(platform)

@@ -17,7 +17,6 @@ from jiliang.cli import app
 from jiliang.ledger import merkle
 from jiliang.ledger.checkpoints import issue_checkpoint
 from jiliang.ledger.note import parse_note
-from jiliang.verification import service as workflow
 from jiliang.verification.tables import measurement_points
 from tests.support import tamper, world
 
@@ -32,10 +31,7 @@ def cli(settings, monkeypatch):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def issued(platform) -> str:
-    owner = world.make_owner(platform, "310104")
-    lab = world.make_lab(platform, "D310104", ["nawi"])
-    [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
-    return world.verify(platform, lab, task)
+    return world.issued_certificate(platform)[1]
 
 
 @pytest.fixture

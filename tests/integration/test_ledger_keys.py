@@ -21,7 +21,6 @@ from jiliang.ledger.keys import PLATFORM, PLATFORM_SM2, ensure_platform_keys, ma
 from jiliang.ledger.note import NoteVerifier, signature_line, split_note
 from jiliang.platform import Platform, shanghai_today
 from jiliang.types import clock_at, utcnow
-from jiliang.verification import service as workflow
 from tests.support import world
 
 
@@ -74,10 +73,7 @@ def test_a_gmssl_signature_verifies_as_an_sm2_note_line(platform) -> None:
 
 
 def _certificate(platform: Platform) -> tuple[world.Lab, str]:
-    owner = world.make_owner(platform, "310104")
-    lab = world.make_lab(platform, "D310104", ["nawi"])
-    [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
-    return lab, world.verify(platform, lab, task)
+    return world.issued_certificate(platform)
 
 
 def test_rotated_keys_keep_old_checkpoints_verifiable(platform) -> None:

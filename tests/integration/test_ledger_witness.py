@@ -8,7 +8,7 @@ import threading
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from jiliang.certificates.tables import signing_keys
 from jiliang.ledger.auditor import audit
@@ -17,7 +17,6 @@ from jiliang.ledger.keys import PLATFORM
 from jiliang.ledger.note import split_note
 from jiliang.ledger.witness import Witness, WitnessRefusal, init_witness, serve_witness, witness_verifier
 from jiliang.platform import Platform
-from jiliang.verification.tables import measurement_points
 from tests.support import tamper, world
 
 
@@ -65,11 +64,7 @@ def test_the_witness_refuses_a_fork_and_exposes_the_rewrite(witnessed) -> None:
     assert verifier.find(split_note(cosigned.note)[1]) is not None
     # the insider changes a reading, rewrites its leaf, rebuilds the tree, re-signs every checkpoint with
     # the platform key and rewrites the copy file: the database alone now looks perfect
-    with platform.engine.connect() as c:
-        point = c.execute(select(measurement_points).order_by(measurement_points.c.id.desc())).first()
-    tamper.sql(
-        platform, update(measurement_points).where(measurement_points.c.id == point.id).values(indication="4.999")
-    )
+    point = tamper.change_last_reading(platform, "4.999")
     tamper.rewrite_leaf_of(platform, "verification_record", str(point.record_id))
     tamper.rebuild_and_resign(platform, rewrite_file=True)
     assert audit(platform).clean  # without the witness nothing shows

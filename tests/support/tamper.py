@@ -23,6 +23,16 @@ def sql(platform: Platform, statement: Any, params: dict[str, Any] | None = None
         conn.execute(statement, params or {})
 
 
+def change_last_reading(platform: Platform, indication: str) -> Any:
+    """UPDATE the indication of the latest measurement point with raw SQL; returns the point as it was."""
+    from jiliang.verification.tables import measurement_points
+
+    with platform.engine.connect() as conn:
+        point = conn.execute(select(measurement_points).order_by(measurement_points.c.id.desc())).first()
+    sql(platform, update(measurement_points).where(measurement_points.c.id == point.id).values(indication=indication))
+    return point
+
+
 def rewrite_leaf_of(platform: Platform, kind: str, record_id: str) -> int:
     """Make the record's latest leaf say what the row says now (as if the change had been ledgered)."""
     with platform.engine.begin() as conn:

@@ -222,3 +222,11 @@ def verify(
     rid = record(platform, lab, task_id, readings, stage, on)
     workflow.check_record(platform.uow(), confirm(platform, lab.checker), rid)
     return workflow.approve_record(platform.uow(), confirm(platform, lab.approver), rid)
+
+
+def issued_certificate(platform: Platform, district: str = "310104", lab_code: str = "D310104") -> tuple[Lab, str]:
+    """An owner's scale verified by a lab end to end; returns the lab and the certificate number."""
+    owner = make_owner(platform, district)
+    lab = make_lab(platform, lab_code, ["nawi"])
+    [task] = workflow.apply(platform.uow(), owner, [scale(platform, owner)])
+    return lab, verify(platform, lab, task)
