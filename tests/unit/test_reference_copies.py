@@ -1,4 +1,5 @@
-"""The reference tables shipped in the package are byte-identical copies of shared/reference/."""
+"""The reference tables shipped in the package, and the test vectors in tests/reference/, are
+byte-identical copies of shared/reference/."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_REFERENCE = REPO_ROOT / "src" / "jiliang" / "reference"
 SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
-COPIES = sorted(PACKAGE_REFERENCE.glob("*.csv"))
+COPIES = sorted(PACKAGE_REFERENCE.glob("*.csv")) + sorted((REPO_ROOT / "tests" / "reference").glob("*.json"))
 
 
 def test_the_package_ships_reference_tables() -> None:
