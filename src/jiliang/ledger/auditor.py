@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
+from ..bulk import driver_cursor
 from ..platform import Platform
 from .checkpoints import checkpoint_log_path, read_checkpoint_log
 from .keys import checkpoint_verifiers
@@ -129,13 +131,8 @@ def _worker_engine() -> Any:
 def _raw_rows(sql: str, lo: int, hi: int) -> Iterator[tuple]:
     """Rows straight from the driver: the scans touch every leaf, so no per-row SQLAlchemy work."""
     engine = _SHARED.get("engine") or _worker_engine()
-    with engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        if engine.dialect.name == "sqlite":
-            cursor = raw.execute(sql.replace("%s", "?"), (lo, hi))
-        else:
-            cursor = raw.cursor(binary=True)  # bytea as bytes, not hex text to decode
-            cursor.execute(sql, (lo, hi))
+    with engine.connect() as conn, closing(driver_cursor(conn)) as cursor:
+        cursor.execute(sql if engine.dialect.paramstyle != "qmark" else sql.replace("%s", "?"), (lo, hi))
         while rows := cursor.fetchmany(20000):
             yield from rows
         conn.rollback()

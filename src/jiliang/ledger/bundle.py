@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -99,7 +98,3 @@ def verify_bundle(
         if fields.get(key) != value:
             problems.append(f"the ledger leaf records {key} = {fields.get(key)!r}, the document says {value!r}")
     return problems, {"kind": leaf.kind, "id": leaf.id, "version": leaf.version, "fields": leaf.fields, "size": cp.size}
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -39,7 +39,7 @@ def leaf_data(kind: str, record_id: str, version: int, projection: str, fields: 
         "projection": projection,
         "fields": fields,
     }
-    if getattr(fields, "checked", False):  # values known to be plain (projections.plain_row)
+    if getattr(fields, "checked", False):  # values known to be plain (projections.Shape)
         return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     # values from the database may hold floats (an instrument's parameters): RFC 8785 writes them
     # the ECMAScript way, which the reference implementation does
