@@ -64,17 +64,17 @@ def _sign(conn: Connection, settings: Any, body: str) -> tuple[str, str]:
     return "".join(lines), main_kid
 
 
-def issue_checkpoint(platform: Platform, force: bool = False) -> IssuedCheckpoint | None:
+def issue_checkpoint(platform: Platform) -> IssuedCheckpoint | None:
     """Sign the current tree head unless the latest checkpoint already covers it (then return that
     one, `new` False). None while the ledger is empty."""
     settings = platform.settings
     with platform.uow() as uow:
         conn = uow.conn
         size = reserve_indexes(conn, 0)  # locks the head: no leaf lands between size and root
-        last = conn.execute(select(checkpoints).order_by(checkpoints.c.number.desc()).limit(1)).first()
+        last = latest_checkpoint(conn)
         if size == 0:
             return None
-        if last is not None and last.size == size and not force:
+        if last is not None and last.size == size:
             return IssuedCheckpoint(last.number, last.size, last.root_hash, last.note, False)
         root = TileReader(conn).root(size)
         now = utcnow()
