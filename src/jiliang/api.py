@@ -1,12 +1,13 @@
 """The FastAPI application: every route authenticated except /public/* (`public.py`, the ledger's public
-proofs, the public pages of `web/`) and the static assets; OpenAPI at /docs."""
+proofs, the public pages of `web/`) and the static assets; pages authenticate by session cookie;
+OpenAPI at /docs."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from . import __version__, public
 from .certificates.routes import router as certificate_router
@@ -17,13 +18,15 @@ from .ledger.routes import router as ledger_router
 from .platform import Platform
 from .registry.routes import router as registry_router
 from .verification.routes import router as verification_router
-from .web import router as web_router
-from .web import static_files
+from .web import install as install_pages
+from .web import page_response
+from .web import public_router as web_public_router
 
 __all__ = ["create_app"]
 
 
-def create_app(platform: Platform) -> FastAPI:
+def create_app(platform: Platform, demo: bool = False) -> FastAPI:
+    """The app; `demo` makes the login page list the demo accounts (`jiliang serve --demo`)."""
     app = FastAPI(
         title="jiliang 计量",
         version=__version__,
@@ -32,9 +35,13 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     app.state.public_window = SlidingWindow()
+    app.state.demo = demo
 
     @app.exception_handler(JiliangError)
-    async def _domain_error(request: Request, exc: JiliangError) -> JSONResponse:
+    async def _domain_error(request: Request, exc: JiliangError) -> Response:
+        page = page_response(request, exc)
+        if page is not None:
+            return page
         return JSONResponse({"detail": exc.message, "rule": exc.rule}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -57,12 +64,12 @@ def create_app(platform: Platform) -> FastAPI:
     for router in (
         public.router,
         ledger_public_router,
-        web_router,
+        web_public_router,
         registry_router,
         verification_router,
         certificate_router,
         ledger_router,
     ):
         app.include_router(router)
-    app.mount("/static", static_files(), name="static")  # the pages' scripts and styles
+    install_pages(app)  # the pages of each role, their static files and error pages
     return app

@@ -112,10 +112,10 @@ def serve(
             _print_logins(report)
         else:
             console.print("演示数据已存在；演示账号密码 / demo data present; demo logins use password: jiliang-demo")
-    console.print(f"http://{host}:{port}/docs")
+    console.print(f"http://{host}:{port}/  (API: http://{host}:{port}/docs)")
     from .ledger.schedule import with_checkpoint_schedule
 
-    uvicorn.run(with_checkpoint_schedule(create_app(platform), platform), host=host, port=port, log_level="warning")
+    uvicorn.run(with_checkpoint_schedule(create_app(platform, demo=demo), platform), host=host, port=port, log_level="warning")
 
 
 def _platform() -> Any:

@@ -1,6 +1,36 @@
-"""Web pages (Jinja2 templates, static assets). Pages only render; the data comes from the JSON
-endpoints, and the public certificate check runs in the visitor's browser."""
+"""Web pages: Jinja2 templates rendered on the server, HTMX for partial updates, static assets served
+from the package (no CDN: the platform runs without internet access). Pages call the same services
+and queries as the JSON API, with the same roles, tenancy and jurisdiction rules."""
 
-from .pages import router, static_files
+from __future__ import annotations
 
-__all__ = ["router", "static_files"]
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from ..errors import JiliangError
+from . import account, lab, owner, public_pages, supervision, workbench
+from .routing import is_page, page_error
+from .session import LoginRequired
+
+__all__ = ["install", "page_response", "public_router"]
+
+public_router = public_pages.router  # matched early: the QR pages are the busiest
+
+
+def install(app: FastAPI) -> None:
+    """Adds the pages, the static files and the pages' error handling to the app."""
+    for module in (account, owner, workbench, lab, supervision):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        return page_error(request, exc)
+
+
+def page_response(request: Request, exc: JiliangError) -> Response | None:
+    """The app's error handler asks: if this request was for a page, the page's error answer."""
+    return page_error(request, exc) if is_page(request) else None

@@ -1,0 +1,96 @@
+"""Logging in and out, the language switch, and the landing page of each role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..auth import login
+from ..errors import Unauthenticated
+from ..platform import Platform
+from .i18n import LANGUAGES, bilingual
+from .nav import home_for
+from .render import LANG_COOKIE, language_of, redirect, render
+from .session import PageActor, check_csrf, end_session, optional_actor, start_session
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: a login link must not send the user elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _demo_logins(request: Request) -> list[object]:
+    if not getattr(request.app.state, "demo", False):
+        return []
+    from ..demo import LOGINS
+
+    return list(LOGINS)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    actor = optional_actor(request)
+    return RedirectResponse(home_for(actor) if actor else "/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", {"next": _safe_next(next) or "", "demo_logins": _demo_logins(request)})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def do_login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=512)] = "",
+) -> Response:
+    platform: Platform = request.app.state.platform
+    try:
+        uow = platform.uow()
+        with uow:
+            token, actor = login(uow.conn, username.strip(), password, platform.settings.token_ttl_minutes)
+            uow.commit()
+    except Unauthenticated as exc:
+        context = {
+            "next": _safe_next(next) or "",
+            "username": username,
+            "error": bilingual(exc.message, language_of(request)),
+            "demo_logins": _demo_logins(request),
+        }
+        return render(request, "login.html", context, status_code=401)
+    response = redirect(_safe_next(next) or home_for(actor))
+    start_session(request, response, token, platform.settings.token_ttl_minutes)
+    return response
+
+
+@router.post("/logout")
+def do_logout(request: Request) -> Response:
+    response = redirect("/login")
+    end_session(request, response)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(request: Request, code: str, next: str | None = None) -> Response:
+    response = RedirectResponse(_safe_next(next) or "/", status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, actor: PageActor) -> Response:
+    return render(request, "account.html", actor=actor)

@@ -1,0 +1,48 @@
+"""The navigation bar: which pages each role sees. Later issues add their entries here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..auth import Actor
+from .i18n import N_
+
+__all__ = ["NavEntry", "NAV", "nav_for", "home_for"]
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    href: str
+    label: str  # message id, translated when rendered
+    roles: frozenset[str]
+
+
+def _entry(href: str, label: str, *roles: str) -> NavEntry:
+    return NavEntry(href, label, frozenset(roles))
+
+
+NAV = (
+    _entry("/owner/instruments", N_("My instruments"), "owner_user"),
+    _entry("/owner/apply", N_("Apply for verification"), "owner_user"),
+    _entry("/owner/certificates", N_("Certificates"), "owner_user"),
+    _entry("/work/tasks", N_("Task queue"), "verifier", "checker", "approver"),
+    _entry("/work/certificates", N_("Issued certificates"), "verifier", "checker", "approver", "lab_manager"),
+    _entry("/lab/staff", N_("Staff qualifications"), "lab_manager"),
+    _entry("/lab/standards", N_("Measurement standards"), "lab_manager"),
+    _entry("/lab/owners", N_("Owner registrations"), "lab_manager", "regulator", "admin"),
+    _entry("/supervision/coverage", N_("Coverage"), "regulator", "admin"),
+    _entry("/supervision/overdue", N_("Overdue instruments"), "regulator", "admin"),
+    _entry("/supervision/certificates", N_("Certificates per month"), "regulator", "admin"),
+)
+
+
+def nav_for(actor: Actor | None) -> list[NavEntry]:
+    if actor is None:
+        return []
+    return [e for e in NAV if actor.roles & e.roles]
+
+
+def home_for(actor: Actor) -> str:
+    """Where a user lands after logging in: the first page of their first role."""
+    entries = nav_for(actor)
+    return entries[0].href if entries else "/account"

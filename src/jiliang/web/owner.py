@@ -1,0 +1,9 @@
+"""Pages under /owner (being built)."""
+
+from __future__ import annotations
+
+from .routing import page_router
+
+__all__ = ["router"]
+
+router = page_router("/owner")
