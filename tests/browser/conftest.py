@@ -98,3 +98,25 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def desk(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """A desktop-sized page (staff and regulators work at a desk); uncaught script errors are kept."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.script_errors = errors
+    yield pg
+    context.close()
+
+
+def log_in(page, base_url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Log in through the login form, as a person would."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"login as {username} failed: {page.url}"
