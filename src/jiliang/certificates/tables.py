@@ -31,7 +31,7 @@ certificates = Table(
     Column("record_id", ForeignKey("verification_records.id"), nullable=False),
     Column("instrument_id", ForeignKey("instruments.id"), nullable=False, index=True),
     Column("owner_id", ForeignKey("owners.id"), nullable=False, index=True),
-    Column("issued_at", UtcDateTime, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False, index=True),  # supervision: certificates per month
     Column("valid_until", Date),
     Column("payload", Text, nullable=False),  # RFC 8785 canonical JSON, exactly the signed bytes
     Column("signature_alg", String(16), nullable=False),

@@ -6,28 +6,76 @@ regulator sees its districts or special zone; an administrator sees everything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select, true
 
 from ..auth import Actor
 from ..errors import Forbidden
 from .tables import instruments, jurisdictions
 
-__all__ = ["approvable_districts", "instrument_filter", "ensure_instrument_visible", "regulator_districts"]
+__all__ = [
+    "Jurisdiction",
+    "approvable_districts",
+    "instrument_filter",
+    "ensure_instrument_visible",
+    "regulator_districts",
+    "regulator_jurisdiction",
+    "supervised_jurisdiction",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Jurisdiction:
+    """What a regulator oversees: the whole city, or some districts and special zones (Lingang, airport)."""
+
+    whole_city: bool
+    districts: frozenset[str] = frozenset()
+    zones: frozenset[str] = frozenset()
+
+    def clause(self) -> ColumnElement[bool]:
+        """A WHERE clause on `instruments` selecting the instruments in this jurisdiction."""
+        if self.whole_city:
+            return true()
+        clauses: list[ColumnElement[bool]] = []
+        if self.districts:
+            clauses.append(instruments.c.district_code.in_(sorted(self.districts)))
+        if self.zones:
+            clauses.append(instruments.c.zone.in_(sorted(self.zones)))
+        return or_(*clauses) if clauses else false()
+
+    def reaches_district(self, district_code: str) -> bool:
+        """Whether instruments of the district may lie in this jurisdiction. A special zone is not tied
+        to district codes in the data, so a zone regulator may ask about any district (and sees only
+        its zone's instruments there)."""
+        return self.whole_city or district_code in self.districts or bool(self.zones)
+
+
+def regulator_jurisdiction(conn: Connection, regulator_id: int) -> Jurisdiction:
+    """The regulator's jurisdiction rows; a row with neither district nor zone means the whole city."""
+    rows = regulator_districts(conn, regulator_id)
+    if any(district is None and zone is None for district, zone in rows):
+        return Jurisdiction(whole_city=True)
+    return Jurisdiction(
+        whole_city=False,
+        # a row naming a zone limits to the zone, whatever district it also names
+        districts=frozenset(d for d, z in rows if d is not None and z is None),
+        zones=frozenset(z for _, z in rows if z is not None),
+    )
+
+
+def supervised_jurisdiction(conn: Connection, actor: Actor) -> Jurisdiction:
+    """Whose figures the actor may read on the supervision dashboards: an administrator the whole
+    city, a regulator its own jurisdiction; anyone else (owners, institution staff) is refused."""
+    if actor.has("admin"):
+        return Jurisdiction(whole_city=True)
+    if actor.has("regulator") and actor.regulator_id is not None:
+        return regulator_jurisdiction(conn, actor.regulator_id)
+    raise Forbidden("只有监管部门可以查看监管统计 / supervision figures are for regulators", rule="jurisdiction")
 
 
 def _jurisdiction_clause(conn: Connection, regulator_id: int) -> ColumnElement[bool]:
-    rows = conn.execute(
-        select(jurisdictions.c.district_code, jurisdictions.c.zone).where(jurisdictions.c.regulator_id == regulator_id)
-    ).all()
-    clauses: list[ColumnElement[bool]] = []
-    for district, zone in rows:
-        if district is None and zone is None:
-            return true()
-        if zone is not None:
-            clauses.append(instruments.c.zone == zone)
-        elif district is not None:
-            clauses.append(instruments.c.district_code == district)
-    return or_(*clauses) if clauses else false()
+    return regulator_jurisdiction(conn, regulator_id).clause()
 
 
 def regulator_districts(conn: Connection, regulator_id: int) -> list[tuple[str | None, str | None]]:

@@ -1,0 +1,26 @@
+"""Supervision 监管: the regulator's dashboard queries — coverage of mandatory verification, the
+overdue drill-down, certificates issued per month. Read-only; scoped to the actor's jurisdiction."""
+
+from __future__ import annotations
+
+from .coverage import CoverageCount, CoverageTable, DistrictName, ItemName, UnknownPeriodCount, coverage
+from .issuance import CertificateSeries, InstitutionSeries, certificates_per_month
+from .overdue import OverdueInstrument, UncoveredStatus, overdue
+from .standing import PeriodClass, Standing
+
+__all__ = [
+    "CertificateSeries",
+    "CoverageCount",
+    "CoverageTable",
+    "DistrictName",
+    "InstitutionSeries",
+    "ItemName",
+    "OverdueInstrument",
+    "PeriodClass",
+    "Standing",
+    "UncoveredStatus",
+    "UnknownPeriodCount",
+    "certificates_per_month",
+    "coverage",
+    "overdue",
+]
