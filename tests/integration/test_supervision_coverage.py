@@ -417,3 +417,19 @@ def test_certificates_per_institution_per_shanghai_month_in_the_jurisdiction(pla
 
     as_admin = certificates_per_month(conn, world.admin(platform), today, months=3)
     assert as_admin.totals == city.totals
+
+
+def test_revoking_the_certificate_of_an_initial_only_instrument_uncovers_it(platform, conn):
+    # a first-only instrument's certificate has no valid-until; revoking it must still end its cover
+    lab = world.make_lab(platform, "D310104", ["water_meter"])
+    owner = world.make_owner(platform, XUHUI)
+    reg = regulator(platform, "SAMR-310104")
+    today = shanghai_today()
+    wm = world.water_meter(platform, owner)
+    number = verified(platform, lab, owner, wm, WATER, stage="initial", on=today - timedelta(days=3))
+    assert counts(coverage(conn, reg, today).cell(XUHUI, "water_meter")) == (1, 1, 0, 0, 0, 0, 1.0)
+    revoke_certificate(platform.uow(), world.confirm(platform, lab.approver), number, "检定数据录入错误")
+    conn.rollback()  # a new snapshot
+    assert counts(coverage(conn, reg, today).cell(XUHUI, "water_meter")) == (1, 0, 0, 0, 0, 1, 0.0)
+    [row] = overdue(conn, reg, today)
+    assert (row.instrument_id, row.status) == (wm, "no_valid_date")

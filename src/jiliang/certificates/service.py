@@ -180,7 +180,9 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
             "advisory": bool(rec.advisory),
             "valid_until": str(rec.valid_until) if it.kind == "verification" and rec.valid_until else None,
             "replace_by": str(rec.replace_by) if it.kind == "verification" and rec.replace_by else None,
-            "verify_path": f"/public/certificates/{number}?token={token}",
+            # the QR code leads to the page that checks the certificate in the visitor's browser
+            # (older signed certificates name the JSON answer /public/certificates/…, which stays)
+            "verify_path": f"/public/verify/{number}?token={token}",
         }
         signer = load_signer(data_dir, it.institution.signing_kid)
         # stored as is: exactly the bytes the signature covers; the points come from record_content
@@ -297,6 +299,18 @@ def amend_certificate(
         return new
 
 
+def _is_latest_verification(conn: Connection, cert: Any) -> bool:
+    """Whether no later verification certificate of the instrument replaced this one's standing."""
+    later = conn.execute(
+        select(certificates.c.id).where(
+            certificates.c.instrument_id == cert.instrument_id,
+            certificates.c.kind.in_(("verification", "nonconformity")),
+            certificates.c.id > cert.id,
+        )
+    ).first()
+    return later is None
+
+
 def revoke_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str, reason: str) -> None:
     actor = confirmation.actor
     actor.require("approver", "lab_manager")
@@ -316,11 +330,13 @@ def revoke_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str,
             .values(status="revoked", revoked_at=now, revocation_reason=reason)
         )
         track(uow, "certificate", [number])
-        if cert.kind == "verification":  # a revoked pass no longer covers the instrument
+        if cert.kind == "verification" and _is_latest_verification(conn, cert):
+            # a revoked pass no longer covers the instrument, whatever kind of period it has (a
+            # first-only instrument has no valid-until): its cached standing says so
             conn.execute(
                 update(instruments)
-                .where(instruments.c.id == cert.instrument_id, instruments.c.valid_until == cert.valid_until)
-                .values(valid_until=None)
+                .where(instruments.c.id == cert.instrument_id)
+                .values(valid_until=None, last_conclusion="revoked")
             )
         record_event(
             uow,

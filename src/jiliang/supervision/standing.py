@@ -83,7 +83,8 @@ def standing(today: date) -> ColumnElement[str]:
     1. barred → not covered: a failed verification bars use until it passes again, even while a
        limited-use instrument's replace-by date (kept through failed checks) is still ahead.
     2. periodic → covered while valid_until >= today (the last day of validity counts).
-    3. limited_use → covered while replace_by >= today: verified once, then used until replaced.
+    3. limited_use → covered while replace_by >= today after a pass: verified once, then used until
+       replaced (a revoked certificate leaves last_conclusion 'revoked': not covered).
     4. scrap → covered once it passed a verification (last_conclusion 'pass'), with no end date
        unless the institution set one: such an instrument is scrapped when inaccurate, not re-verified.
        A later calibration overwrites last_conclusion, so it then counts as no_valid_date (a
@@ -95,7 +96,7 @@ def standing(today: date) -> ColumnElement[str]:
     return case(
         (ins.barred.is_(True), literal("barred")),
         (and_(_periodic(), ins.valid_until >= today), literal("covered")),
-        (and_(_limited_use(), ins.replace_by >= today), literal("covered")),
+        (and_(_limited_use(), ins.last_conclusion == "pass", ins.replace_by >= today), literal("covered")),
         (
             and_(_scrap(), ins.last_conclusion == "pass", or_(ins.valid_until.is_(None), ins.valid_until >= today)),
             literal("covered"),
