@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from . import __version__, public
 from .certificates.routes import router as certificate_router
 from .deps import SlidingWindow
-from .errors import JiliangError
+from .errors import InvalidInput, JiliangError
 from .ledger.routes import public_router as ledger_public_router
 from .ledger.routes import router as ledger_router
 from .platform import Platform
@@ -45,8 +45,11 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
         return JSONResponse({"detail": exc.message, "rule": exc.rule}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        page = page_response(request, InvalidInput(f"填写内容有误：{problems} / invalid input: {problems}"))
+        if page is not None:
+            return page
         return JSONResponse(
             {
                 "detail": f"请求内容有误 / invalid request: {problems}",

@@ -101,3 +101,10 @@ def test_the_demo_login_page_lists_the_demo_accounts(platform) -> None:  # type:
         for login in LOGINS:
             assert login.username in listed
         assert "demo-owner" not in plain.get("/login").text
+
+
+def test_a_page_form_that_fails_validation_gets_an_error_page_not_json(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/login", data={"username": "x" * 65, "password": "p", "csrf_token": form_token(client)})
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html")
+    assert "请更正填写内容" in r.text and "username" in r.text

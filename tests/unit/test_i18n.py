@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from jiliang.web.messages import missing_translations, translated_messages, used_messages
+from jiliang.web.messages import conflicting_translations, missing_translations, translated_messages, used_messages
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -26,3 +26,7 @@ def test_the_extractor_sees_templates_and_code() -> None:
     used = used_messages()
     assert any(where.startswith("templates/") for where in used.values())
     assert any(where.endswith(".py") or ".py:" in where for where in used.values())
+
+
+def test_a_text_has_one_translation_across_the_area_catalogues() -> None:
+    assert not conflicting_translations()

@@ -11,9 +11,22 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import JiliangError
-from . import account, lab, owner, public_pages, supervision, workbench
+from . import (
+    account,
+    lab,
+    owner,
+    owner_apply,
+    owner_certificates,
+    owner_register,
+    owner_signup,
+    public_pages,
+    registrations,
+    supervision,
+    workbench,
+)
 from .routing import is_page, page_error
 from .session import LoginRequired
+from .timing import ServerTiming
 
 __all__ = ["install", "page_response", "public_router"]
 
@@ -22,9 +35,21 @@ public_router = public_pages.router  # matched early: the QR pages are the busie
 
 def install(app: FastAPI) -> None:
     """Adds the pages, the static files and the pages' error handling to the app."""
-    for module in (account, owner, workbench, lab, supervision):
+    for module in (
+        account,
+        owner,
+        owner_register,
+        owner_apply,
+        owner_certificates,
+        owner_signup,
+        registrations,
+        workbench,
+        lab,
+        supervision,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(ServerTiming)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..auth import login
@@ -14,11 +14,12 @@ from ..platform import Platform
 from .i18n import LANGUAGES, bilingual
 from .nav import home_for
 from .render import LANG_COOKIE, language_of, redirect, render
-from .session import PageActor, check_csrf, end_session, optional_actor, start_session
+from .routing import page_router
+from .session import PageActor, end_session, optional_actor, start_session
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+router = page_router()
 
 
 def _safe_next(target: str | None) -> str | None:

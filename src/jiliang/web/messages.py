@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 
 from .i18n import LOCALES_DIR
 
-__all__ = ["used_messages", "translated_messages", "missing_translations"]
+__all__ = ["used_messages", "translated_messages", "missing_translations", "conflicting_translations"]
 
 WEB = Path(__file__).parent
 _METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
@@ -42,6 +42,17 @@ def translated_messages(locale: str = "zh_CN") -> dict[str, str]:
                 if m.id and m.string:
                     out[str(m.id)] = str(m.string)
     return out
+
+
+def conflicting_translations(locale: str = "zh_CN") -> dict[str, set[str]]:
+    """Texts that two area catalogues translate differently (the one loaded last would win)."""
+    seen: dict[str, set[str]] = {}
+    for po in sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as f:
+            for m in read_po(f, locale=locale):
+                if m.id and m.string:
+                    seen.setdefault(str(m.id), set()).add(str(m.string))
+    return {msg: found for msg, found in seen.items() if len(found) > 1}
 
 
 def missing_translations(locale: str = "zh_CN") -> dict[str, str]:

@@ -1,9 +1,190 @@
-"""Pages under /owner (being built)."""
+"""The owner's instruments at /owner/instruments: the list with status counts and a status filter,
+and one instrument's page with its history and the transfer, relocate and scrap forms."""
 
 from __future__ import annotations
 
-from .routing import page_router
+from collections import Counter
+from typing import Annotated, Any
 
-__all__ = ["router"]
+from fastapi import Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
+
+from ..auth import Actor
+from ..deps import ConnDep, PlatformDep
+from ..errors import JiliangError
+from ..platform import Platform, shanghai_today
+from ..registry import queries, service
+from ..registry.directory import list_districts, own_organisation
+from .i18n import N_, bilingual
+from .owner_vocab import INSTRUMENT_STATUSES, translate, vocabulary
+from .render import language_of, redirect, render
+from .routing import page_router
+from .session import PageActor
+
+__all__ = ["router", "catalogue_names", "all_instruments"]
 
 router = page_router("/owner")
+
+PAGE_SIZE = 200
+_CHUNK = 1000
+MAX_LISTED = 20_000  # beyond this an owner needs the export, not a page
+
+
+def all_instruments(conn: Connection, actor: Actor) -> tuple[list[dict[str, Any]], bool]:
+    """Every instrument the actor may see, with its status (registry.queries.list_instruments, read in
+    chunks); and whether the list was cut at MAX_LISTED."""
+    today = shanghai_today()
+    rows: list[dict[str, Any]] = []
+    while len(rows) < MAX_LISTED:
+        chunk = queries.list_instruments(conn, actor, today, _CHUNK, len(rows))
+        rows.extend(chunk)
+        if len(chunk) < _CHUNK:
+            return rows, False
+    return rows, True
+
+
+def catalogue_names(conn: Connection) -> tuple[dict[str, str], dict[int, tuple[str, str]]]:
+    """item code → name, type id → (Chinese, English) name, from the catalogue query."""
+    items: dict[str, str] = {}
+    types: dict[int, tuple[str, str]] = {}
+    for item in queries.catalogue(conn):
+        items[item["code"]] = item["name_zh"]
+        for t in item["types"]:
+            types[t["id"]] = (t["name_zh"], t["name_en"] or t["name_zh"])
+    return items, types
+
+
+def _names(conn: Connection) -> dict[str, Any]:
+    items, types = catalogue_names(conn)
+    return {"item_names": items, "type_names": types, "district_names": {d.code: d for d in list_districts(conn)}}
+
+
+@router.get("/instruments", response_class=HTMLResponse)
+def instrument_list(
+    request: Request,
+    actor: PageActor,
+    conn: ConnDep,
+    status: Annotated[str, Query(max_length=20)] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    rows, cut = all_instruments(conn, actor)
+    counts = Counter(r["due_status"] for r in rows)
+    chosen = status if status in INSTRUMENT_STATUSES else ""
+    shown = [r for r in rows if r["due_status"] == chosen] if chosen else rows
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(page, pages)
+    context = {
+        "organisation": own_organisation(conn, actor),
+        "instruments": shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "total": len(rows),
+        "matching": len(shown),
+        "counts": counts,
+        "statuses": INSTRUMENT_STATUSES,
+        "status": chosen,
+        "page": page,
+        "pages": pages,
+        "cut": cut,
+        "max_listed": MAX_LISTED,
+        **_names(conn),
+        **vocabulary(),
+    }
+    fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    template = "owner/_instrument_list.html" if fragment else "owner/instruments.html"
+    return render(request, template, context)
+
+
+def _detail(
+    request: Request,
+    actor: Actor,
+    conn: Connection,
+    instrument_id: int,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The instrument's page; after a refused change, with the message beside that form."""
+    detail = queries.instrument_detail(conn, actor, instrument_id, shanghai_today())
+    platform: Platform = request.app.state.platform
+    procedure = platform.procedures.get(detail["procedure_code"] or "")
+    labels = {p.name: p for p in procedure.instrument_parameters} if procedure else {}
+    context = {
+        "inst": detail,
+        "parameter_labels": labels,
+        "mine": detail["owner_id"] == actor.owner_id,
+        "districts": list_districts(conn),
+        "errors": errors or {},
+        "values": values or {},
+        **_names(conn),
+        **vocabulary(),
+    }
+    return render(request, "owner/instrument.html", context, status_code=status)
+
+
+@router.get("/instruments/{instrument_id:int}", response_class=HTMLResponse)
+def instrument_page(request: Request, instrument_id: int, actor: PageActor, conn: ConnDep) -> HTMLResponse:
+    return _detail(request, actor, conn, instrument_id)
+
+
+def _failed(
+    request: Request, actor: Actor, conn: Connection, instrument_id: int, form: str, exc: JiliangError, **values: str
+) -> Response:
+    errors = {form: bilingual(exc.message, language_of(request))}
+    return _detail(request, actor, conn, instrument_id, errors, values, exc.status)
+
+
+@router.post("/instruments/{instrument_id:int}/transfer", response_class=HTMLResponse)
+def transfer(
+    request: Request,
+    instrument_id: int,
+    actor: PageActor,
+    platform: PlatformDep,
+    conn: ConnDep,
+    new_owner_credit_code: Annotated[str, Form(max_length=64)],
+) -> Response:
+    try:
+        service.transfer_instrument(platform.uow(), actor, instrument_id, new_owner_credit_code)
+    except JiliangError as exc:
+        return _failed(
+            request, actor, conn, instrument_id, "transfer", exc, new_owner_credit_code=new_owner_credit_code
+        )
+    flash = translate(request, N_("Instrument %(id)s was transferred to the new owner."), id=instrument_id)
+    return redirect("/owner/instruments", flash=flash)
+
+
+@router.post("/instruments/{instrument_id:int}/relocate", response_class=HTMLResponse)
+def relocate(
+    request: Request,
+    instrument_id: int,
+    actor: PageActor,
+    platform: PlatformDep,
+    conn: ConnDep,
+    district_code: Annotated[str, Form(max_length=6)],
+    location: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    try:
+        service.relocate_instrument(platform.uow(), actor, instrument_id, district_code, location.strip())
+    except JiliangError as exc:
+        return _failed(
+            request, actor, conn, instrument_id, "relocate", exc, district_code=district_code, location=location
+        )
+    return redirect(f"/owner/instruments/{instrument_id}", flash=translate(request, N_("The new location is saved.")))
+
+
+@router.post("/instruments/{instrument_id:int}/scrap", response_class=HTMLResponse)
+def scrap(
+    request: Request,
+    instrument_id: int,
+    actor: PageActor,
+    platform: PlatformDep,
+    conn: ConnDep,
+    confirm: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    if confirm != "yes":
+        message = translate(request, N_("Tick the box to confirm that the instrument is scrapped."))
+        return _detail(request, actor, conn, instrument_id, {"scrap": message}, status=422)
+    try:
+        service.scrap_instrument(platform.uow(), actor, instrument_id)
+    except JiliangError as exc:
+        return _failed(request, actor, conn, instrument_id, "scrap", exc)
+    return redirect(f"/owner/instruments/{instrument_id}", flash=translate(request, N_("The instrument is scrapped.")))
