@@ -98,6 +98,9 @@ def settings(template: tuple[str, Path], tmp_path: Path) -> Iterator[Settings]:
 
 @pytest.fixture
 def platform(settings: Settings) -> Iterator[Platform]:
+    from jiliang.certificates.queries import forget_public_keys
+
+    forget_public_keys()  # every test database copies the same keys; a test may have marked one compromised
     p = Platform(settings)
     yield p
     p.engine.dispose()

@@ -4,10 +4,11 @@ keys, and owner self-registration. All are rate-limited per client address."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from .certificates.keys import published_keyset
@@ -65,8 +66,12 @@ TokenQuery = Annotated[str | None, Query(max_length=64)]
 async def certificate(
     number: Annotated[str, Path(max_length=40)], request: Request, token: TokenQuery = None
 ) -> Response:
-    """With the QR code's token: the printed facts and the signature check. Number alone: only the status."""
+    """With the QR code's token: the printed facts and the signature check. Number alone: only the status.
+    A browser (certificates printed before the QR code led to the page) is sent to the page."""
     platform = check_rate(request)
+    if "text/html" in request.headers.get("accept", ""):
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/public/verify/{quote(number, safe='')}{query}", status_code=307)
     with single_read(platform.engine) as conn:
         if token:
             return _json(public_facts(conn, number, token, shanghai_today()))

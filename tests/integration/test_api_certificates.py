@@ -33,10 +33,18 @@ def _seq(number: str) -> int:
     return int(number.rsplit("-", 1)[1])
 
 
+def _qr_json(qr: str) -> str:
+    """A certificate's QR code leads to the page /public/verify/{n}?token=; machines read the same
+    number and token as JSON at /public/certificates/{n}?token=."""
+    assert qr.startswith("/public/verify/") and "?token=" in qr, qr
+    return "/public/certificates/" + qr.removeprefix("/public/verify/")
+
+
 def _qr(client, headers, number: str) -> str:
+    """The JSON answer behind the certificate's QR code."""
     r = client.get(f"/api/certificates/{number}", headers=headers)
     assert r.status_code == 200, r.text
-    return r.json()["qr"]
+    return _qr_json(r.json()["qr"])
 
 
 def _document(client, headers, number: str) -> dict:
@@ -111,7 +119,7 @@ def test_revocation_needs_a_reason_and_shows_revoked_publicly(platform, client):
     assert client.get(f"/public/certificates/{number}").json() == {"number": number, "status": "revoked"}
     detail = client.get(f"/api/certificates/{number}", headers=h).json()
     assert detail["status"] == "revoked" and detail["revocation_reason"] == "标准器溯源失效"
-    assert client.get(detail["qr"]).json()["status"] == "revoked"
+    assert client.get(_qr_json(detail["qr"])).json()["status"] == "revoked"
     r = client.post(
         f"/api/certificates/{number}/revoke", headers=h, json={"password": world.PASSWORD, "reason": "again"}
     )
@@ -212,7 +220,7 @@ def test_certificate_past_its_valid_until_shows_expired(platform, client):
     h = login(client, owner.username, world.PASSWORD)
     cert = client.get(f"/api/certificates/{number}", headers=h).json()
     assert cert["status"] == "valid" and cert["current_status"] == "expired"
-    assert client.get(cert["qr"]).json()["status"] == "expired"
+    assert client.get(_qr_json(cert["qr"])).json()["status"] == "expired"
     assert client.get(f"/public/instruments/{iid}").json()["status"] == "overdue"
 
 
@@ -222,7 +230,7 @@ def test_failed_verification_issues_a_notice_and_the_label_shows_barred(platform
     h = login(client, owner.username, world.PASSWORD)
     cert = client.get(f"/api/certificates/{number}", headers=h).json()
     assert cert["kind"] == "nonconformity" and cert["conclusion"].startswith("不合格")
-    assert client.get(cert["qr"]).json()["kind"] == "nonconformity"
+    assert client.get(_qr_json(cert["qr"])).json()["kind"] == "nonconformity"
     assert client.get(f"/public/instruments/{iid}").json() == {"instrument": iid, "status": "barred"}
     token = client.get(f"/api/instruments/{iid}", headers=h).json()["label_token"]
     label = client.get(f"/public/instruments/{iid}", params={"token": token}).json()

@@ -73,8 +73,10 @@ def test_whole_workflow_over_http(platform, client):
     number = r.json()["certificate"]
     cert = client.get(f"/api/certificates/{number}", headers=shop).json()
     assert cert["signature_valid"] is True
-    qr = cert["qr"]
-    facts = client.get(qr).json()
+    qr = cert["qr"]  # the QR code leads to the page; machines read the same number and token as JSON
+    assert qr.startswith(f"/public/verify/{number}?token=")
+    assert client.get(qr).headers["content-type"].startswith("text/html")
+    facts = client.get(qr.replace("/public/verify/", "/public/certificates/", 1)).json()
     assert facts["status"] == "valid" and facts["signature_valid"] is True
     assert client.get(f"/public/certificates/{number}").json() == {"number": number, "status": "valid"}
     assert isinstance(date.fromisoformat(facts["verification_date"]), date)

@@ -12,7 +12,13 @@ from ..errors import NotFound
 from .periods import due_status
 from .tables import catalogue_items, catalogue_types, instruments
 
-__all__ = ["label_status", "label_facts", "instrument_status"]
+__all__ = ["label_status", "label_facts", "label_path", "instrument_status"]
+
+
+def label_path(instrument_id: int, token: str) -> str:
+    """Where the QR code on an instrument's label leads: the public label page (web/public_pages.py).
+    The JSON answer stays at /public/instruments/{id}?token= for machines."""
+    return f"/public/label/{instrument_id}?token={token}"
 
 
 def instrument_status(row: Any, today: date) -> str:

@@ -1,41 +1,160 @@
-"""The public pages, no login: the certificate a QR code leads to, checked in the visitor's browser."""
+"""The public pages, no login, phone first: a certificate looked up by its number (the status only),
+the page a certificate's QR code leads to (checked in the visitor's browser) and the page an
+instrument label's QR code leads to (is this instrument verified and in date?)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..certificates.queries import public_status
+from ..db import single_read
 from ..deps import rate_limited
+from ..errors import NotFound
+from ..platform import Platform, shanghai_today
+from ..registry.label import label_facts
+from .i18n import N_
 from .render import render
+from .routing import page_router
 
-__all__ = ["router"]
+__all__ = ["router", "CERTIFICATE_STATUS", "LABEL_STATUS"]
 
-router = APIRouter(prefix="/public", tags=["web 网页"], dependencies=[Depends(rate_limited)])
-
-
-@router.get(
-    "/verify/{number}",
-    response_class=HTMLResponse,
-    summary="在浏览器中核验证书（网页）/ check a certificate in the browser (web page)",
+# Pages (an error renders as a page in the visitor's language), rate-limited like every public route.
+router = APIRouter(
+    prefix="/public", include_in_schema=False, dependencies=[*page_router().dependencies, Depends(rate_limited)]
 )
+
+TokenQuery = Annotated[str | None, Query(max_length=64)]
+
+# A certificate number as numbering.format_number writes it: institution code, year, sequence.
+_NUMBER = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*")
+_MAX_NUMBER = 40
+_INSTRUMENT_ID = re.compile(r"[1-9][0-9]{0,9}")
+_MAX_ID = 2**31 - 1  # an INTEGER column
+
+# status (certificates.queries.public_status) → (verdict box colour, title, what to do)
+CERTIFICATE_STATUS = {
+    "valid": ("valid", N_("This certificate is valid"), N_("It was issued on this platform and is in force.")),
+    "revoked": ("revoked", N_("This certificate has been revoked"), N_("Do not rely on it.")),
+    "superseded": (
+        "superseded",
+        N_("This certificate has been superseded"),
+        N_("It was replaced by an amended certificate: ask the owner for the amended one."),
+    ),
+    "expired": ("expired", N_("This certificate has expired"), N_("The instrument is due for verification again.")),
+    "unknown": (
+        "not-found",
+        N_("No certificate with this number"),
+        N_("This platform has no certificate with this number. Check it, or ask the institution named on it."),
+    ),
+}
+STATUS_NAMES = {
+    "valid": N_("Valid"),
+    "revoked": N_("Revoked"),
+    "superseded": N_("Superseded"),
+    "expired": N_("Expired"),
+    "unknown": N_("Unknown"),
+}
+
+# status (registry.label.instrument_status) → (mark, verdict title)
+LABEL_STATUS = {
+    "in_date": ("✓", N_("Verified and in date")),
+    "due_soon": ("✓", N_("Verified, due for verification soon")),
+    "overdue": ("✗", N_("Verification overdue")),
+    "barred": ("✗", N_("Failed verification: not to be used")),
+    "scrapped": ("✗", N_("Scrapped: not to be used")),
+    "never_verified": ("✗", N_("Never verified")),
+    "unknown": ("?", N_("Verification period unknown")),
+}
+LABEL_STATUS_NAMES = {
+    "in_date": N_("In date"),
+    "due_soon": N_("Due soon"),
+    "overdue": N_("Overdue"),
+    "barred": N_("Barred from use"),
+    "scrapped": N_("Scrapped"),
+    "never_verified": N_("Never verified"),
+    "unknown": N_("Period unknown"),
+}
+
+
+def _here(request: Request) -> str:
+    """This page's path with its query, so the language switch comes back with the QR code's token."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return render(request, template, {"path": _here(request), **context}, status_code=status_code)
+
+
+def _platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+@router.get("/verify", response_class=HTMLResponse)
+async def verify_form(request: Request, number: Annotated[str | None, Query(max_length=256)] = None) -> Response:
+    """The form: a certificate number → its status page."""
+    if number is None:
+        return _page(request, "public/verify_form.html", {})
+    wanted = "".join(number.split()).upper()  # typed on a phone: stray spaces, lower case
+    if len(wanted) > _MAX_NUMBER or not _NUMBER.fullmatch(wanted):
+        error = N_("A certificate number has letters, digits and hyphens, like D310104-2026-000123.")
+        return _page(request, "public/verify_form.html", {"typed": number, "error": error}, status_code=422)
+    return RedirectResponse(f"/public/verify/{quote(wanted, safe='')}", status_code=303)
+
+
+@router.get("/verify/{number}", response_class=HTMLResponse)
 async def certificate_page(
-    request: Request,
-    number: Annotated[str, PathParam(max_length=40)],
-    token: Annotated[str | None, Query(max_length=64)] = None,
-) -> HTMLResponse:
-    """The page a certificate's QR code leads to. It holds no certificate data: the browser fetches
-    the signed bytes and the ledger proof and checks them itself (static/verify-certificate.js)."""
+    request: Request, number: Annotated[str, PathParam(max_length=_MAX_NUMBER)], token: TokenQuery = None
+) -> Response:
+    """Number alone: the status, rendered here. Number + the QR code's token: a page that holds no
+    certificate data; the browser fetches the signed bytes and the ledger proof and checks them
+    itself (static/verify-certificate.js). One indexed read either way (as the JSON QR checks)."""
+    with single_read(_platform(request).engine) as conn:
+        status = public_status(conn, number, shanghai_today())["status"]
+    if not token:
+        result, title, detail = CERTIFICATE_STATUS[status]
+        context = {
+            "number": number,
+            "status": status,
+            "status_names": STATUS_NAMES,
+            "result": result,
+            "title_id": title,
+            "detail_id": detail,
+        }
+        return _page(request, "public/status.html", context, status_code=404 if status == "unknown" else 200)
     path = quote(number, safe="")
-    query = f"?{urlencode({'token': token})}" if token else ""
     context = {
         "number": number,
-        "has_token": bool(token),
-        "proof_url": f"/public/certificates/{path}/proof{query}" if token else "",
+        "status": status,  # shown only without JavaScript; the browser proves the status itself
+        "status_names": STATUS_NAMES,
+        "proof_url": f"/public/certificates/{path}/proof?{urlencode({'token': token})}",
         "status_url": f"/public/certificates/{path}",
         "keys_url": "/public/keys",
     }
-    return render(request, "certificate.html", context)
+    return _page(request, "certificate.html", context)
+
+
+@router.get("/label/{instrument_id}", response_class=HTMLResponse)
+async def label_page(
+    request: Request, instrument_id: Annotated[str, PathParam(max_length=16)], token: TokenQuery = None
+) -> Response:
+    """An instrument label's QR code: is it verified, until when, barred, scrapped? Without the right
+    token the page says only that the label is not recognised (404), nothing about any instrument."""
+    facts, today = None, shanghai_today()
+    if token and _INSTRUMENT_ID.fullmatch(instrument_id) and int(instrument_id) <= _MAX_ID:
+        with single_read(_platform(request).engine) as conn:
+            try:
+                facts = label_facts(conn, int(instrument_id), token, today)
+            except NotFound:
+                facts = None
+    if facts is None:
+        return _page(request, "public/label.html", {"facts": None}, status_code=404)
+    mark, title = LABEL_STATUS[facts["status"]]
+    context = {"facts": facts, "mark": mark, "title_id": title, "status_names": LABEL_STATUS_NAMES, "today": today}
+    return _page(request, "public/label.html", context)

@@ -6,7 +6,7 @@
 //   (d) the checkpoint is a C2SP signed note carrying a valid Ed25519 signature of a published
 //       platform key that was not reported compromised when it signed.
 // The pure functions are exported (and tested against the Python implementation); `main` fills
-// the page served at /public/verify/{number}.
+// the page served at /public/verify/{number}?token=… in the page's language (<html lang>).
 
 const utf8 = new TextEncoder();
 const ED25519_SPKI_PREFIX = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00);
@@ -450,24 +450,23 @@ export async function checkCertificate({ number, proof, keys, currentStatus = nu
 // ------------------------------------------------------------------ the page
 
 const VERDICTS = {
-  valid: ["✓ 证书真实有效", "Genuine and valid"],
+  valid: ["✓ 证书真实有效", "✓ Genuine and valid"],
   revoked: ["证书真实，但已被撤销", "Genuine, but REVOKED"],
   superseded: ["证书真实，但已被更正后的新证书取代", "Genuine, but superseded by an amended certificate"],
   expired: ["证书真实，但已过有效期", "Genuine, but expired"],
   pending: ["签名已核实，账本证明尚待生成", "Signature checked; the ledger proof is pending"],
   partial: ["部分核验", "Partly checked"],
-  invalid: ["✗ 核验未通过", "Verification FAILED"],
+  invalid: ["✗ 核验未通过", "✗ Verification FAILED"],
   "not-found": ["未找到证书", "Certificate not found"],
-  "no-token": ["缺少二维码中的校验码", "The QR code's token is missing"],
   error: ["无法完成核验", "The check could not be completed"],
 };
 
 const STATUS = {
-  valid: ["有效", "valid"],
-  revoked: ["已撤销", "revoked"],
-  superseded: ["已被取代", "superseded"],
-  expired: ["已过期", "expired"],
-  unknown: ["未知", "unknown"],
+  valid: ["有效", "Valid"],
+  revoked: ["已撤销", "Revoked"],
+  superseded: ["已被取代", "Superseded"],
+  expired: ["已过期", "Expired"],
+  unknown: ["未知", "Unknown"],
 };
 
 const CHECK_NAMES = {
@@ -479,11 +478,14 @@ const CHECK_NAMES = {
 
 const MARKS = { pass: "✓", fail: "✗", unavailable: "?", skipped: "–", checking: "…" };
 
-function bilingual(el, zh, en) {
-  const span = document.createElement("span");
-  span.className = "en";
-  span.textContent = en;
-  el.replaceChildren(document.createTextNode(`${zh} `), span);
+/** The page's language, from <html lang> (the header's language switch sets it): "zh" or "en". */
+export function pageLanguage(doc = document) {
+  return (doc.documentElement.lang || "").toLowerCase().startsWith("en") ? "en" : "zh";
+}
+
+/** Writes the text in the page's language only. */
+function say(el, zh, en) {
+  el.textContent = pageLanguage() === "en" ? en : zh;
 }
 
 function verdictDetail(report) {
@@ -517,8 +519,8 @@ function verdictDetail(report) {
 function showVerdict(root, result, detail) {
   const box = root.querySelector("#verdict");
   box.dataset.result = result;
-  bilingual(root.querySelector("#verdict-title"), ...VERDICTS[result]);
-  bilingual(root.querySelector("#verdict-detail"), ...detail);
+  say(root.querySelector("#verdict-title"), ...VERDICTS[result]);
+  say(root.querySelector("#verdict-detail"), ...detail);
 }
 
 function setFact(root, id, value) {
@@ -535,13 +537,13 @@ function render(root, report) {
   setFact(root, "institution", f.institution);
   setFact(root, "date", f.date);
   if (f.validUntil) setFact(root, "valid-until", f.validUntil);
-  else if (f.replaceBy) bilingual(root.querySelector("#fact-valid-until"), `须于 ${f.replaceBy} 前更换`, `replace by ${f.replaceBy}`);
-  else bilingual(root.querySelector("#fact-valid-until"), "未规定（无检定周期数据）", "not stated (no period in the data)");
+  else if (f.replaceBy) say(root.querySelector("#fact-valid-until"), `须于 ${f.replaceBy} 前更换`, `Replace by ${f.replaceBy}`);
+  else say(root.querySelector("#fact-valid-until"), "未规定（无检定周期数据）", "Not stated (no period in the data)");
   setFact(root, "conclusion", f.conclusion);
 
   const status = root.querySelector("#status");
   status.dataset.status = report.status;
-  bilingual(status, ...(STATUS[report.status] || STATUS.unknown));
+  say(status, ...(STATUS[report.status] || STATUS.unknown));
 
   const position = root.querySelector("#ledger-position");
   if (report.ledger) {
@@ -549,25 +551,25 @@ function render(root, report) {
     position.dataset.index = String(index);
     position.dataset.checkpoint = checkpoint === null ? "" : String(checkpoint);
     if (checkpoint === null) {
-      bilingual(position, `已记入账本：第 ${index} 号叶子，尚待检查点`, `recorded in the ledger at index ${index}, awaiting a checkpoint`);
+      say(position, `已记入账本：第 ${index} 号叶子，尚待检查点`, `Recorded in the ledger at index ${index}, awaiting a checkpoint`);
     } else {
-      bilingual(position, `已记入账本：第 ${index} 号叶子，检查点 ${checkpoint}`, `recorded in the ledger at index ${index}, checkpoint ${checkpoint}`);
+      say(position, `已记入账本：第 ${index} 号叶子，检查点 ${checkpoint}`, `Recorded in the ledger at index ${index}, checkpoint ${checkpoint}`);
     }
   } else {
-    bilingual(position, "账本中没有这张证书的记录", "the ledger holds no entry for this certificate");
+    say(position, "账本中没有这张证书的记录", "The ledger holds no entry for this certificate");
   }
 
   for (const [id, check] of Object.entries(report.checks)) {
     const item = root.querySelector(`#check-${id}`);
     item.dataset.result = check.result;
     item.querySelector(".mark").textContent = MARKS[check.result];
-    bilingual(item.querySelector(".detail"), check.zh, check.en);
+    say(item.querySelector(".detail"), check.zh, check.en);
   }
   if (report.platformKey) {
-    bilingual(
+    say(
       root.querySelector("#platform-key"),
       `平台检查点密钥：${report.platformKey.key.kid}，签名标识 ${report.platformKey.keyId}`,
-      `platform checkpoint key: ${report.platformKey.key.kid}, note key ID ${report.platformKey.keyId}`,
+      `Platform checkpoint key: ${report.platformKey.key.kid}, note key ID ${report.platformKey.keyId}`,
     );
   }
   for (const id of ["#certificate", "#checks-card", "#about"]) root.querySelector(id).hidden = false;
@@ -592,16 +594,6 @@ async function run(root) {
     return;
   }
   const statusAnswer = fetchJson(ds.statusUrl).catch(() => null);
-  if (ds.hasToken !== "yes") {
-    const s = await statusAnswer;
-    const st = s && s.ok && s.body ? s.body.status : "unknown";
-    const [zh, en] = STATUS[st] || STATUS.unknown;
-    showVerdict(root, "no-token", [
-      `请扫描证书上的二维码。仅凭编号只能查询状态：${zh}。`,
-      `Scan the QR code on the certificate. The number alone shows only the status: ${en}.`,
-    ]);
-    return;
-  }
   const [proof, keys, current] = await Promise.all([fetchJson(ds.proofUrl), fetchJson(ds.keysUrl), statusAnswer]);
   if (proof.status === 404) {
     showVerdict(root, "not-found", [
