@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from ..auth import Actor
+from .queries import catalogue
 from .tables import districts, institutions, owners
 
 __all__ = [
@@ -18,6 +19,9 @@ __all__ = [
     "own_organisation",
     "credit_code_taken",
     "institution_names",
+    "organisation",
+    "CatalogueNames",
+    "catalogue_names",
 ]
 
 
@@ -48,11 +52,14 @@ def list_districts(conn: Connection) -> list[District]:
 
 def own_organisation(conn: Connection, actor: Actor) -> OwnOrganisation | None:
     """The organisation an owner's user belongs to (None for staff, regulators and administrators)."""
-    if actor.owner_id is None:
-        return None
+    return None if actor.owner_id is None else organisation(conn, actor.owner_id)
+
+
+def organisation(conn: Connection, owner_id: int) -> OwnOrganisation | None:
+    """An owner organisation by id; the caller has already been allowed to see it."""
     row = conn.execute(
         select(owners.c.id, owners.c.name, owners.c.credit_code, owners.c.district_code, owners.c.status).where(
-            owners.c.id == actor.owner_id
+            owners.c.id == owner_id
         )
     ).first()
     if row is None:
@@ -74,3 +81,19 @@ def institution_names(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[s
         select(institutions.c.id, institutions.c.name_zh, institutions.c.name_en).where(institutions.c.id.in_(wanted))
     )
     return {r.id: (r.name_zh, r.name_en) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueNames:
+    items: dict[str, str]  # item code → Chinese name (the catalogue gives Chinese names only)
+    types: dict[int, tuple[str, str]]  # type id → (Chinese, English) name
+
+
+def catalogue_names(conn: Connection) -> CatalogueNames:
+    items: dict[str, str] = {}
+    types: dict[int, tuple[str, str]] = {}
+    for item in catalogue(conn):
+        items[item["code"]] = item["name_zh"]
+        for t in item["types"]:
+            types[t["id"]] = (t["name_zh"], t["name_en"] or t["name_zh"])
+    return CatalogueNames(items, types)

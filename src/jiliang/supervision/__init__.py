@@ -3,7 +3,7 @@ overdue drill-down, certificates issued per month. Read-only; scoped to the acto
 
 from __future__ import annotations
 
-from .coverage import CoverageCount, CoverageTable, DistrictName, ItemName, UnknownPeriodCount, coverage
+from .coverage import CoverageCount, CoverageTable, District, ItemName, UnknownPeriodCount, coverage
 from .issuance import CertificateSeries, InstitutionSeries, certificates_per_month
 from .overdue import OverdueInstrument, UncoveredStatus, overdue
 from .standing import PeriodClass, Standing
@@ -12,7 +12,7 @@ __all__ = [
     "CertificateSeries",
     "CoverageCount",
     "CoverageTable",
-    "DistrictName",
+    "District",
     "InstitutionSeries",
     "ItemName",
     "OverdueInstrument",

@@ -28,17 +28,11 @@ from sqlalchemy import Connection, func, select
 
 from ..auth import Actor
 from ..registry.access import Jurisdiction, supervised_jurisdiction
+from ..registry.directory import District
 from ..registry.tables import catalogue_items, districts, instruments
 from .standing import eligible, instruments_with_types, period_class, standing
 
-__all__ = ["CoverageCount", "CoverageTable", "DistrictName", "ItemName", "UnknownPeriodCount", "coverage"]
-
-
-@dataclass(frozen=True, slots=True)
-class DistrictName:
-    code: str
-    name_zh: str
-    name_en: str
+__all__ = ["CoverageCount", "CoverageTable", "District", "ItemName", "UnknownPeriodCount", "coverage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +82,7 @@ class CoverageTable:
     `by_district` and `by_item` follow the order of `districts` and `items`."""
 
     today: date
-    districts: tuple[DistrictName, ...]
+    districts: tuple[District, ...]
     items: tuple[ItemName, ...]
     cells: tuple[CoverageCount, ...]
     by_district: tuple[CoverageCount, ...]
@@ -112,11 +106,11 @@ def _sum(district: str | None, item: str | None, parts: Iterable[CoverageCount])
     return CoverageCount(district, item, eligible=sum(totals.values()), **totals)
 
 
-def _district_names(conn: Connection, scope: Jurisdiction, seen: set[str]) -> tuple[DistrictName, ...]:
+def _district_names(conn: Connection, scope: Jurisdiction, seen: set[str]) -> tuple[District, ...]:
     q = select(districts.c.code, districts.c.name_zh, districts.c.name_en).order_by(districts.c.code)
     if not scope.whole_city:
         q = q.where(districts.c.code.in_(sorted(scope.districts | seen)))
-    return tuple(DistrictName(*r) for r in conn.execute(q))
+    return tuple(District(*r) for r in conn.execute(q))
 
 
 def coverage(conn: Connection, actor: Actor, today: date) -> CoverageTable:

@@ -15,14 +15,14 @@ from ..deps import ConnDep, PlatformDep
 from ..errors import JiliangError
 from ..platform import Platform, shanghai_today
 from ..registry import queries, service
-from ..registry.directory import list_districts, own_organisation
+from ..registry.directory import catalogue_names, list_districts, own_organisation
 from .i18n import N_, bilingual
 from .owner_vocab import INSTRUMENT_STATUSES, translate, vocabulary
 from .render import language_of, redirect, render
 from .routing import page_router
 from .session import PageActor
 
-__all__ = ["router", "catalogue_names", "all_instruments"]
+__all__ = ["router", "all_instruments"]
 
 router = page_router("/owner")
 
@@ -44,20 +44,13 @@ def all_instruments(conn: Connection, actor: Actor) -> tuple[list[dict[str, Any]
     return rows, True
 
 
-def catalogue_names(conn: Connection) -> tuple[dict[str, str], dict[int, tuple[str, str]]]:
-    """item code → name, type id → (Chinese, English) name, from the catalogue query."""
-    items: dict[str, str] = {}
-    types: dict[int, tuple[str, str]] = {}
-    for item in queries.catalogue(conn):
-        items[item["code"]] = item["name_zh"]
-        for t in item["types"]:
-            types[t["id"]] = (t["name_zh"], t["name_en"] or t["name_zh"])
-    return items, types
-
-
 def _names(conn: Connection) -> dict[str, Any]:
-    items, types = catalogue_names(conn)
-    return {"item_names": items, "type_names": types, "district_names": {d.code: d for d in list_districts(conn)}}
+    names = catalogue_names(conn)
+    return {
+        "item_names": names.items,
+        "type_names": names.types,
+        "district_names": {d.code: d for d in list_districts(conn)},
+    }
 
 
 @router.get("/instruments", response_class=HTMLResponse)

@@ -14,11 +14,11 @@ from starlette.datastructures import FormData
 from ..auth import Actor
 from ..deps import ConnDep, PlatformDep
 from ..errors import JiliangError
-from ..registry.directory import institution_names, own_organisation
+from ..registry.directory import catalogue_names, institution_names, own_organisation
 from ..verification import queries as workflow_queries
 from ..verification import service as workflow
 from .i18n import N_, bilingual
-from .owner import all_instruments, catalogue_names
+from .owner import all_instruments
 from .owner_vocab import ATTENTION, INSTRUMENT_STATUSES, translate, vocabulary
 from .render import language_of, redirect, render
 from .routing import page_router
@@ -68,7 +68,8 @@ def _page(
     )
     if chosen is None:
         chosen = {r["id"] for r in candidates if r["due_status"] in ATTENTION and r["item_code"] is not None}
-    items, types = catalogue_names(conn)
+    names = catalogue_names(conn)
+    items, types = names.items, names.types
     context = {
         "organisation": own_organisation(conn, actor),
         "candidates": candidates,

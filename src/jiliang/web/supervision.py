@@ -1,9 +1,161 @@
-"""Pages under /supervision (being built)."""
+"""Pages under /supervision, the regulator's dashboard: coverage of mandatory verification by district ×
+catalogue item, the not-covered instruments behind each figure (down to one instrument's history), and
+the certificates issued per institution per month.
+
+The figures, and the jurisdiction they are cut to, come from jiliang.supervision; the instrument from
+registry.queries.instrument_detail. This module reads the request and renders the answer.
+"""
 
 from __future__ import annotations
 
-from .routing import page_router
+import re
+from typing import Any
 
-__all__ = ["router"]
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
+
+from ..auth import Actor
+from ..deps import ConnDep
+from ..errors import InvalidInput
+from ..platform import shanghai_today
+from ..registry.access import supervised_jurisdiction
+from ..registry.directory import District, catalogue_names, list_districts, organisation
+from ..registry.queries import instrument_detail
+from ..supervision import certificates_per_month, coverage, overdue
+from .i18n import translations
+from .render import language_of, render
+from .routing import page_router
+from .session import PageActor
+from .supervision_views import (
+    EVENT_LABELS,
+    KIND_LABELS,
+    LEGEND,
+    STAGE_LABELS,
+    STATUS_LABELS,
+    UNCOVERED_LABELS,
+    chart_data,
+    coverage_grid,
+    district_name,
+    month_heading,
+    month_label,
+    overdue_href,
+)
+
+__all__ = ["router", "PAGE_SIZE", "MONTHS"]
 
 router = page_router("/supervision")
+
+PAGE_SIZE = 50  # rows of the overdue list per page
+MAX_PAGE = 10_000
+MONTHS = 12  # months of the certificate chart, today's included
+_DISTRICT = re.compile(r"\d{6}")
+_ITEM = re.compile(r"[a-z0-9_]{1,32}")
+
+
+def _vocabulary(lang: str) -> dict[str, Any]:
+    return {
+        "UNCOVERED_LABELS": UNCOVERED_LABELS,
+        "STATUS_LABELS": STATUS_LABELS,
+        "KIND_LABELS": KIND_LABELS,
+        "STAGE_LABELS": STAGE_LABELS,
+        "EVENT_LABELS": EVENT_LABELS,
+        "district_name": lambda d: district_name(d, lang),
+        "overdue_href": overdue_href,
+    }
+
+
+@router.get("/coverage", response_class=HTMLResponse)
+def coverage_page(request: Request, actor: PageActor, conn: ConnDep) -> HTMLResponse:
+    lang = language_of(request)
+    table = coverage(conn, actor, shanghai_today())
+    context = {
+        "table": table,
+        "grid": coverage_grid(table),
+        "legend": LEGEND,
+        "district_names": {d.code: d for d in table.districts},
+        "item_names": {it.code: it.name_zh for it in table.items},
+        **_vocabulary(lang),
+    }
+    return render(request, "supervision/coverage.html", context)
+
+
+def _filters(district: str, item: str, page: str) -> tuple[str | None, str | None, int]:
+    """The overdue list's filters as typed into the URL; a malformed one is refused, not ignored."""
+    district, item, page = district.strip(), item.strip(), page.strip() or "1"
+    if district and not _DISTRICT.fullmatch(district):
+        raise InvalidInput(f"区代码应为 6 位数字：{district[:20]} / a district code has 6 digits: {district[:20]}")
+    if item and not _ITEM.fullmatch(item):
+        raise InvalidInput(f"目录项目代码无效：{item[:40]} / not a catalogue item code: {item[:40]}")
+    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+        raise InvalidInput(f"页码应为 1–{MAX_PAGE} / the page must be 1–{MAX_PAGE}")
+    return district or None, item or None, int(page)
+
+
+@router.get("/overdue", response_class=HTMLResponse)
+def overdue_page(
+    request: Request, actor: PageActor, conn: ConnDep, district: str = "", item: str = "", page: str = "1"
+) -> HTMLResponse:
+    chosen_district, chosen_item, number = _filters(district, item, page)
+    rows = overdue(
+        conn,
+        actor,
+        shanghai_today(),
+        district=chosen_district,
+        item=chosen_item,
+        limit=PAGE_SIZE + 1,  # one more tells whether a next page exists
+        offset=(number - 1) * PAGE_SIZE,
+    )
+    names = catalogue_names(conn)
+    context = {
+        "rows": rows[:PAGE_SIZE],
+        "page": number,
+        "first_row": (number - 1) * PAGE_SIZE + 1,
+        "has_next": len(rows) > PAGE_SIZE,
+        "district": chosen_district or "",
+        "item": chosen_item or "",
+        "districts": _jurisdiction_districts(conn, actor),
+        "items": names.items,
+        **_vocabulary(language_of(request)),
+    }
+    fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    return render(request, "supervision/_overdue_results.html" if fragment else "supervision/overdue.html", context)
+
+
+@router.get("/instruments/{instrument_id:int}", response_class=HTMLResponse)
+def instrument_page(request: Request, instrument_id: int, actor: PageActor, conn: ConnDep) -> HTMLResponse:
+    """One instrument with its verifications, certificates and history. The supervision pages are for
+    those with a jurisdiction; instrument_detail then refuses an instrument outside it (403, the same
+    answer as for an instrument that does not exist)."""
+    supervised_jurisdiction(conn, actor)
+    detail = instrument_detail(conn, actor, instrument_id, shanghai_today())
+    names = catalogue_names(conn)
+    context = {
+        "inst": detail,
+        "owner": organisation(conn, detail["owner_id"]),
+        "district_names": {d.code: d for d in list_districts(conn)},
+        "item_names": names.items,
+        "type_names": names.types,
+        **_vocabulary(language_of(request)),
+    }
+    return render(request, "supervision/instrument.html", context)
+
+
+@router.get("/certificates", response_class=HTMLResponse)
+def certificates_page(request: Request, actor: PageActor, conn: ConnDep) -> HTMLResponse:
+    lang = language_of(request)
+    series = certificates_per_month(conn, actor, shanghai_today(), months=MONTHS)
+    context = {
+        "months": MONTHS,
+        "series": series,
+        "month_labels": [month_label(m, lang) for m in series.months],
+        "month_headings": [month_heading(m, lang) for m in series.months],
+        "chart": chart_data(series, lang, translations(lang).gettext),
+    }
+    return render(request, "supervision/certificates.html", context)
+
+
+def _jurisdiction_districts(conn: Connection, actor: Actor) -> list[District]:
+    """The districts a regulator may filter by (Forbidden for anyone without a jurisdiction)."""
+    scope = supervised_jurisdiction(conn, actor)
+    return [d for d in list_districts(conn) if scope.reaches_district(d.code)]
