@@ -174,6 +174,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--browser-runs", type=int, default=5)
     ap.add_argument("--data", type=Path)
+    ap.add_argument("--only", default="", help="only the pages whose path contains this text")
     args = ap.parse_args()
     data = args.data or Path(f"/tmp/jiliang-bench-pages-{args.instruments}")
     data.mkdir(parents=True, exist_ok=True)
@@ -184,10 +185,11 @@ def main() -> None:
     worst = 0.0
     misses = []
     try:
-        cookies = {p.role: session_cookie(base, p.role) for p in pages(platform) if p.role}
+        chosen = [p for p in pages(platform) if args.only in p.path]
+        cookies = {p.role: session_cookie(base, p.role) for p in chosen if p.role}
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            for page in pages(platform):
+            for page in chosen:
                 cookie = cookies.get(page.role)
                 server = server_times(base, page, cookie, args.runs)
                 load = load_times(browser, base, page, cookie, args.browser_runs)

@@ -108,3 +108,18 @@ def test_a_page_form_that_fails_validation_gets_an_error_page_not_json(client) -
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("text/html")
     assert "请更正填写内容" in r.text and "username" in r.text
+
+
+def test_static_files_are_linked_by_content_digest_and_kept_by_the_browser(client) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+    from pathlib import Path
+
+    import jiliang.web
+
+    page = client.get("/login").text
+    css = (Path(jiliang.web.__file__).parent / "static" / "jiliang.css").read_bytes()
+    link = f"/static/jiliang.css?v={hashlib.sha256(css).hexdigest()[:12]}"
+    assert link in page
+    r = client.get(link)
+    assert r.status_code == 200 and r.content == css
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"

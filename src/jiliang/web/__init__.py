@@ -5,6 +5,7 @@ and queries as the JSON API, with the same roles, tenancy and jurisdiction rules
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -33,6 +34,16 @@ __all__ = ["install", "page_response", "public_router"]
 public_router = public_pages.router  # matched early: the QR pages are the busiest
 
 
+class CachedStatics(StaticFiles):
+    """Static files kept by the browser for a year: pages link them with a digest of their content
+    (`render.static_url`), so a new version has a new URL."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
 def install(app: FastAPI) -> None:
     """Adds the pages, the static files and the pages' error handling to the app."""
     for module in (
@@ -48,7 +59,7 @@ def install(app: FastAPI) -> None:
         supervision,
     ):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", CachedStatics(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(ServerTiming)
 
     @app.exception_handler(LoginRequired)

@@ -4,6 +4,8 @@ headers every page is sent with."""
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -13,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
 
-from .. import __version__
 from ..auth import Actor
 from .i18n import LANGUAGES, ROLE_LABELS, bilingual, local_date, local_datetime, pick_language, translations
 from .nav import nav_for
@@ -30,9 +31,12 @@ templates = Jinja2Templates(
 )
 
 
+@cache
 def static_url(path: str) -> str:
-    """The URL of a file in `static/`, with the version so a release never serves a stale cache."""
-    return f"/static/{path}?v={__version__}"
+    """The URL of a file in `static/` with a digest of its content, so browsers may keep it for a year
+    (`CachedStatics`) and a changed file is fetched again at once."""
+    digest = hashlib.sha256((HERE / "static" / path).read_bytes()).hexdigest()[:12]
+    return f"/static/{path}?v={digest}"
 
 
 @pass_context
