@@ -115,7 +115,9 @@ def serve(
     console.print(f"http://{host}:{port}/  (API: http://{host}:{port}/docs)")
     from .ledger.schedule import with_checkpoint_schedule
 
-    uvicorn.run(with_checkpoint_schedule(create_app(platform, demo=demo), platform), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        with_checkpoint_schedule(create_app(platform, demo=demo), platform), host=host, port=port, log_level="warning"
+    )
 
 
 def _platform() -> Any:

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -19,8 +18,7 @@ from ..bulk import insert_returning_ids, insert_rows
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
-from ..measurement.conformity import Evaluation, PointReading, ReadingError, evaluate
-from ..measurement.procedure import NoEditionInForce
+from ..measurement.conformity import Evaluation, PointReading
 from ..platform import shanghai_today
 from ..registry.periods import Period, replace_by, valid_until
 from ..registry.tables import (
@@ -34,19 +32,11 @@ from ..registry.tables import (
 )
 from ..types import utcnow
 from .model import STAGES, content_hash, qualified, record_content, standard_problem
+from .readings import ReadingInput, judge_readings, parse_reading
 from .store import by_id, signed_contents
 from .tables import applications, measurement_points, record_standards, signoffs, tasks, verification_records
 
 __all__ = ["ReadingInput", "ResultsInput", "record_results", "record_results_batch"]
-
-
-@dataclass(frozen=True)
-class ReadingInput:
-    point_id: str
-    reference: str
-    indication: str
-    expanded_uncertainty: str | None = None  # calibration: U entered by the laboratory
-    coverage_factor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,24 +47,6 @@ class ResultsInput:
     stage: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
     institution_valid_until: date | None = None
-
-
-def _decimal(text: str, what: str) -> Decimal:
-    """A reading as typed: at most 15 significant digits, magnitude within 1e-12 … 1e12 (no instrument
-    reads beyond that, and it keeps every computed error exact and short)."""
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise InvalidInput(f"{what} 不是数字：{text!r} / {what} is not a number") from None
-    if not value.is_finite():
-        raise InvalidInput(f"{what} 不是有限数 / {what} must be finite")
-    parts = value.as_tuple()  # its exponent is an int for a finite value
-    if value and (len(parts.digits) > 15 or not -12 <= value.adjusted() <= 12 or int(parts.exponent) < -15):
-        raise InvalidInput(
-            f"{what} 超出可记录范围：{text!r} / {what} is out of the recordable range "
-            "(at most 15 significant digits, 1e-12 to 1e12)"
-        )
-    return value
 
 
 class _Context:
@@ -177,30 +149,17 @@ def _evaluate(
     uow: UnitOfWork, ctx: _Context, task: Any, inst: Any, res: ResultsInput, readings: list[PointReading]
 ) -> Evaluation | None:
     procedure = uow.platform.procedures.get(inst.procedure_code) if inst.procedure_code else None
-    verification = task.kind == "verification"
-    if verification and procedure is None:
-        raise RuleViolation(
-            f"器具没有可用的检定规程（{inst.procedure_code}）/ no procedure for this instrument", rule="no_procedure"
-        )
-    if verification and res.stage is None:
-        raise InvalidInput("请注明检定类别（首次/后续/使用中）/ give the verification stage")
-    if not (verification or ctx.statement.get(task.application_id)):
-        return None  # calibration without a statement of conformity: results and uncertainty only
-    if procedure is None:
-        raise RuleViolation(
-            "没有规程无法给出符合性结论 / no procedure, so no conformity statement is possible", rule="no_procedure"
-        )
-    try:
-        return evaluate(
-            procedure,
-            res.performed_on,
-            res.stage or "subsequent",
-            inst.parameters or {},
-            readings,
-            frozenset(ctx.confirmed[procedure.item_code]),
-        )
-    except (ReadingError, NoEditionInForce) as exc:
-        raise InvalidInput(str(exc), rule="readings") from exc
+    return judge_readings(
+        procedure,
+        inst.procedure_code,
+        task.kind,
+        bool(ctx.statement.get(task.application_id)),
+        res.stage,
+        res.performed_on,
+        inst.parameters or {},
+        readings,
+        frozenset(ctx.confirmed[procedure.item_code]) if procedure else frozenset(),
+    )
 
 
 def _dates(ctx: _Context, inst: Any, res: ResultsInput, verdict: str | None, kind: str) -> tuple[Any, Any, str]:
@@ -266,14 +225,7 @@ def record_results_batch(
         records, all_points, stds = [], [], []
         for task_id, res in entries:
             task, inst = _check_entry(ctx, actor, task_id, res, today)
-            readings = [
-                PointReading(
-                    r.point_id,
-                    _decimal(r.reference, f"{r.point_id} 标准值 reference"),
-                    _decimal(r.indication, f"{r.point_id} 示值 indication"),
-                )
-                for r in res.readings
-            ]
+            readings = [parse_reading(r) for r in res.readings]
             ev = _evaluate(uow, ctx, task, inst, res, readings)
             verdict = ev.verdict if ev else None
             until, rb, note = _dates(ctx, inst, res, verdict, task.kind)

@@ -1,9 +1,203 @@
-"""Pages under /lab (being built)."""
+"""Pages under /lab, the lab manager's: staff with their qualifications (expired, or expiring within
+90 days, flagged) and the form to grant one; measurement standards with their examination
+certificate and calibration due dates (expired, or due within 60 days, flagged) and the forms to add
+a standard and record a calibration (registry/staff.py, which keeps these to the lab manager's own
+institution). `/lab/owners` is registrations.py's."""
 
 from __future__ import annotations
 
-from .routing import page_router
+from collections import Counter
+from datetime import date, timedelta
+from typing import Annotated, Any
 
-__all__ = ["router"]
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ..auth import Actor
+from ..errors import Forbidden, InvalidInput, JiliangError
+from ..platform import shanghai_today
+from ..registry import service as registry
+from ..registry.queries import catalogue, list_staff, list_standards
+from .i18n import N_
+from .render import redirect, render
+from .routing import page_router
+from .session import PageActor
+from .work_common import form_date, message, platform_of, reading, translate
+
+__all__ = ["router", "expiry"]
 
 router = page_router("/lab")
+
+QUALIFICATION_WARNING = timedelta(days=90)
+STANDARD_WARNING = timedelta(days=60)
+EXPIRY_LABELS = {
+    "lapsed": N_("Expired"),
+    "expiring": N_("Expires soon"),
+    "valid": N_("Valid"),
+    "missing": N_("No calibration"),
+}
+
+
+def expiry(until: date | None, today: date, warning: timedelta) -> str:
+    """lapsed (before today), expiring (within the warning period), valid, or missing (no date)."""
+    if until is None:
+        return "missing"
+    if until < today:
+        return "lapsed"
+    return "expiring" if until <= today + warning else "valid"
+
+
+def _items(conn: Any) -> dict[str, str]:
+    return {it["code"]: it["name_zh"] for it in catalogue(conn)}
+
+
+def _staff_page(
+    request: Request, actor: Actor, error: str | None = None, typed: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    today = shanghai_today()
+    with reading(request) as conn:
+        staff, items = list_staff(conn, actor), _items(conn)
+    flags: Counter[str] = Counter()
+    for person in staff:
+        for q in person["qualifications"]:
+            q["expiry"] = expiry(q["valid_until"], today, QUALIFICATION_WARNING)
+            flags[q["expiry"]] += 1
+        person["qualifications"].sort(key=lambda q: (q["item_code"], q["valid_until"]))
+    context = {
+        "staff": staff,
+        "items": items,
+        "flags": flags,
+        "labels": EXPIRY_LABELS,
+        "today": today.isoformat(),
+        "error": error,
+        "typed": typed or {},
+        "can_manage": actor.has("lab_manager", "admin"),
+    }
+    return render(request, "lab/staff.html", context, status_code=status)
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def staff_page(request: Request, actor: PageActor) -> Response:
+    return _staff_page(request, actor)
+
+
+@router.post("/staff/qualifications", response_class=HTMLResponse)
+def grant(
+    request: Request,
+    actor: PageActor,
+    user_id: Annotated[str, Form(max_length=12)] = "",
+    item_code: Annotated[str, Form(max_length=32)] = "",
+    certificate_no: Annotated[str, Form(max_length=64)] = "",
+    valid_from: Annotated[str, Form(max_length=10)] = "",
+    valid_until: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    typed = {"form": "qualification", "user_id": user_id, "item_code": item_code, "certificate_no": certificate_no}
+    typed |= {"valid_from": valid_from, "valid_until": valid_until}
+    try:
+        if not user_id.isdigit() or not certificate_no.strip():
+            raise InvalidInput("请选择人员并填写资格证书编号 / choose a person and give the certificate number")
+        start = form_date(valid_from, "有效期起 / valid-from date")
+        end = form_date(valid_until, "有效期至 / valid-until date")
+        assert start is not None and end is not None
+        uow = platform_of(request).uow()
+        registry.grant_qualification(uow, actor, int(user_id), item_code, certificate_no.strip(), start, end)
+    except JiliangError as exc:
+        return _staff_page(request, actor, message(request, exc), typed, exc.status)
+    return redirect("/lab/staff", flash=translate(request, N_("Qualification granted.")))
+
+
+def _standards_page(
+    request: Request, actor: Actor, error: str | None = None, typed: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    today = shanghai_today()
+    with reading(request) as conn:
+        rows, items = list_standards(conn, actor), _items(conn)
+    for s in rows:
+        s["examination_expiry"] = expiry(s["examination_valid_until"], today, STANDARD_WARNING)
+        s["calibration_expiry"] = expiry(s["calibration_due"], today, STANDARD_WARNING)
+    flags = Counter(s[k] for s in rows for k in ("examination_expiry", "calibration_expiry"))
+    context = {
+        "standards": rows,
+        "items": items,
+        "flags": flags,
+        "labels": EXPIRY_LABELS,
+        "today": today.isoformat(),
+        "error": error,
+        "typed": typed or {},
+        "can_manage": actor.has("lab_manager", "admin"),
+    }
+    return render(request, "lab/standards.html", context, status_code=status)
+
+
+@router.get("/standards", response_class=HTMLResponse)
+def standards_page(request: Request, actor: PageActor) -> Response:
+    return _standards_page(request, actor)
+
+
+@router.post("/standards", response_class=HTMLResponse)
+def add_standard(
+    request: Request,
+    actor: PageActor,
+    name: Annotated[str, Form(max_length=128)] = "",
+    examination_certificate_no: Annotated[str, Form(max_length=64)] = "",
+    examination_valid_until: Annotated[str, Form(max_length=10)] = "",
+    item_codes: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    typed: dict[str, Any] = {"form": "standard", "name": name, "examination_certificate_no": examination_certificate_no}
+    typed |= {"examination_valid_until": examination_valid_until, "item_codes": item_codes or []}
+    try:
+        if actor.institution_id is None:
+            raise Forbidden("计量标准属于检定机构 / standards belong to an institution")
+        if not name.strip() or not examination_certificate_no.strip():
+            raise InvalidInput("请填写标准名称和考核证书编号 / give the name and the examination certificate number")
+        until = form_date(examination_valid_until, "考核证书有效期至 / examination certificate's expiry date")
+        assert until is not None
+        registry.add_standard(
+            platform_of(request).uow(),
+            actor,
+            actor.institution_id,
+            name.strip(),
+            examination_certificate_no.strip(),
+            until,
+            sorted(set(item_codes or [])),
+        )
+    except JiliangError as exc:
+        return _standards_page(request, actor, message(request, exc), typed, exc.status)
+    return redirect("/lab/standards", flash=translate(request, N_("Standard added.")))
+
+
+@router.post("/standards/calibrations", response_class=HTMLResponse)
+def add_calibration(
+    request: Request,
+    actor: PageActor,
+    standard_id: Annotated[str, Form(max_length=12)] = "",
+    calibrated_by: Annotated[str, Form(max_length=128)] = "",
+    certificate_no: Annotated[str, Form(max_length=64)] = "",
+    calibrated_on: Annotated[str, Form(max_length=10)] = "",
+    due: Annotated[str, Form(max_length=10)] = "",
+    in_tolerance: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    typed = {"form": "calibration", "standard_id": standard_id, "calibrated_by": calibrated_by, "due": due}
+    typed |= {"certificate_no": certificate_no, "calibrated_on": calibrated_on, "in_tolerance": in_tolerance}
+    try:
+        if not standard_id.isdigit() or not calibrated_by.strip() or not certificate_no.strip():
+            raise InvalidInput(
+                "请选择计量标准并填写校准机构和证书编号 / "
+                "choose the standard and give who calibrated it and the certificate number"
+            )
+        on = form_date(calibrated_on, "校准日期 / calibration date")
+        until = form_date(due, "校准有效期至 / calibration due date")
+        assert on is not None and until is not None
+        registry.record_standard_calibration(
+            platform_of(request).uow(),
+            actor,
+            int(standard_id),
+            calibrated_by.strip(),
+            certificate_no.strip(),
+            on,
+            until,
+            in_tolerance == "yes",
+        )
+    except JiliangError as exc:
+        return _standards_page(request, actor, message(request, exc), typed, exc.status)
+    return redirect("/lab/standards", flash=translate(request, N_("Calibration recorded.")))

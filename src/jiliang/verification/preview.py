@@ -1,0 +1,207 @@
+"""The verifier's results form before anything is saved: the procedure edition in force, which
+standards may be used on the date (and why the others may not), and the readings judged live by the
+same rules `record_results` applies (readings.judge_readings). Nothing here writes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..auth import Actor
+from ..errors import JiliangError, NotFound
+from ..measurement.conformity import Evaluation, PointResult
+from ..measurement.procedure import Edition, MpeRule, NoEditionInForce, Procedure
+from ..registry.tables import rule_confirmations, standard_calibrations, standard_items, standards
+from .model import standard_problem
+from .queries import task_detail
+from .readings import ReadingInput, judge_readings, parse_reading
+from .tables import applications, verification_records
+
+__all__ = ["StandardChoice", "ResultsForm", "RowPreview", "Preview", "results_form", "preview_results"]
+
+
+@dataclass(frozen=True)
+class StandardChoice:
+    id: int
+    name: str
+    examination_certificate_no: str
+    items: tuple[str, ...]
+    problem: str | None  # why it may not be used on the date ("中文 / English"); None: usable
+
+
+@dataclass(frozen=True)
+class ResultsForm:
+    task: dict[str, Any]  # queries.task_detail: the task and its instrument
+    procedure: Procedure | None
+    edition: Edition | None  # in force on the date
+    edition_problem: str | None
+    wants_statement: bool  # verification, or a calibration asking for a verdict
+    confirmed: frozenset[str]  # rule ids confirmed against the printed regulation
+    open_record_id: int | None  # a record awaiting its check or approval
+    standards: tuple[StandardChoice, ...]
+
+    @property
+    def calibration(self) -> bool:
+        return self.task["kind"] == "calibration"
+
+    @property
+    def accepts_results(self) -> bool:
+        return self.task["state"] == "assigned" and self.open_record_id is None
+
+    @property
+    def advisory_rules(self) -> list[MpeRule]:
+        """Rules whose verdicts are advisory: not confirmed against the printed regulation."""
+        rules = self.edition.rules if self.edition else ()
+        return [r for r in rules if not r.confirmed and r.id not in self.confirmed]
+
+
+@dataclass(frozen=True)
+class RowPreview:
+    reading: ReadingInput
+    result: PointResult | None  # judged against the rules
+    error: Decimal | None  # indication − reference (also when no verdict is asked for)
+    problem: str | None  # this row cannot be judged ("中文 / English")
+
+    @property
+    def blank(self) -> bool:
+        return not (self.reading.reference.strip() or self.reading.indication.strip())
+
+
+@dataclass(frozen=True)
+class Preview:
+    rows: tuple[RowPreview, ...]
+    evaluation: Evaluation | None  # all filled-in rows together, as record_results would judge them
+    problem: str | None
+    statement: bool  # a verdict is asked for (False: a calibration reporting results only)
+
+
+def _own_task(conn: Connection, actor: Actor, task_id: int) -> dict[str, Any]:
+    task = task_detail(conn, actor, task_id)
+    if task["institution_id"] != actor.institution_id:  # owners and administrators see it elsewhere
+        raise NotFound(f"本机构没有任务 {task_id} / no task {task_id} at your institution")
+    return task
+
+
+def _standards(conn: Connection, institution_id: int, item_code: str | None, on: date) -> tuple[StandardChoice, ...]:
+    rows = conn.execute(select(standards).where(standards.c.institution_id == institution_id).order_by(standards.c.id))
+    found = [dict(r._mapping) for r in rows]
+    ids = [s["id"] for s in found]
+    serves: dict[int, set[str]] = defaultdict(set)
+    calibrations: dict[int, list[Any]] = defaultdict(list)
+    if ids:
+        for sid, item in conn.execute(select(standard_items).where(standard_items.c.standard_id.in_(ids))):
+            serves[sid].add(item)
+        for c in conn.execute(select(standard_calibrations).where(standard_calibrations.c.standard_id.in_(ids))):
+            calibrations[c.standard_id].append(c._mapping)
+    out = []
+    for s in found:
+        problem = standard_problem(s, serves[s["id"]], calibrations[s["id"]], item_code, on)
+        out.append(
+            StandardChoice(
+                s["id"],
+                s["name"],
+                s["examination_certificate_no"],
+                tuple(sorted(serves[s["id"]])),
+                problem and problem[1],
+            )
+        )
+    return tuple(out)
+
+
+def results_form(
+    conn: Connection, procedures: Mapping[str, Procedure], actor: Actor, task_id: int, on: date
+) -> ResultsForm:
+    """What the verifier needs to fill in the results of a task of the actor's institution on `on`."""
+    task = _own_task(conn, actor, task_id)
+    inst = task["instrument"]
+    procedure = procedures.get(inst["procedure_code"]) if inst["procedure_code"] else None
+    edition, edition_problem = None, None
+    if procedure is not None:
+        try:
+            edition = procedure.edition_on(on)
+        except NoEditionInForce as exc:
+            edition_problem = f"{on} 没有有效的规程版本 / {exc}"
+    wants = task["kind"] == "verification" or bool(
+        conn.execute(
+            select(applications.c.conformity_statement).where(applications.c.id == task["application_id"])
+        ).scalar_one()
+    )
+    confirmed = frozenset(
+        conn.execute(
+            select(rule_confirmations.c.rule_id).where(rule_confirmations.c.procedure_code == inst["procedure_code"])
+        ).scalars()
+    )
+    open_record = conn.execute(
+        select(verification_records.c.id).where(
+            verification_records.c.task_id == task_id, verification_records.c.status.in_(("recorded", "checked"))
+        )
+    ).scalar()
+    return ResultsForm(
+        task,
+        procedure,
+        edition,
+        edition_problem,
+        wants,
+        confirmed,
+        open_record,
+        _standards(conn, task["institution_id"], inst["item_code"], on),
+    )
+
+
+def _judge(form: ResultsForm, stage: str | None, on: date, readings: Sequence[Any]) -> Evaluation | None:
+    inst = form.task["instrument"]
+    return judge_readings(
+        form.procedure,
+        inst["procedure_code"],
+        form.task["kind"],
+        form.wants_statement,
+        stage,
+        on,
+        inst["parameters"] or {},
+        readings,
+        form.confirmed,
+    )
+
+
+def preview_results(
+    conn: Connection,
+    procedures: Mapping[str, Procedure],
+    actor: Actor,
+    task_id: int,
+    on: date,
+    stage: str | None,
+    readings: Sequence[ReadingInput],
+) -> Preview:
+    """Each filled-in row judged on its own (so one bad row does not hide the others), then all of
+    them together for the overall verdict. Blank rows are left out, as the form leaves them out."""
+    actor.require("verifier")
+    form = results_form(conn, procedures, actor, task_id, on)
+    rows: list[RowPreview] = []
+    parsed = []
+    for r in readings:
+        row = RowPreview(r, None, None, None)
+        if not row.blank:
+            try:
+                point = parse_reading(r)
+                ev = _judge(form, stage, on, [point])
+                result = ev.points[0] if ev else None
+                row = RowPreview(r, result, result.error if result else point.indication - point.reference, None)
+                parsed.append(point)
+            except JiliangError as exc:
+                row = RowPreview(r, None, None, exc.message)
+        rows.append(row)
+    evaluation, problem = None, None
+    if any(row.problem for row in rows):
+        problem = "请先改正标出的行 / correct the marked rows first"
+    elif parsed:
+        try:
+            evaluation = _judge(form, stage, on, parsed)
+        except JiliangError as exc:
+            problem = exc.message
+    return Preview(tuple(rows), evaluation, problem, form.wants_statement)

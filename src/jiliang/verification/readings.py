@@ -1,0 +1,93 @@
+"""Readings as typed and the conformity judgement of a task's readings: one implementation shared by
+recording (`results.record_results`) and the results form's live preview (`preview.preview_results`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..errors import InvalidInput, RuleViolation
+from ..measurement.conformity import Evaluation, PointReading, ReadingError, evaluate
+from ..measurement.procedure import NoEditionInForce, Procedure
+
+__all__ = ["ReadingInput", "reading_decimal", "parse_reading", "judge_readings"]
+
+
+@dataclass(frozen=True)
+class ReadingInput:
+    point_id: str
+    reference: str
+    indication: str
+    expanded_uncertainty: str | None = None  # calibration: U entered by the laboratory
+    coverage_factor: str | None = None
+
+
+def reading_decimal(text: str, what: str) -> Decimal:
+    """A reading as typed: at most 15 significant digits, magnitude within 1e-12 … 1e12 (no instrument
+    reads beyond that, and it keeps every computed error exact and short)."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{what} 不是数字：{text!r} / {what} is not a number") from None
+    if not value.is_finite():
+        raise InvalidInput(f"{what} 不是有限数 / {what} must be finite")
+    parts = value.as_tuple()  # its exponent is an int for a finite value
+    if value and (len(parts.digits) > 15 or not -12 <= value.adjusted() <= 12 or int(parts.exponent) < -15):
+        raise InvalidInput(
+            f"{what} 超出可记录范围：{text!r} / {what} is out of the recordable range "
+            "(at most 15 significant digits, 1e-12 to 1e12)"
+        )
+    return value
+
+
+def parse_reading(r: ReadingInput) -> PointReading:
+    """One reading as decimals; a calibration's U (≥ 0) and k (> 0), when given, must be numbers too
+    (JJF 1059.1 §5: U = k·u_c)."""
+    if r.expanded_uncertainty is not None:
+        u = reading_decimal(r.expanded_uncertainty, f"{r.point_id} 扩展不确定度 U")
+        if u < 0:
+            raise InvalidInput(f"{r.point_id} 扩展不确定度 U 不能为负 / U must not be negative")
+    if r.coverage_factor is not None:
+        k = reading_decimal(r.coverage_factor, f"{r.point_id} 包含因子 k")
+        if k <= 0:
+            raise InvalidInput(f"{r.point_id} 包含因子 k 必须为正 / k must be positive")
+    return PointReading(
+        r.point_id,
+        reading_decimal(r.reference, f"{r.point_id} 标准值 reference"),
+        reading_decimal(r.indication, f"{r.point_id} 示值 indication"),
+    )
+
+
+def judge_readings(
+    procedure: Procedure | None,
+    procedure_code: str | None,
+    kind: str,
+    wants_statement: bool,
+    stage: str | None,
+    on: date,
+    parameters: Mapping[str, Any],
+    readings: Sequence[PointReading],
+    confirmed_rule_ids: frozenset[str],
+) -> Evaluation | None:
+    """The verdict of a task's readings by the procedure edition in force on `on`; None for a
+    calibration without a statement of conformity (results and uncertainty only)."""
+    verification = kind == "verification"
+    if verification and procedure is None:
+        raise RuleViolation(
+            f"器具没有可用的检定规程（{procedure_code}）/ no procedure for this instrument", rule="no_procedure"
+        )
+    if verification and stage is None:
+        raise InvalidInput("请注明检定类别（首次/后续/使用中）/ give the verification stage")
+    if not (verification or wants_statement):
+        return None
+    if procedure is None:
+        raise RuleViolation(
+            "没有规程无法给出符合性结论 / no procedure, so no conformity statement is possible", rule="no_procedure"
+        )
+    try:
+        return evaluate(procedure, on, stage or "subsequent", parameters, readings, confirmed_rule_ids)
+    except (ReadingError, NoEditionInForce) as exc:
+        raise InvalidInput(str(exc), rule="readings") from exc

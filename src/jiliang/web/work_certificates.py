@@ -1,0 +1,150 @@
+"""The institution's issued certificates with their status today (valid, superseded, revoked,
+expired), and a certificate's page with the amend and revoke forms (certificates/service.py) and
+the link to its public verification page (the QR code's target)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ..auth import Actor
+from ..certificates.queries import get_certificate, list_certificates, signature_valid
+from ..certificates.routes import certificate_summary
+from ..certificates.service import AMENDABLE, amend_certificate, revoke_certificate
+from ..errors import InvalidInput, JiliangError
+from .i18n import N_
+from .render import redirect, render
+from .routing import page_router
+from .session import PageActor
+from .work_common import (
+    CERTIFICATE_STATUSES,
+    KIND_LABELS,
+    PostedTexts,
+    message,
+    platform_of,
+    reading,
+    signing,
+    translate,
+)
+
+__all__ = ["router"]
+
+router = page_router("/work")
+
+LIST_LIMIT = 1000  # the newest certificates the list filters over
+FIELD_LABELS = {
+    "owner.name": N_("Owner name"),
+    "owner.address": N_("Owner address"),
+    "instrument.manufacturer": N_("Manufacturer"),
+    "instrument.model": N_("Model"),
+    "instrument.serial_no": N_("Serial number"),
+    "instrument.name": N_("Instrument name"),
+    "remarks": N_("Remarks"),
+}
+
+
+@router.get("/certificates", response_class=HTMLResponse)
+def certificates_page(
+    request: Request,
+    actor: PageActor,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    q: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    with reading(request) as conn:
+        rows = [certificate_summary(c) for c in list_certificates(conn, actor, None, LIST_LIMIT)]
+    counts = Counter(r["current_status"] for r in rows)
+    needle = q.strip().lower()
+    shown = [
+        r
+        for r in rows
+        if (status not in CERTIFICATE_STATUSES or r["current_status"] == status)
+        and (not needle or any(needle in str(r[k]).lower() for k in ("number", "serial_no", "instrument")))
+    ]
+    context = {
+        "certificates": shown,
+        "counts": counts,
+        "total": len(rows),
+        "status": status if status in CERTIFICATE_STATUSES else "",
+        "q": q,
+        "statuses": CERTIFICATE_STATUSES,
+        "kinds": KIND_LABELS,
+        "limit": LIST_LIMIT,
+    }
+    return render(request, "work/certificates.html", context)
+
+
+def _amendable(payload: dict[str, Any]) -> dict[str, str]:
+    """The current text of each field an amendment may correct."""
+    out = {}
+    for path in AMENDABLE:
+        section, _, key = path.rpartition(".")
+        source = payload.get(section, {}) if section else payload
+        out[path] = str(source.get(key) or "")
+    return out
+
+
+def _certificate_page(
+    request: Request, actor: Actor, number: str, error: str | None = None, status_code: int = 200
+) -> Response:
+    with reading(request) as conn:
+        cert = get_certificate(conn, actor, number)
+        valid_signature = signature_valid(conn, cert)
+    payload = json.loads(cert.payload)
+    context = {
+        "cert": certificate_summary(cert),
+        "payload": payload,
+        "signature_ok": valid_signature,
+        "revocation_reason": cert.revocation_reason,
+        "public_url": f"/public/verify/{cert.number}?token={cert.public_token}",
+        "fields": _amendable(payload),
+        "field_labels": FIELD_LABELS,
+        "statuses": CERTIFICATE_STATUSES,
+        "kinds": KIND_LABELS,
+        "can_amend": cert.status == "valid" and actor.has("approver"),
+        "can_revoke": cert.status == "valid" and actor.has("approver", "lab_manager"),
+        "error": error,
+    }
+    return render(request, "work/certificate.html", context, status_code=status_code)
+
+
+@router.get("/certificates/{number}", response_class=HTMLResponse)
+def certificate_page(request: Request, number: str, actor: PageActor) -> Response:
+    return _certificate_page(request, actor, number)
+
+
+@router.post("/certificates/{number}/amend", response_class=HTMLResponse)
+def amend(request: Request, number: str, actor: PageActor, texts: PostedTexts) -> Response:
+    """Only the fields the approver changed are sent as corrections; the new certificate supersedes this one."""
+    try:
+        with reading(request) as conn:
+            current = _amendable(json.loads(get_certificate(conn, actor, number).payload))
+        corrections = {p: texts[p] for p in current if texts.get(p) and texts[p] != current[p]}
+        if not corrections:
+            raise InvalidInput("没有改动任何字段 / no field was changed")
+        confirmation = signing(request, actor, texts.get("password", ""))
+        new = amend_certificate(platform_of(request).uow(), confirmation, number, corrections, texts.get("reason", ""))
+    except JiliangError as exc:
+        return _certificate_page(request, actor, number, message(request, exc), exc.status)
+    done = translate(request, N_("Amended: certificate %(new)s replaces %(number)s."))
+    return redirect(f"/work/certificates/{new}", flash=done % {"new": new, "number": number})
+
+
+@router.post("/certificates/{number}/revoke", response_class=HTMLResponse)
+def revoke(
+    request: Request,
+    number: str,
+    actor: PageActor,
+    password: Annotated[str, Form(max_length=256)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Revocation needs a reason and the password; the public page then shows the certificate revoked."""
+    try:
+        revoke_certificate(platform_of(request).uow(), signing(request, actor, password), number, reason.strip())
+    except JiliangError as exc:
+        return _certificate_page(request, actor, number, message(request, exc), exc.status)
+    done = translate(request, N_("Certificate %(number)s revoked."))
+    return redirect(f"/work/certificates/{number}", flash=done % {"number": number})

@@ -1,0 +1,109 @@
+"""The results form as typed: its rows of readings (point, reference, indication and, for a
+calibration, U and k) and the fields around them, read from the posted form and turned into the
+service's `ReadingInput` / `ResultsInput`. Blank rows are left out; lengths are those stored."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from fastapi import Request
+
+from ..errors import InvalidInput
+from ..platform import shanghai_today
+from ..verification.readings import ReadingInput
+from ..verification.results import ResultsInput
+from .work_common import form_date
+
+__all__ = ["TypedResults", "typed_results", "MAX_ROWS"]
+
+MAX_ROWS = 200
+# the stored lengths (verification/tables.py measurement_points), as the JSON API checks them
+_LIMITS = {"point_id": 32, "reference": 32, "indication": 32, "u": 32, "k": 8}
+
+
+@dataclass
+class TypedResults:
+    """What the verifier typed, kept as text so a refused form comes back exactly as it was."""
+
+    performed_on: str = ""
+    stage: str = ""
+    standard_ids: list[str] = field(default_factory=list)
+    rows: list[ReadingInput] = field(default_factory=list)
+    temperature: str = ""
+    humidity: str = ""
+    valid_until: str = ""
+
+    def on(self) -> date:
+        """The verification date, today when not (or not validly) given: the live preview needs one."""
+        try:
+            return date.fromisoformat(self.performed_on.strip())
+        except ValueError:
+            return shanghai_today()
+
+    def readings(self) -> list[ReadingInput]:
+        return [r for r in self.rows if r.reference.strip() or r.indication.strip()]
+
+    def to_input(self) -> ResultsInput:
+        """The service's input; a clear message for what the service cannot take."""
+        performed_on = form_date(self.performed_on, "检定日期 / verification date")
+        assert performed_on is not None
+        try:
+            standard_ids = [int(s) for s in self.standard_ids]
+        except ValueError:
+            raise InvalidInput("计量标准选择有误 / the choice of standards is not valid") from None
+        environment = {k: v.strip() for k, v in (("temperature", self.temperature), ("humidity", self.humidity))}
+        return ResultsInput(
+            performed_on=performed_on,
+            standard_ids=standard_ids,
+            readings=self.readings(),
+            stage=self.stage or None,
+            environment={k: v for k, v in environment.items() if v},
+            institution_valid_until=form_date(self.valid_until, "有效期至 / valid-until date", required=False),
+        )
+
+
+def _texts(values: Sequence[object], n: int) -> list[str]:
+    texts = [v.strip() if isinstance(v, str) else "" for v in values]
+    return texts + [""] * (n - len(texts))
+
+
+async def typed_results(request: Request) -> TypedResults:
+    """Dependency: the posted results form (also what the live evaluation posts)."""
+    form = await request.form()
+    columns = {name: list(form.getlist(name)) for name in _LIMITS}
+    n = max(len(columns["point_id"]), len(columns["reference"]), len(columns["indication"]))
+    if n > MAX_ROWS:
+        raise InvalidInput(f"一次最多录入 {MAX_ROWS} 行 / at most {MAX_ROWS} rows at a time")
+    cols = {name: _texts(values, n) for name, values in columns.items()}
+    for name, limit in _LIMITS.items():
+        if any(len(v) > limit for v in cols[name]):
+            raise InvalidInput(f"{name} 最多 {limit} 个字符 / {name}: at most {limit} characters")
+    rows = [
+        ReadingInput(
+            cols["point_id"][i],
+            cols["reference"][i],
+            cols["indication"][i],
+            cols["u"][i] or None,
+            cols["k"][i] or None,
+        )
+        for i in range(n)
+    ]
+
+    def text(name: str, limit: int = 64) -> str:
+        value = form.get(name)
+        value = value.strip() if isinstance(value, str) else ""
+        if len(value) > limit:
+            raise InvalidInput(f"{name} 最多 {limit} 个字符 / {name}: at most {limit} characters")
+        return value
+
+    return TypedResults(
+        performed_on=text("performed_on", 10),
+        stage=text("stage", 16),
+        standard_ids=[v for v in form.getlist("standard_ids") if isinstance(v, str)][:50],
+        rows=rows,
+        temperature=text("temperature"),
+        humidity=text("humidity"),
+        valid_until=text("valid_until", 10),
+    )
