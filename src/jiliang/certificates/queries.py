@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import ColumnElement, Connection, bindparam, select, true
 
 from ..auth import Actor
 from ..errors import NotFound
@@ -21,6 +21,7 @@ from .tables import certificates, signing_keys
 
 __all__ = [
     "list_certificates",
+    "visible_clause",
     "get_certificate",
     "public_status",
     "public_facts",
@@ -49,18 +50,20 @@ _public_keys: dict[str, tuple[str, str, Any, float]] = {}
 _KEY_REFRESH_SECONDS = 60.0
 
 
-def _visible(conn: Connection, actor: Actor) -> Any:
+def visible_clause(conn: Connection, actor: Actor) -> ColumnElement[bool]:
+    """Which certificates the actor may see: an owner its own, an institution the ones it issued, a
+    regulator those of instruments in its jurisdiction, an administrator all."""
     if actor.has("admin"):
-        return select(certificates)
+        return true()
     if actor.owner_id is not None and not actor.institution_id:
-        return select(certificates).where(certificates.c.owner_id == actor.owner_id)
+        return certificates.c.owner_id == actor.owner_id
     if actor.institution_id is not None:
-        return select(certificates).where(certificates.c.institution_id == actor.institution_id)
-    return (
-        select(certificates)
-        .join(instruments, instruments.c.id == certificates.c.instrument_id)
-        .where(instrument_filter(conn, actor))
-    )
+        return certificates.c.institution_id == actor.institution_id
+    return certificates.c.instrument_id.in_(select(instruments.c.id).where(instrument_filter(conn, actor)))
+
+
+def _visible(conn: Connection, actor: Actor) -> Any:
+    return select(certificates).where(visible_clause(conn, actor))
 
 
 def list_certificates(

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from ..auth import Actor
 from ..errors import NotFound
 from ..registry.tables import instruments, owners, users
 from .tables import measurement_points, record_standards, signoffs, tasks, verification_records
 
-__all__ = ["task_queue", "task_detail", "record_detail"]
+__all__ = ["task_queue", "task_counts", "task_detail", "record_detail"]
+
+
+def _queue(actor: Actor) -> tuple[Select[Any], ColumnElement[str]]:
+    """The institution's tasks joined to their open record, and the stage each stands at."""
+    active = verification_records.alias("active")
+    stage = func.coalesce(active.c.status, tasks.c.state).label("state")
+    q = (
+        select(stage)
+        .select_from(tasks)
+        .outerjoin(
+            active,
+            (active.c.task_id == tasks.c.id) & active.c.status.in_(("recorded", "checked")),
+        )
+        .where(tasks.c.institution_id == actor.institution_id)
+    )
+    return q.add_columns(active.c.id.label("record_id")), stage
 
 
 def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -19,13 +35,10 @@ def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: 
     task's stage is its current record's)."""
     if actor.institution_id is None:
         return []
-    active = verification_records.alias("active")
-    stage = func.coalesce(active.c.status, tasks.c.state).label("state")
+    q, stage = _queue(actor)
     q = (
-        select(
+        q.add_columns(
             *(c for c in tasks.c if c.name != "state"),
-            stage,
-            active.c.id.label("record_id"),
             instruments.c.name.label("instrument_name"),
             instruments.c.serial_no,
             instruments.c.item_code,
@@ -33,15 +46,19 @@ def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: 
         )
         .join(instruments, instruments.c.id == tasks.c.instrument_id)
         .join(owners, owners.c.id == instruments.c.owner_id)
-        .outerjoin(
-            active,
-            (active.c.task_id == tasks.c.id) & active.c.status.in_(("recorded", "checked")),
-        )
-        .where(tasks.c.institution_id == actor.institution_id)
     )
     if state:
         q = q.where(stage == state)
     return [dict(r._mapping) for r in conn.execute(q.order_by(tasks.c.id).limit(limit))]
+
+
+def task_counts(conn: Connection, actor: Actor) -> dict[str, int]:
+    """How many of the institution's tasks stand at each stage (one grouped query)."""
+    if actor.institution_id is None:
+        return {}
+    q, stage = _queue(actor)
+    counted = q.with_only_columns(stage).subquery()
+    return {s: n for s, n in conn.execute(select(counted.c.state, func.count()).group_by(counted.c.state))}
 
 
 def task_detail(conn: Connection, actor: Actor, task_id: int) -> dict[str, Any]:

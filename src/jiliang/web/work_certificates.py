@@ -5,17 +5,18 @@ the link to its public verification page (the QR code's target)."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ..auth import Actor
-from ..certificates.queries import get_certificate, list_certificates, signature_valid
+from ..certificates.listing import count_certificates, find_certificates
+from ..certificates.queries import get_certificate, signature_valid
 from ..certificates.routes import certificate_summary
-from ..certificates.service import AMENDABLE, amend_certificate, revoke_certificate
+from ..certificates.service import AMENDABLE, CONCLUSIONS, amend_certificate, revoke_certificate
 from ..errors import InvalidInput, JiliangError
+from ..platform import shanghai_today
 from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
@@ -35,7 +36,7 @@ __all__ = ["router"]
 
 router = page_router("/work")
 
-LIST_LIMIT = 1000  # the newest certificates the list filters over
+PAGE_SIZE = 50
 FIELD_LABELS = {
     "owner.name": N_("Owner name"),
     "owner.address": N_("Owner address"),
@@ -53,26 +54,24 @@ def certificates_page(
     actor: PageActor,
     status: Annotated[str | None, Query(max_length=16)] = None,
     q: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    chosen = status if status in CERTIFICATE_STATUSES else None
+    today = shanghai_today()
     with reading(request) as conn:
-        rows = [certificate_summary(c) for c in list_certificates(conn, actor, None, LIST_LIMIT)]
-    counts = Counter(r["current_status"] for r in rows)
-    needle = q.strip().lower()
-    shown = [
-        r
-        for r in rows
-        if (status not in CERTIFICATE_STATUSES or r["current_status"] == status)
-        and (not needle or any(needle in str(r[k]).lower() for k in ("number", "serial_no", "instrument")))
-    ]
+        counts = count_certificates(conn, actor, today)
+        rows = find_certificates(conn, actor, today, chosen, q, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     context = {
-        "certificates": shown,
+        "certificates": rows[:PAGE_SIZE],
         "counts": counts,
-        "total": len(rows),
-        "status": status if status in CERTIFICATE_STATUSES else "",
+        "total": sum(counts.values()),
+        "status": chosen or "",
         "q": q,
+        "page": page,
+        "more": len(rows) > PAGE_SIZE,
         "statuses": CERTIFICATE_STATUSES,
         "kinds": KIND_LABELS,
-        "limit": LIST_LIMIT,
+        "conclusions": CONCLUSIONS,
     }
     return render(request, "work/certificates.html", context)
 

@@ -16,7 +16,7 @@ from ..errors import JiliangError
 from ..measurement.procedure import MeasurementPoint
 from ..platform import shanghai_today
 from ..verification.preview import Preview, ResultsForm, preview_results, results_form
-from ..verification.queries import task_queue
+from ..verification.queries import task_counts, task_queue
 from ..verification.readings import ReadingInput
 from ..verification.results import record_results
 from .i18n import N_
@@ -30,7 +30,6 @@ __all__ = ["router"]
 
 router = page_router("/work")
 
-QUEUE_LIMIT = 5000  # tasks counted per state; the tabs show "5000+" beyond
 _ROLE_TABS = (("verifier", "assigned"), ("checker", "recorded"), ("approver", "checked"))
 
 
@@ -45,9 +44,9 @@ def tasks_page(
 ) -> Response:
     chosen = state if state in TASK_STATES or state == "all" else _default_tab(actor)
     with reading(request) as conn:
-        counts = {s: len(task_queue(conn, actor, s, QUEUE_LIMIT)) for s in TASK_STATES}
+        counts = task_counts(conn, actor)
         shown = task_queue(conn, actor, None if chosen == "all" else chosen)
-    context = {"states": TASK_STATES, "chosen": chosen, "counts": counts, "limit": QUEUE_LIMIT, "tasks": shown}
+    context = {"states": TASK_STATES, "chosen": chosen, "counts": counts, "tasks": shown}
     return render(request, "work/tasks.html", context)
 
 
