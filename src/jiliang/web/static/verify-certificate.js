@@ -392,22 +392,24 @@ export async function checkCertificate({ number, proof, keys, currentStatus = nu
   } catch {
     leaf = null;
   }
-  const checks = {};
-  checks.signature = payload
-    ? await checkSignature(proof, payload, payloadBytes, keys)
-    : fail("签名内容不是有效的 JSON", "the signed bytes are not JSON");
-  checks.leaf = await checkLeaf(number, proof, payload, payloadBytes, leaf);
+  // the checks are independent: run them at once, so the browser's crypto work overlaps
+  const signatureCheck = payload
+    ? checkSignature(proof, payload, payloadBytes, keys)
+    : Promise.resolve(fail("签名内容不是有效的 JSON", "the signed bytes are not JSON"));
+  const leafCheck = checkLeaf(number, proof, payload, payloadBytes, leaf);
 
   const pending = Boolean(bundle && leaf && !bundle.checkpoint);
   let ledger = bundle ? { index: bundle.index, checkpoint: null, size: null, time: null, pending } : null;
   let platformKey = null;
+  let inclusion;
+  let checkpointCheck;
   if (!bundle || !leaf) {
-    checks.inclusion = skipped("没有账本记录可供核验", "no ledger entry to check");
-    checks.checkpoint = skipped("没有账本记录可供核验", "no ledger entry to check");
+    inclusion = skipped("没有账本记录可供核验", "no ledger entry to check");
+    checkpointCheck = skipped("没有账本记录可供核验", "no ledger entry to check");
   } else if (pending) {
     const wait = ["该记录尚未纳入检查点，请稍后再核验", "not yet covered by a checkpoint: check again later"];
-    checks.inclusion = skipped(...wait);
-    checks.checkpoint = skipped(...wait);
+    inclusion = skipped(...wait);
+    checkpointCheck = skipped(...wait);
   } else {
     let note = null;
     let checkpoint = null;
@@ -417,12 +419,18 @@ export async function checkCertificate({ number, proof, keys, currentStatus = nu
     } catch {
       checkpoint = null;
     }
-    checks.inclusion = await checkInclusion(bundle, String(bundle.leaf), checkpoint);
-    const signed = await checkCheckpoint(note, checkpoint, keys);
-    checks.checkpoint = signed.check;
+    let signed;
+    [inclusion, signed] = await Promise.all([
+      checkInclusion(bundle, String(bundle.leaf), checkpoint),
+      checkCheckpoint(note, checkpoint, keys),
+    ]);
+    checkpointCheck = signed.check;
     platformKey = signed.key;
     ledger = { ...ledger, checkpoint: bundle.checkpoint_number, size: checkpoint && checkpoint.size, time: checkpoint && checkpoint.time };
   }
+
+  const [signature, leafResult] = await Promise.all([signatureCheck, leafCheck]);
+  const checks = { signature, leaf: leafResult, inclusion, checkpoint: checkpointCheck };
 
   const ledgerStatus = leaf && leaf.fields ? leaf.fields.status : null;
   const status = resolveStatus(ledgerStatus, currentStatus);
