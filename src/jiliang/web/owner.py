@@ -17,10 +17,10 @@ from ..platform import Platform, shanghai_today
 from ..registry import queries, service
 from ..registry.directory import catalogue_names, list_districts, own_organisation
 from .i18n import N_, bilingual
-from .owner_vocab import INSTRUMENT_STATUSES, translate, vocabulary
 from .render import language_of, redirect, render
 from .routing import page_router
 from .session import PageActor
+from .vocabulary import INSTRUMENT_STATUSES, translate, vocabulary
 
 __all__ = ["router", "all_instruments"]
 

@@ -19,10 +19,10 @@ from ..verification import queries as workflow_queries
 from ..verification import service as workflow
 from .i18n import N_, bilingual
 from .owner import all_instruments
-from .owner_vocab import ATTENTION, INSTRUMENT_STATUSES, translate, vocabulary
 from .render import language_of, redirect, render
 from .routing import page_router
 from .session import PageActor
+from .vocabulary import ATTENTION, INSTRUMENT_STATUSES, translate, vocabulary
 
 __all__ = ["router"]
 

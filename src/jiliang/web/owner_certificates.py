@@ -15,10 +15,10 @@ from ..certificates import queries, service
 from ..certificates.routes import certificate_summary
 from ..deps import ConnDep
 from ..registry.directory import own_organisation
-from .owner_vocab import vocabulary
 from .render import render
 from .routing import page_router
 from .session import PageActor
+from .vocabulary import vocabulary
 
 __all__ = ["router"]
 

@@ -18,10 +18,10 @@ from ..platform import Platform
 from ..registry import queries, service
 from ..registry.directory import list_districts, own_organisation
 from .i18n import N_, bilingual
-from .owner_vocab import USES, translate, vocabulary
 from .render import language_of, redirect, render
 from .routing import page_router
 from .session import PageActor
+from .vocabulary import USES, translate, vocabulary
 
 __all__ = ["router"]
 

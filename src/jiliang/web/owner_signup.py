@@ -15,9 +15,9 @@ from ..registry.credit_code import CODE_LENGTH, CreditCodeError, normalise_credi
 from ..registry.directory import credit_code_taken, list_districts
 from ..registry.service import OwnerRegistration, register_owner
 from .i18n import N_, bilingual
-from .owner_vocab import translate
 from .render import language_of, redirect, render
 from .routing import page_router
+from .vocabulary import translate
 
 __all__ = ["router"]
 

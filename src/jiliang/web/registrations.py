@@ -14,10 +14,10 @@ from ..errors import InvalidInput
 from ..registry import queries, service
 from ..registry.directory import list_districts
 from .i18n import N_
-from .owner_vocab import translate
 from .render import redirect, render
 from .routing import page_router
 from .session import PageActor
+from .vocabulary import translate
 
 __all__ = ["router"]
 

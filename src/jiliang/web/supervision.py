@@ -28,11 +28,7 @@ from .render import language_of, render
 from .routing import page_router
 from .session import PageActor
 from .supervision_views import (
-    EVENT_LABELS,
-    KIND_LABELS,
     LEGEND,
-    STAGE_LABELS,
-    STATUS_LABELS,
     UNCOVERED_LABELS,
     chart_data,
     coverage_grid,
@@ -41,6 +37,7 @@ from .supervision_views import (
     month_label,
     overdue_href,
 )
+from .vocabulary import EVENT_LABELS, KIND_LABELS, STAGE_LABELS, STATUS_LABELS
 
 __all__ = ["router", "PAGE_SIZE", "MONTHS"]
 

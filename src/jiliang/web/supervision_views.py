@@ -29,10 +29,6 @@ __all__ = [
     "month_label",
     "month_heading",
     "chart_data",
-    "STATUS_LABELS",
-    "KIND_LABELS",
-    "STAGE_LABELS",
-    "EVENT_LABELS",
 ]
 
 # why an instrument is not covered (supervision.UncoveredStatus), as its badge says it
@@ -152,42 +148,3 @@ def chart_data(series: CertificateSeries, lang: str, gettext: Callable[[str], st
         "xName": gettext(N_("Month")),
         "yName": gettext(N_("Certificates issued")),
     }
-
-
-# an instrument's page: its status (registry.label), its records' and certificates' statuses, kinds,
-# stages and the changes in its history
-STATUS_LABELS = {
-    "in_date": N_("In date"),
-    "due_soon": N_("Due within 30 days"),
-    "overdue": N_("Overdue"),
-    "never_verified": N_("Never verified"),
-    "barred": N_("Barred from use"),
-    "unknown": N_("Period unknown"),
-    "scrapped": N_("Scrapped"),
-    "valid": N_("Valid"),
-    "expired": N_("Expired"),
-    "revoked": N_("Revoked"),
-    "superseded": N_("Superseded"),
-    "recorded": N_("Results recorded"),
-    "checked": N_("Checked"),
-    "approved": N_("Approved"),
-    "returned": N_("Returned"),
-    "pass": N_("Pass"),
-    "fail": N_("Fail"),
-}
-KIND_LABELS = {
-    "verification": N_("Verification"),
-    "calibration": N_("Calibration"),
-    "nonconformity": N_("Notice of non-conformity"),
-}
-STAGE_LABELS = {
-    "initial": N_("Initial verification"),
-    "subsequent": N_("Subsequent verification"),
-    "in_service": N_("In-service inspection"),
-}
-EVENT_LABELS = {
-    "instrument.registered": N_("Registered"),
-    "instrument.transferred": N_("Transferred to another owner"),
-    "instrument.relocated": N_("Relocated"),
-    "instrument.scrapped": N_("Scrapped"),
-}

@@ -16,8 +16,9 @@ from ..auth import Actor, Confirmation, confirm_password
 from ..db import reader
 from ..errors import InvalidInput, JiliangError
 from ..platform import Platform
-from .i18n import N_, bilingual, translations
+from .i18n import N_, bilingual
 from .render import language_of
+from .vocabulary import KIND_LABELS, STAGE_LABELS, STATUS_LABELS, translate
 
 __all__ = [
     "platform_of",
@@ -43,22 +44,7 @@ TASK_STATES = {
     "issued": N_("Certificate issued"),
 }
 VERDICTS = {"pass": N_("Pass"), "fail": N_("Fail"), "unknown": N_("Unknown: no MPE rule")}
-STAGE_LABELS = {
-    "initial": N_("Initial verification"),
-    "subsequent": N_("Subsequent verification"),
-    "in_service": N_("In-service inspection"),
-}
-CERTIFICATE_STATUSES = {
-    "valid": N_("Valid"),
-    "superseded": N_("Superseded"),
-    "revoked": N_("Revoked"),
-    "expired": N_("Expired"),
-}
-KIND_LABELS = {
-    "verification": N_("Verification"),
-    "calibration": N_("Calibration"),
-    "nonconformity": N_("Notice of non-conformity"),
-}
+CERTIFICATE_STATUSES = {code: STATUS_LABELS[code] for code in ("valid", "superseded", "revoked", "expired")}
 
 
 def platform_of(request: Request) -> Platform:
@@ -92,11 +78,6 @@ def form_date(text: str, what: str, required: bool = True) -> date | None:
     except ValueError:
         zh, _, en = what.partition(" / ")
         raise InvalidInput(f"{zh}不是有效日期：{text} / the {en} is not a date (YYYY-MM-DD)") from None
-
-
-def translate(request: Request, msgid: str) -> str:
-    """A text marked with N_() in the page's language (flash messages are made before the page)."""
-    return str(translations(language_of(request)).gettext(msgid))
 
 
 def message(request: Request, exc: JiliangError) -> str:

@@ -1,6 +1,7 @@
-"""The words of the owner pages: instrument, certificate and task statuses, uses and application
-kinds as translatable labels, the order statuses are listed in, and page-side translation of a
-text (for flash messages, which are made before the next page renders)."""
+"""The site's words for the platform's codes: instrument, certificate and task statuses, uses,
+certificate kinds, verification stages and history events as translatable labels, the order
+statuses are listed in, and page-side translation of a text (for flash messages, which are made
+before the next page renders). Every area's pages use these, so a code reads the same everywhere."""
 
 from __future__ import annotations
 
