@@ -72,7 +72,7 @@ def test_logout_revokes_the_session(client) -> None:  # type: ignore[no-untyped-
 
 
 def test_next_never_leaves_the_site(client) -> None:  # type: ignore[no-untyped-def]
-    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)", "/\\evil.example/x"):
         r = client.post(
             "/login",
             data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": form_token(client), "next": target},
