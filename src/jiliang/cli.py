@@ -4,8 +4,11 @@ ledger (checkpoints, proofs, audit) and the witness."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.request
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +29,15 @@ app.add_typer(witness_app, name="witness")
 app.command("audit")(audit_command)
 console = Console()
 err = Console(stderr=True)
+DEMO_CHECKPOINT_INTERVAL = 10  # seconds
+
+
+def demo_settings(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """`serve --demo`: checkpoints every few seconds (unless JILIANG_CHECKPOINT_INTERVAL says otherwise),
+    so a certificate approved a moment ago shows its verified ledger proof on the QR page at once."""
+    if "JILIANG_CHECKPOINT_INTERVAL" in environ:
+        return settings
+    return replace(settings, checkpoint_interval=DEMO_CHECKPOINT_INTERVAL)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -112,6 +124,7 @@ def serve(
             _print_logins(report)
         else:
             console.print("演示数据已存在；演示账号密码 / demo data present; demo logins use password: jiliang-demo")
+        platform.settings = demo_settings(platform.settings, os.environ)
     console.print(f"http://{host}:{port}/  (API: http://{host}:{port}/docs)")
     from .ledger.schedule import with_checkpoint_schedule
 
