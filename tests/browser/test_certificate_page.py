@@ -87,6 +87,7 @@ def test_a_genuine_certificate_passes_every_check_and_shows_its_place_in_the_led
     checkpoint = issue_checkpoint(platform)
     assert checkpoint is not None
     assert open_check(page, live_server, issued.number, issued.token) == "valid"
+    assert page.evaluate("performance.getEntriesByName('jiliang:verdict').length") == 1  # User Timing mark
     assert results(page) == ALL_PASS
     for mark in page.locator("#checks .mark").all_inner_texts():
         assert mark == "✓"

@@ -75,6 +75,7 @@ def test_the_city_regulator_follows_a_figure_down_to_an_instrument_and_sees_the_
     page.click('.site-nav a[href="/supervision/certificates"]')
     page.wait_for_selector("#chart canvas", timeout=15_000)
     assert page.get_attribute("#chart", "data-drawn") == "yes"
+    page.wait_for_function("performance.getEntriesByName('jiliang:chart-drawn').length === 1")  # User Timing mark
     box = page.locator("#chart canvas").first.bounding_box()
     assert box is not None and box["width"] > 600 and box["height"] > 300
     assert page.locator("#certificates-table tbody tr").count() == 3

@@ -529,6 +529,8 @@ function showVerdict(root, result, detail) {
   box.dataset.result = result;
   say(root.querySelector("#verdict-title"), ...VERDICTS[result]);
   say(root.querySelector("#verdict-detail"), ...detail);
+  // User Timing: when the verdict is on screen (developer tools and benchmarks/pages.py read it)
+  if (result !== "checking") performance.mark("jiliang:verdict");
 }
 
 function setFact(root, id, value) {
