@@ -114,9 +114,7 @@ def pages(platform: Platform) -> list[Page]:
         Page("demo-regulator-city", "/supervision/certificates", done="jiliang:chart-drawn"),
         Page("demo-regulator-xuhui", "/supervision/coverage"),
         Page("", "/public/verify"),
-        Page(
-            "", f"/public/verify/{cert.number}?token={cert.public_token}", done="#verdict:not([data-result=checking])"
-        ),
+        Page("", f"/public/verify/{cert.number}?token={cert.public_token}", done=CHECKED),
         Page("", f"/public/label/{inst_id}?token={label_token}"),
     ]
 
