@@ -29,6 +29,7 @@ from .signing import load_signer
 from .tables import certificates
 
 __all__ = [
+    "verify_path",
     "issue_for_records",
     "amend_certificate",
     "revoke_certificate",
@@ -62,6 +63,11 @@ AMENDABLE = (
 
 # what a certificate prints of the instrument (reading only these keeps the batch query lean)
 _PRINTED_INSTRUMENT = ("id", "owner_id", "name", "manufacturer", "model", "serial_no", "software_version", "parameters")
+
+
+def verify_path(number: str, token: str) -> str:
+    """The page a certificate's QR code leads to: the certificate checked in the visitor's browser."""
+    return f"/public/verify/{number}?token={token}"
 
 
 def _institutions(uow: UnitOfWork, ids: set[int]) -> dict[int, Any]:
@@ -182,7 +188,7 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
             "replace_by": str(rec.replace_by) if it.kind == "verification" and rec.replace_by else None,
             # the QR code leads to the page that checks the certificate in the visitor's browser
             # (older signed certificates name the JSON answer /public/certificates/…, which stays)
-            "verify_path": f"/public/verify/{number}?token={token}",
+            "verify_path": verify_path(number, token),
         }
         signer = load_signer(data_dir, it.institution.signing_kid)
         # stored as is: exactly the bytes the signature covers; the points come from record_content

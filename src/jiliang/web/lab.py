@@ -17,7 +17,8 @@ from ..auth import Actor
 from ..errors import Forbidden, InvalidInput, JiliangError
 from ..platform import shanghai_today
 from ..registry import service as registry
-from ..registry.queries import catalogue, list_staff, list_standards
+from ..registry.directory import catalogue_names
+from ..registry.queries import list_staff, list_standards
 from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
@@ -47,16 +48,12 @@ def expiry(until: date | None, today: date, warning: timedelta) -> str:
     return "expiring" if until <= today + warning else "valid"
 
 
-def _items(conn: Any) -> dict[str, str]:
-    return {it["code"]: it["name_zh"] for it in catalogue(conn)}
-
-
 def _staff_page(
     request: Request, actor: Actor, error: str | None = None, typed: dict[str, Any] | None = None, status: int = 200
 ) -> Response:
     today = shanghai_today()
     with reading(request) as conn:
-        staff, items = list_staff(conn, actor), _items(conn)
+        staff, items = list_staff(conn, actor), catalogue_names(conn).items
     flags: Counter[str] = Counter()
     for person in staff:
         for q in person["qualifications"]:
@@ -111,7 +108,7 @@ def _standards_page(
 ) -> Response:
     today = shanghai_today()
     with reading(request) as conn:
-        rows, items = list_standards(conn, actor), _items(conn)
+        rows, items = list_standards(conn, actor), catalogue_names(conn).items
     for s in rows:
         s["examination_expiry"] = expiry(s["examination_valid_until"], today, STANDARD_WARNING)
         s["calibration_expiry"] = expiry(s["calibration_due"], today, STANDARD_WARNING)

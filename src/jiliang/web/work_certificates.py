@@ -14,7 +14,7 @@ from ..auth import Actor
 from ..certificates.listing import count_certificates, find_certificates
 from ..certificates.queries import get_certificate, signature_valid
 from ..certificates.routes import certificate_summary
-from ..certificates.service import AMENDABLE, CONCLUSIONS, amend_certificate, revoke_certificate
+from ..certificates.service import AMENDABLE, CONCLUSIONS, amend_certificate, revoke_certificate, verify_path
 from ..errors import InvalidInput, JiliangError
 from ..platform import shanghai_today
 from .i18n import N_
@@ -98,7 +98,7 @@ def _certificate_page(
         "payload": payload,
         "signature_ok": valid_signature,
         "revocation_reason": cert.revocation_reason,
-        "public_url": f"/public/verify/{cert.number}?token={cert.public_token}",
+        "public_url": verify_path(cert.number, cert.public_token),
         "fields": _amendable(payload),
         "field_labels": FIELD_LABELS,
         "statuses": CERTIFICATE_STATUSES,
