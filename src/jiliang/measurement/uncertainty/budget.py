@@ -1,0 +1,344 @@
+"""Uncertainty budgets as data (JJF 1059.1 / JCGM 100): the model equation, its input quantities with
+their type A or type B evaluation, correlations and the coverage probability. A budget file is checked
+against `budget_schema.json`; a template's numbers may be equations over named parameters, bound per
+measurement point (`BudgetTemplate.bind`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from .coverage import coverage_factor
+from .expression import RESERVED, Expression, ExpressionError, parse_expression
+
+__all__ = [
+    "SCHEMA_PATH",
+    "Budget",
+    "BudgetError",
+    "BudgetTemplate",
+    "Correlation",
+    "Equation",
+    "InputQuantity",
+    "MonteCarloSettings",
+    "budget_schema",
+    "load_budget",
+    "parse_budget",
+]
+
+SCHEMA_PATH = Path(__file__).parent / "budget_schema.json"
+FORMAT = "jiliang.uncertainty-budget/1"
+Distribution = Literal["normal", "rectangular", "triangular", "arcsine", "curvilinear_trapezoid"]
+# u = a / divisor for a distribution of half-width a (JJF 1059.1 §4.3.3.4, table 2)
+_DIVISOR = {"rectangular": math.sqrt(3), "triangular": math.sqrt(6), "arcsine": math.sqrt(2)}
+_SPECS = ("standard_uncertainty", "half_width", "expanded")
+
+
+class BudgetError(ValueError):
+    """A budget that cannot be evaluated; names the field (e.g. inputs[2].half_width)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+@dataclass(frozen=True)
+class InputQuantity:
+    symbol: str
+    estimate: float  # x_i
+    standard_uncertainty: float  # u(x_i)
+    dof: float  # ν_i, math.inf when not stated
+    distribution: Distribution
+    evaluation: Literal["A", "B"]
+    how: str  # how u(x_i) was obtained, for the budget table
+    description: str = ""
+    unit: str = ""
+    half_width: float | None = None  # a, for the Monte Carlo distribution
+    half_width_uncertainty: float | None = None  # d of a curvilinear trapezoid
+    readings: tuple[float, ...] | None = None  # type A
+
+
+@dataclass(frozen=True)
+class Correlation:
+    a: str
+    b: str
+    r: float
+
+
+@dataclass(frozen=True)
+class Equation:
+    symbol: str
+    expression: Expression
+    unit: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MonteCarloSettings:
+    trials: int | None = None  # None: the adaptive procedure (JCGM 101 §7.9)
+    significant_digits: int = 2
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    title: str
+    probability: float
+    inputs: tuple[InputQuantity, ...]
+    correlations: tuple[Correlation, ...]
+    intermediates: tuple[Equation, ...]
+    measurands: tuple[Equation, ...]
+    monte_carlo: MonteCarloSettings
+    source: str = ""
+    title_zh: str = ""
+    id: str = ""
+
+
+@cache
+def budget_schema() -> dict[str, Any]:
+    return dict(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(budget_schema())
+
+
+def _path(parts: Sequence[str | int]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Binder:
+    """Turns a field written as a number or as an equation over the parameters into a float."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+
+    def number(self, raw: Any, field: str) -> float:
+        if isinstance(raw, str):
+            try:
+                expr = parse_expression(raw, field)
+                missing = sorted(expr.names - self.values.keys())
+                if missing:
+                    raise BudgetError(field, f"needs parameter(s) {', '.join(missing)} that were not given")
+                value = expr.evaluate({**_MATH, **self.values})
+            except ExpressionError as exc:
+                raise BudgetError(field, str(exc)) from None
+            except (ArithmeticError, ValueError, TypeError) as exc:
+                raise BudgetError(field, f"{raw!r} cannot be evaluated: {exc}") from None
+        else:
+            value = raw
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise BudgetError(field, f"must be a finite number, got {value!r}")
+        return float(value)
+
+    def readings(self, raw: Any, field: str) -> tuple[float, ...]:
+        if isinstance(raw, str):
+            if raw not in self.values:
+                raise BudgetError(field, f"needs the list parameter '{raw}' that was not given")
+            raw = self.values[raw]
+        values = tuple(self.number(v, f"{field}[{i}]") for i, v in enumerate(raw))
+        if len(values) < 2:
+            raise BudgetError(field, "a type A evaluation needs at least two readings")
+        return values
+
+
+_MATH = {"sqrt": math.sqrt, "exp": math.exp, "log": math.log, "log10": math.log10, "abs": abs, "pi": math.pi}
+
+
+def _type_a(symbol: str, readings: tuple[float, ...], field: str) -> tuple[float, float, float, str]:
+    """JJF 1059.1 §4.3.2.2: x̄, u = s/√n with the Bessel s, ν = n − 1."""
+    n = len(readings)
+    mean = math.fsum(readings) / n
+    s = math.sqrt(math.fsum((r - mean) ** 2 for r in readings) / (n - 1))
+    return mean, s / math.sqrt(n), float(n - 1), f"A: s = {s:.4g} from n = {n}, u = s/√n"
+
+
+def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
+    where = f"inputs[{i}]"
+    symbol = raw["symbol"]
+    dist: Distribution = raw.get("distribution", "normal")
+    given = [k for k in _SPECS if k in raw]
+    dof_raw = raw.get("dof")
+    dof = math.inf if dof_raw is None else bind.number(dof_raw, f"{where}.dof")
+    if dof <= 0:
+        raise BudgetError(f"{where}.dof", "degrees of freedom must be positive")
+    half, half_u = None, None
+    readings = None
+    if "readings" in raw:
+        if given or "estimate" in raw:
+            raise BudgetError(where, f"'{symbol}' has readings (type A): give no estimate or uncertainty beside them")
+        readings = bind.readings(raw["readings"], f"{where}.readings")
+        estimate, u, dof, how = _type_a(symbol, readings, f"{where}.readings")
+        evaluation: Literal["A", "B"] = "A"
+    else:
+        if "estimate" not in raw:
+            raise BudgetError(f"{where}.estimate", f"'{symbol}' needs an estimate (or readings for type A)")
+        if len(given) != 1:
+            got = ", ".join(given) or "none"
+            raise BudgetError(where, f"'{symbol}' needs one of standard_uncertainty, half_width, expanded ({got})")
+        estimate = bind.number(raw["estimate"], f"{where}.estimate")
+        evaluation = "B"
+        spec = given[0]
+        value = bind.number(raw[spec], f"{where}.{spec}")
+        if value < 0:
+            raise BudgetError(f"{where}.{spec}", "must not be negative")
+        if spec == "expanded":
+            if ("coverage_factor" in raw) == ("level" in raw):
+                raise BudgetError(where, f"'{symbol}': give U with either coverage_factor or level")
+            if "coverage_factor" in raw:
+                k = bind.number(raw["coverage_factor"], f"{where}.coverage_factor")
+                if k <= 0:
+                    raise BudgetError(f"{where}.coverage_factor", "must be positive")
+                how = f"B: U = {value:.4g}, k = {k:g}"
+            else:
+                k = coverage_factor(dof, raw["level"])
+                how = f"B: U = {value:.4g} at p = {raw['level']:g}, ν = {dof:g} → k = {k:.4g}"
+            u = value / k
+        elif spec == "half_width":
+            if dist == "normal":
+                raise BudgetError(f"{where}.distribution", f"'{symbol}': a half-width needs a bounded distribution")
+            half = value
+            if dist == "curvilinear_trapezoid":
+                half_u = bind.number(raw.get("half_width_uncertainty", 0), f"{where}.half_width_uncertainty")
+                if not 0 <= half_u <= half:
+                    raise BudgetError(f"{where}.half_width_uncertainty", "must lie between 0 and the half-width")
+                u = math.sqrt(half**2 / 3 + half_u**2 / 9)  # JCGM 101 §6.4.3.3
+                how = f"B: curvilinear trapezoid a = {half:.4g}, d = {half_u:.4g}"
+            else:
+                u = half / _DIVISOR[dist]
+                how = f"B: {dist} a = {half:.4g}, u = a/√{round(_DIVISOR[dist] ** 2)}"
+        else:
+            u = value
+            if dist == "curvilinear_trapezoid":
+                raise BudgetError(f"{where}.half_width", f"'{symbol}': give a curvilinear trapezoid by its half-width")
+            if dist in _DIVISOR:
+                half = u * _DIVISOR[dist]
+            how = f"B: {dist}, u given"
+        if raw.get("relative"):
+            scale = abs(estimate)
+            u = u * scale
+            half = None if half is None else half * scale
+            half_u = None if half_u is None else half_u * scale
+            how += " (relative)"
+    assert u is not None
+    return InputQuantity(
+        symbol=symbol,
+        estimate=estimate,
+        standard_uncertainty=u,
+        dof=dof,
+        distribution=dist,
+        evaluation=evaluation,
+        how=how,
+        description=raw.get("description", ""),
+        unit=raw.get("unit", ""),
+        half_width=half,
+        half_width_uncertainty=half_u,
+        readings=readings,
+    )
+
+
+def _equations(raw: list[dict[str, Any]], field: str, known: set[str]) -> tuple[Equation, ...]:
+    out = []
+    for i, eq in enumerate(raw):
+        where = f"{field}[{i}]"
+        try:
+            expr = parse_expression(eq["expression"], f"{where}.expression")
+        except ExpressionError as exc:
+            raise BudgetError(f"{where}.expression", str(exc)) from None
+        unknown = sorted(expr.names - known)
+        if unknown:
+            raise BudgetError(f"{where}.expression", f"unknown symbol(s) {', '.join(unknown)}")
+        _new_symbol(eq["symbol"], f"{where}.symbol", known)
+        out.append(Equation(eq["symbol"], expr, eq.get("unit", ""), eq.get("description", "")))
+    return tuple(out)
+
+
+def _new_symbol(symbol: str, field: str, known: set[str]) -> None:
+    if symbol in known:
+        raise BudgetError(field, f"symbol '{symbol}' is defined twice")
+    if symbol in RESERVED:
+        raise BudgetError(field, f"'{symbol}' is the name of a function or constant")
+    known.add(symbol)
+
+
+class BudgetTemplate:
+    """A checked budget file whose parameters (if any) are filled in by `bind`."""
+
+    def __init__(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise BudgetError("", "a budget is a JSON object")
+        error = best_match(_validator().iter_errors(data))
+        if error is not None:
+            raise BudgetError(_path(list(error.absolute_path)) or "(top level)", error.message)
+        self.data = data
+        self.parameters = tuple(p["name"] for p in data.get("parameters", ()))
+        known: set[str] = set()
+        for i, raw in enumerate(data["inputs"]):
+            _new_symbol(raw["symbol"], f"inputs[{i}].symbol", known)
+        self.input_symbols = frozenset(known)
+        for i, c in enumerate(data.get("correlations", ())):
+            a, b = c["between"]
+            for s in (a, b):
+                if s not in self.input_symbols:
+                    raise BudgetError(f"correlations[{i}].between", f"'{s}' is not an input")
+            if a == b:
+                raise BudgetError(f"correlations[{i}].between", "an input cannot be correlated with itself")
+        self.intermediates = _equations(data.get("intermediates", []), "intermediates", known)
+        self.measurands = _equations(data["measurands"], "measurands", known)
+        mc = data.get("monte_carlo", {})
+        self.monte_carlo = MonteCarloSettings(mc.get("trials"), mc.get("significant_digits", 2), mc.get("seed"))
+
+    def bind(self, values: Mapping[str, Any] | None = None) -> Budget:
+        """The budget with its parameters filled in; every number checked."""
+        values = dict(values or {})
+        missing = [p for p in self.parameters if p not in values]
+        if missing:
+            raise BudgetError("parameters", f"no value given for {', '.join(missing)}")
+        bind = _Binder(values)
+        data = self.data
+        correlations = []
+        for i, c in enumerate(data.get("correlations", ())):
+            r = bind.number(c["r"], f"correlations[{i}].r")
+            if not -1 <= r <= 1:
+                raise BudgetError(f"correlations[{i}].r", "a correlation coefficient lies between −1 and 1")
+            correlations.append(Correlation(c["between"][0], c["between"][1], r))
+        return Budget(
+            title=data["title"],
+            probability=data.get("probability", 0.95),
+            inputs=tuple(_input(raw, i, bind) for i, raw in enumerate(data["inputs"])),
+            correlations=tuple(correlations),
+            intermediates=self.intermediates,
+            measurands=self.measurands,
+            monte_carlo=self.monte_carlo,
+            source=data.get("source", ""),
+            title_zh=data.get("title_zh", ""),
+            id=data.get("id", ""),
+        )
+
+
+def parse_budget(data: Any, parameters: Mapping[str, Any] | None = None) -> Budget:
+    return BudgetTemplate(data).bind(parameters)
+
+
+def load_budget(path: Path | str, parameters: Mapping[str, Any] | None = None) -> Budget:
+    """Read a budget file (JSON) and bind its parameters."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BudgetError("", f"{path}: cannot be read: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise BudgetError("", f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+    return parse_budget(data, parameters)

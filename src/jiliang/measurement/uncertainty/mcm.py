@@ -1,0 +1,202 @@
+"""The Monte Carlo method (JJF 1059.2 / JCGM 101, GUM Supplement 1), vectorised in NumPy: inputs
+drawn from their distributions (§6.4), the model evaluated on whole arrays, the estimate and standard
+uncertainty as mean and standard deviation (§7.6), probabilistically symmetric and shortest coverage
+intervals (§7.7), the adaptive procedure (§7.9) and the validation of the GUM result (§8).
+Reproducible: the same seed gives the same numbers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .budget import Budget, BudgetError, InputQuantity
+from .expression import NUMPY_NAMESPACE
+from .gum import GumEvaluation
+
+__all__ = ["McmEvaluation", "McmResult", "Validation", "evaluate_mcm", "numerical_tolerance", "validate_gum"]
+
+MAX_TRIALS = 50_000_000  # the adaptive procedure gives up here rather than run without end
+
+
+@dataclass(frozen=True)
+class McmResult:
+    symbol: str
+    unit: str
+    value: float  # y, the mean of the model values (§7.6)
+    standard_uncertainty: float  # u(y), their standard deviation
+    probability: float
+    symmetric: tuple[float, float]  # probabilistically symmetric coverage interval (§7.7.2)
+    shortest: tuple[float, float]  # shortest coverage interval (§7.7.3)
+
+
+@dataclass(frozen=True)
+class McmEvaluation:
+    budget: Budget
+    trials: int
+    adaptive: bool
+    converged: bool  # adaptive: every result stable to the numerical tolerance (fixed M: True)
+    seed: int | None
+    measurands: tuple[McmResult, ...]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """JCGM 101 §8.2: the GUM interval y ± U_p against the Monte Carlo (symmetric) interval."""
+
+    symbol: str
+    d_low: float  # |y − U_p − y_low|
+    d_high: float  # |y + U_p − y_high|
+    tolerance: float  # δ from the Monte Carlo u(y) to the budget's significant digits
+    passed: bool
+
+
+def numerical_tolerance(u: float, significant_digits: int) -> float:
+    """δ = ½·10^l where u = c·10^l and c has `significant_digits` digits (JCGM 101 §7.9.2)."""
+    if u <= 0 or not math.isfinite(u):
+        return 0.0
+    exponent = math.floor(math.log10(u)) - (significant_digits - 1)
+    return 0.5 * 10.0**exponent
+
+
+def _draw(q: InputQuantity, rng: np.random.Generator, m: int) -> np.ndarray:
+    x, u = q.estimate, q.standard_uncertainty
+    if q.distribution == "normal":
+        if math.isinf(q.dof):
+            return rng.normal(x, u, m)
+        return x + u * rng.standard_t(q.dof, m)  # scaled and shifted t (§6.4.9)
+    a = q.half_width
+    assert a is not None
+    if q.distribution == "rectangular":
+        return rng.uniform(x - a, x + a, m)
+    if q.distribution == "triangular":
+        return rng.triangular(x - a, x, x + a, m) if a > 0 else np.full(m, x)
+    if q.distribution == "arcsine":
+        return x + a * np.sin(2 * np.pi * rng.random(m))  # §6.4.6
+    d = q.half_width_uncertainty or 0.0  # curvilinear trapezoid, §6.4.3.4
+    low = x - a - d + 2 * d * rng.random(m)
+    return low + 2 * (x - low) * rng.random(m)
+
+
+def _correlated(budget: Budget, rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
+    """Correlated inputs as one multivariate Gaussian (§6.4.8); other shapes cannot be correlated here."""
+    symbols = sorted({s for c in budget.correlations for s in (c.a, c.b)})
+    by_symbol = {q.symbol: q for q in budget.inputs}
+    for s in symbols:
+        q = by_symbol[s]
+        if q.distribution != "normal" or not math.isinf(q.dof):
+            raise BudgetError(
+                "correlations", f"Monte Carlo: correlated input '{s}' must be normal with infinite degrees of freedom"
+            )
+    u = np.array([by_symbol[s].standard_uncertainty for s in symbols])
+    r = np.eye(len(symbols))
+    index = {s: i for i, s in enumerate(symbols)}
+    for c in budget.correlations:
+        r[index[c.a], index[c.b]] = r[index[c.b], index[c.a]] = c.r
+    try:
+        lower = np.linalg.cholesky(r)
+    except np.linalg.LinAlgError:
+        raise BudgetError("correlations", "the correlation matrix is not positive definite") from None
+    z = lower @ rng.standard_normal((len(symbols), m))
+    return {s: by_symbol[s].estimate + u[i] * z[i] for i, s in enumerate(symbols)}
+
+
+def _model_values(budget: Budget, rng: np.random.Generator, m: int) -> list[np.ndarray]:
+    space: dict[str, Any] = dict(NUMPY_NAMESPACE)
+    space.update(_correlated(budget, rng, m) if budget.correlations else {})
+    for q in budget.inputs:
+        if q.symbol not in space:
+            space[q.symbol] = _draw(q, rng, m)
+    with np.errstate(all="ignore"):
+        for eq in budget.intermediates:
+            space[eq.symbol] = eq.expression.evaluate(space)
+        values = [np.broadcast_to(np.asarray(eq.expression.evaluate(space), float), (m,)) for eq in budget.measurands]
+    for eq, v in zip(budget.measurands, values, strict=True):
+        if not np.isfinite(v).all():
+            raise BudgetError(
+                "measurands", f"Monte Carlo: the model of '{eq.symbol}' is undefined for some drawn input values"
+            )
+    return values
+
+
+def _interval_size(m: int, p: float) -> tuple[int, int]:
+    """q and r of §7.7.2 (1-based r): q = pM, rounded half up when pM is not an integer."""
+    q = round(p * m) if float(p * m).is_integer() else int(p * m + 0.5)
+    r = (m - q) // 2 if (m - q) % 2 == 0 else (m - q + 1) // 2
+    return q, max(r, 1)
+
+
+def _symmetric(values: np.ndarray, p: float) -> tuple[float, float]:
+    q, r = _interval_size(values.size, p)
+    part = np.partition(values, (r - 1, r - 1 + q))
+    return float(part[r - 1]), float(part[r - 1 + q])
+
+
+def _summarise(symbol: str, unit: str, values: np.ndarray, p: float) -> McmResult:
+    ordered = np.sort(values)
+    q, r = _interval_size(ordered.size, p)
+    widths = ordered[q:] - ordered[: ordered.size - q]
+    best = int(np.argmin(widths))
+    return McmResult(
+        symbol,
+        unit,
+        float(values.mean()),
+        float(values.std(ddof=1)),
+        p,
+        (float(ordered[r - 1]), float(ordered[r - 1 + q])),
+        (float(ordered[best]), float(ordered[best + q])),
+    )
+
+
+def evaluate_mcm(budget: Budget, trials: int | None = None, seed: int | None = None) -> McmEvaluation:
+    """M trials when given (or in the budget), otherwise the adaptive procedure of §7.9."""
+    trials = trials or budget.monte_carlo.trials
+    seed = budget.monte_carlo.seed if seed is None else seed
+    rng = np.random.default_rng(seed)
+    p = budget.probability
+    if trials is not None:
+        values = _model_values(budget, rng, trials)
+        results = tuple(_summarise(eq.symbol, eq.unit, v, p) for eq, v in zip(budget.measurands, values, strict=True))
+        return McmEvaluation(budget, trials, False, True, seed, results)
+    return _adaptive(budget, rng, seed)
+
+
+def _adaptive(budget: Budget, rng: np.random.Generator, seed: int | None) -> McmEvaluation:
+    """§7.9.4: batches of M = max(100/(1 − p), 10⁴); stop once twice the standard deviation of the
+    batch averages of y, u(y), y_low and y_high is at most δ for every measurand (h ≥ 2)."""
+    p = budget.probability
+    batch = max(math.ceil(100 / (1 - p)), 10_000)
+    batches: list[list[np.ndarray]] = []
+    stats: list[list[tuple[float, float, float, float]]] = []  # per batch, per measurand
+    converged = False
+    while len(batches) * batch < MAX_TRIALS:
+        values = _model_values(budget, rng, batch)
+        batches.append(values)
+        stats.append([(v.mean(), v.std(ddof=1), *_symmetric(v, p)) for v in values])
+        h = len(batches)
+        if h < 2:
+            continue
+        summary = np.array(stats)  # h × measurands × 4
+        spread = 2 * summary.std(axis=0, ddof=1) / math.sqrt(h)
+        u_all = summary[:, :, 1].mean(axis=0)
+        delta = np.array([numerical_tolerance(u, budget.monte_carlo.significant_digits) for u in u_all])
+        if (spread <= delta[:, None]).all():
+            converged = True
+            break
+    joined = [np.concatenate([b[i] for b in batches]) for i in range(len(budget.measurands))]
+    results = tuple(_summarise(eq.symbol, eq.unit, v, p) for eq, v in zip(budget.measurands, joined, strict=True))
+    return McmEvaluation(budget, len(batches) * batch, True, converged, seed, results)
+
+
+def validate_gum(gum: GumEvaluation, mcm: McmEvaluation) -> tuple[Validation, ...]:
+    """Is the GUM uncertainty framework valid here? §8.2 with δ from the Monte Carlo u(y)."""
+    digits = gum.budget.monte_carlo.significant_digits
+    out = []
+    for g, m in zip(gum.measurands, mcm.measurands, strict=True):
+        delta = numerical_tolerance(m.standard_uncertainty, digits)
+        d_low = abs(g.value - g.expanded - m.symmetric[0])
+        d_high = abs(g.value + g.expanded - m.symmetric[1])
+        out.append(Validation(g.symbol, d_low, d_high, delta, d_low <= delta and d_high <= delta))
+    return tuple(out)
