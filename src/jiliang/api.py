@@ -15,6 +15,8 @@ from .deps import SlidingWindow
 from .errors import InvalidInput, JiliangError
 from .ledger.routes import public_router as ledger_public_router
 from .ledger.routes import router as ledger_router
+from .measurement.routes import public_router as measurement_public_router
+from .measurement.routes import router as measurement_router
 from .platform import Platform
 from .registry.routes import router as registry_router
 from .verification.routes import router as verification_router
@@ -68,10 +70,12 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
         public.router,
         ledger_public_router,
         web_public_router,
+        measurement_public_router,
         registry_router,
         verification_router,
         certificate_router,
         ledger_router,
+        measurement_router,
     ):
         app.include_router(router)
     install_pages(app)  # the pages of each role, their static files and error pages

@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from .ledger.cli import audit_command, ledger_app, witness_app
+from .measurement.cli import uncertainty_app
 from .settings import Settings
 
 app = typer.Typer(help="jiliang 计量 — 上海法制计量平台 / legal-metrology platform", no_args_is_help=True)
@@ -26,6 +27,7 @@ cert_app = typer.Typer(help="电子证书 / electronic certificates", no_args_is
 app.add_typer(cert_app, name="cert")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(witness_app, name="witness")
+app.add_typer(uncertainty_app, name="uncertainty")
 app.command("audit")(audit_command)
 console = Console()
 err = Console(stderr=True)

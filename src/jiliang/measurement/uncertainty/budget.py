@@ -162,7 +162,7 @@ def _type_a(symbol: str, readings: tuple[float, ...], field: str) -> tuple[float
     n = len(readings)
     mean = math.fsum(readings) / n
     s = math.sqrt(math.fsum((r - mean) ** 2 for r in readings) / (n - 1))
-    return mean, s / math.sqrt(n), float(n - 1), f"A: s = {s:.4g} from n = {n}, u = s/√n"
+    return mean, s / math.sqrt(n), float(n - 1), f"A, n = {n}, s = {s:.4g}"
 
 
 def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
@@ -201,10 +201,10 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
                 k = bind.number(raw["coverage_factor"], f"{where}.coverage_factor")
                 if k <= 0:
                     raise BudgetError(f"{where}.coverage_factor", "must be positive")
-                how = f"B: U = {value:.4g}, k = {k:g}"
+                how = f"B, U = {value:.4g}, k = {k:g}"
             else:
                 k = coverage_factor(dof, raw["level"])
-                how = f"B: U = {value:.4g} at p = {raw['level']:g}, ν = {dof:g} → k = {k:.4g}"
+                how = f"B, U = {value:.4g}, p = {raw['level']:g} → k = {k:.4g}"
             u = value / k
         elif spec == "half_width":
             if dist == "normal":
@@ -215,17 +215,17 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
                 if not 0 <= half_u <= half:
                     raise BudgetError(f"{where}.half_width_uncertainty", "must lie between 0 and the half-width")
                 u = math.sqrt(half**2 / 3 + half_u**2 / 9)  # JCGM 101 §6.4.3.3
-                how = f"B: curvilinear trapezoid a = {half:.4g}, d = {half_u:.4g}"
+                how = f"B, trapezoid a = {half:.4g}, d = {half_u:.4g}"
             else:
                 u = half / _DIVISOR[dist]
-                how = f"B: {dist} a = {half:.4g}, u = a/√{round(_DIVISOR[dist] ** 2)}"
+                how = f"B, {dist} a = {half:.4g}"
         else:
             u = value
             if dist == "curvilinear_trapezoid":
                 raise BudgetError(f"{where}.half_width", f"'{symbol}': give a curvilinear trapezoid by its half-width")
             if dist in _DIVISOR:
                 half = u * _DIVISOR[dist]
-            how = f"B: {dist}, u given"
+            how = f"B, {dist}"
         if raw.get("relative"):
             scale = abs(estimate)
             u = u * scale
@@ -338,7 +338,7 @@ def load_budget(path: Path | str, parameters: Mapping[str, Any] | None = None) -
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise BudgetError("", f"{path}: cannot be read: {exc}") from exc
+        raise BudgetError("", f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from exc
     except json.JSONDecodeError as exc:
-        raise BudgetError("", f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+        raise BudgetError("", f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
     return parse_budget(data, parameters)

@@ -150,9 +150,14 @@ def _summarise(symbol: str, unit: str, values: np.ndarray, p: float) -> McmResul
     )
 
 
-def evaluate_mcm(budget: Budget, trials: int | None = None, seed: int | None = None) -> McmEvaluation:
-    """M trials when given (or in the budget), otherwise the adaptive procedure of §7.9."""
+def evaluate_mcm(
+    budget: Budget, trials: int | None = None, seed: int | None = None, max_trials: int = MAX_TRIALS
+) -> McmEvaluation:
+    """M trials when given (or in the budget), otherwise the adaptive procedure of §7.9, which stops
+    unconverged at `max_trials`."""
     trials = trials or budget.monte_carlo.trials
+    if trials is not None and trials > max_trials:
+        raise BudgetError("monte_carlo.trials", f"at most {max_trials:,} trials here")
     seed = budget.monte_carlo.seed if seed is None else seed
     rng = np.random.default_rng(seed)
     p = budget.probability
@@ -160,10 +165,10 @@ def evaluate_mcm(budget: Budget, trials: int | None = None, seed: int | None = N
         values = _model_values(budget, rng, trials)
         results = tuple(_summarise(eq.symbol, eq.unit, v, p) for eq, v in zip(budget.measurands, values, strict=True))
         return McmEvaluation(budget, trials, False, True, seed, results)
-    return _adaptive(budget, rng, seed)
+    return _adaptive(budget, rng, seed, max_trials)
 
 
-def _adaptive(budget: Budget, rng: np.random.Generator, seed: int | None) -> McmEvaluation:
+def _adaptive(budget: Budget, rng: np.random.Generator, seed: int | None, max_trials: int) -> McmEvaluation:
     """§7.9.4: batches of M = max(100/(1 − p), 10⁴); stop once twice the standard deviation of the
     batch averages of y, u(y), y_low and y_high is at most δ for every measurand (h ≥ 2)."""
     p = budget.probability
@@ -171,7 +176,7 @@ def _adaptive(budget: Budget, rng: np.random.Generator, seed: int | None) -> Mcm
     batches: list[list[np.ndarray]] = []
     stats: list[list[tuple[float, float, float, float]]] = []  # per batch, per measurand
     converged = False
-    while len(batches) * batch < MAX_TRIALS:
+    while len(batches) * batch < max_trials:
         values = _model_values(budget, rng, batch)
         batches.append(values)
         stats.append([(v.mean(), v.std(ddof=1), *_symmetric(v, p)) for v in values])

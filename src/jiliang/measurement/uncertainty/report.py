@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from .budget import Budget
 from .gum import Contribution, GumResult, evaluate_gum
-from .mcm import McmResult, evaluate_mcm, validate_gum
+from .mcm import MAX_TRIALS, McmResult, evaluate_mcm, validate_gum
 
 __all__ = ["METHODS", "Method", "evaluate_report"]
 
@@ -72,7 +72,11 @@ def _inputs(budget: Budget) -> list[dict[str, Any]]:
 
 
 def evaluate_report(
-    budget: Budget, method: Method = "gum", trials: int | None = None, seed: int | None = None
+    budget: Budget,
+    method: Method = "gum",
+    trials: int | None = None,
+    seed: int | None = None,
+    max_trials: int = MAX_TRIALS,
 ) -> dict[str, Any]:
     """Evaluate by the chosen method(s) and return the report as JSON-ready data."""
     if method not in METHODS:
@@ -85,7 +89,7 @@ def evaluate_report(
         "inputs": _inputs(budget),
     }
     gum = evaluate_gum(budget) if method in ("gum", "both") else None
-    mcm = evaluate_mcm(budget, trials, seed) if method in ("mcm", "both") else None
+    mcm = evaluate_mcm(budget, trials, seed, max_trials) if method in ("mcm", "both") else None
     if gum is not None:
         out["gum"] = {
             "method": "JJF 1059.1 / JCGM 100 law of propagation (GTC), Welch–Satterthwaite ν_eff, k = t_p(⌊ν_eff⌋)",

@@ -1,0 +1,45 @@
+"""HTTP routes of the measurement engine: evaluate an uncertainty budget (logged-in users) and the
+budget file format as a JSON Schema (public: it is a published format)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from ..deps import ActorDep
+from ..errors import InvalidInput
+from .uncertainty import BudgetError, budget_schema, evaluate_report, parse_budget
+
+__all__ = ["API_MAX_TRIALS", "router", "public_router"]
+
+API_MAX_TRIALS = 5_000_000  # one request may not hold a worker for more than a second or so
+SCHEMA_PATH = "/public/schemas/uncertainty-budget-1.json"
+
+router = APIRouter(prefix="/api/uncertainty", tags=["measurement 测量不确定度"])
+public_router = APIRouter(tags=["public 公开查询"])
+
+
+class EvaluateBody(BaseModel):
+    budget: dict[str, Any] = Field(description=f"不确定度评定 / an uncertainty budget, format {SCHEMA_PATH}")
+    method: Literal["gum", "mcm", "both"] = "gum"
+    parameters: dict[str, float | list[float]] = Field(
+        default_factory=dict, description="预算参数 / values of the budget's parameters"
+    )
+    trials: int | None = Field(None, ge=10_000, le=API_MAX_TRIALS, description="蒙特卡洛次数；缺省为自适应 / M")
+    seed: int | None = Field(None, ge=0, description="随机种子 / seed for a reproducible Monte Carlo run")
+
+
+@router.post("/evaluate", summary="评定测量不确定度 / evaluate an uncertainty budget (GUM, Monte Carlo or both)")
+def evaluate(body: EvaluateBody, actor: ActorDep) -> dict[str, Any]:
+    try:
+        budget = parse_budget(body.budget, body.parameters)
+        return evaluate_report(budget, body.method, body.trials, body.seed, API_MAX_TRIALS)
+    except BudgetError as exc:
+        raise InvalidInput(f"不确定度评定有误 / budget problem: {exc}", rule="budget") from None
+
+
+@public_router.get(SCHEMA_PATH, summary="不确定度评定文件格式 / the budget file format (JSON Schema)")
+def schema() -> dict[str, Any]:
+    return budget_schema()
