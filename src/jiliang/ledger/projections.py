@@ -175,6 +175,12 @@ def _all_but(table: Table, *left_out: str) -> tuple[str, ...]:
     return tuple(str(c.name) for c in table.columns if c.name not in left_out)
 
 
+# columns added by migration 0005, absent from the v1 projections
+_UNCERTAINTY_0005 = {
+    "standard_calibrations": ("expanded_uncertainty", "coverage_factor", "uncertainty_unit"),
+    "measurement_points": ("uncertainty", "decision"),
+}
+
 _PROJECTIONS = (
     Projection("owner", 1, owners, "id", _all_but(owners)),
     Projection(
@@ -196,18 +202,35 @@ _PROJECTIONS = (
         _all_but(standards),
         children=(Child("items", standard_items, "standard_id", ("item_code",), ("item_code",)),),
     ),
-    Projection("standard_calibration", 1, standard_calibrations, "id", _all_but(standard_calibrations)),
+    # v1: as written before migration 0005 added the uncertainty columns; v2: all columns
     Projection(
-        "verification_record",
+        "standard_calibration",
         1,
-        verification_records,
+        standard_calibrations,
         "id",
-        _all_but(verification_records),
-        children=(
-            Child("points", measurement_points, "record_id", _all_but(measurement_points, "record_id"), ("seq", "id")),
-            Child("standards", record_standards, "record_id", ("standard_id",), ("standard_id",)),
-            Child("signoffs", signoffs, "record_id", _all_but(signoffs, "record_id"), ("id",)),
-        ),
+        _all_but(standard_calibrations, *_UNCERTAINTY_0005["standard_calibrations"]),
+    ),
+    Projection("standard_calibration", 2, standard_calibrations, "id", _all_but(standard_calibrations)),
+    *(
+        Projection(
+            "verification_record",
+            version,
+            verification_records,
+            "id",
+            _all_but(verification_records),
+            children=(
+                Child(
+                    "points",
+                    measurement_points,
+                    "record_id",
+                    _all_but(measurement_points, "record_id", *left_out),
+                    ("seq", "id"),
+                ),
+                Child("standards", record_standards, "record_id", ("standard_id",), ("standard_id",)),
+                Child("signoffs", signoffs, "record_id", _all_but(signoffs, "record_id"), ("id",)),
+            ),
+        )
+        for version, left_out in ((1, _UNCERTAINTY_0005["measurement_points"]), (2, ()))
     ),
     Projection(
         "certificate",

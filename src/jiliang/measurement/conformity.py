@@ -1,5 +1,6 @@
-"""Conformity decisions for verification readings: simple acceptance |error| <= MPE
-(JJF 1059.1 / JJF 1094 practice), indications rounded per GB/T 8170 (round half even)."""
+"""Conformity decisions for verification readings: each point's error against the MPE of the edition
+in force, its expanded uncertainty from the edition's budget, and the verdict under the edition's
+decision rule (decision.py); indications rounded per GB/T 8170 (round half even)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Literal
+from typing import Any, Literal
 
+from jiliang.measurement.decision import Decision, decide
+from jiliang.measurement.point_uncertainty import PointUncertainty, point_uncertainty
 from jiliang.measurement.procedure import STAGES, Edition, MeasurementPoint, MpeRule, Procedure
 
-__all__ = ["Evaluation", "PointReading", "PointResult", "ReadingError", "evaluate", "round_to_resolution"]
+__all__ = [
+    "Evaluation",
+    "PointReading",
+    "PointResult",
+    "ReadingError",
+    "budget_values",
+    "evaluate",
+    "parse_parameters",
+    "round_to_resolution",
+    "uncertainty_at",
+]
 
 Verdict = Literal["pass", "fail", "unknown"]
 
@@ -44,8 +57,11 @@ class PointResult:
     mpe_upper: Decimal | None
     mpe_unit: str | None
     rule_id: str | None
-    conforms: bool | None  # None: no rule, conformity unknown
+    conforms: bool | None  # None: no rule, or the undetermined zone of the decision rule
     advisory: bool  # the rule is not confirmed against the printed regulation
+    uncertainty: PointUncertainty | None = None  # U of the error, in mpe_unit
+    uncertainty_problem: str | None = None  # why U could not be evaluated
+    decision: Decision | None = None  # the decision rule applied and its numbers
 
 
 @dataclass(frozen=True)
@@ -63,7 +79,7 @@ def round_to_resolution(value: Decimal, resolution: Decimal) -> Decimal:
     return (value / resolution).to_integral_value(rounding=ROUND_HALF_EVEN) * resolution
 
 
-def _parse_parameters(procedure: Procedure, given: Mapping[str, str | Decimal]) -> dict[str, str | Decimal]:
+def parse_parameters(procedure: Procedure, given: Mapping[str, str | Decimal]) -> dict[str, str | Decimal]:
     values: dict[str, str | Decimal] = {}
     for param in procedure.instrument_parameters:
         raw = given.get(param.name)
@@ -115,20 +131,44 @@ def _rule_for(
     return None
 
 
+def budget_values(
+    params: Mapping[str, str | Decimal], context: Mapping[str, Any], reference: Decimal, indication: Decimal
+) -> dict[str, Any]:
+    """What a point's budget may name: the reading, the numeric instrument parameters and the context
+    (the standard's standard_U and standard_k, the record's numeric environment entries)."""
+    values: dict[str, Any] = {k: float(v) for k, v in params.items() if isinstance(v, Decimal)}
+    values.update(context)
+    values["reference"], values["indication"] = float(reference), float(indication)
+    return values
+
+
+def uncertainty_at(edition: Edition, values: Mapping[str, Any]) -> tuple[PointUncertainty | None, str | None]:
+    """(U, None), (None, why not) or (None, None) when the edition has no budget."""
+    if edition.uncertainty is None:
+        return None, None
+    found = point_uncertainty(edition.uncertainty, values)
+    return (None, found) if isinstance(found, str) else (found, None)
+
+
 def _judge(
+    edition: Edition,
     reading: PointReading,
     point: MeasurementPoint,
     rule: MpeRule | None,
     params: Mapping[str, str | Decimal],
     resolution: Decimal,
     confirmed_rule_ids: frozenset[str],
+    context: Mapping[str, Any],
 ) -> PointResult:
     reference = Decimal(reading.reference)
     indication = round_to_resolution(Decimal(reading.indication), resolution)
     error = indication - reference
     relative = error / reference * 100 if reference != 0 else None
+    u, problem = uncertainty_at(edition, budget_values(params, context, reference, indication))
     if rule is None:
-        return PointResult(point.id, reference, indication, error, relative, None, None, None, None, None, False)
+        return PointResult(
+            point.id, reference, indication, error, relative, None, None, None, None, None, False, u, problem
+        )
     if rule.kind == "multiple_of_e":
         e = params["e"]
         assert isinstance(e, Decimal)
@@ -140,6 +180,7 @@ def _judge(
     else:
         lower, upper, unit, value = rule.mpe_lower, rule.mpe_upper, rule.unit, error
     advisory = not rule.confirmed and rule.id not in confirmed_rule_ids
+    decision = decide(edition.decision_rule, value, lower, upper, u.expanded if u else None)
     return PointResult(
         point.id,
         reference,
@@ -150,8 +191,11 @@ def _judge(
         upper,
         unit,
         rule.id,
-        lower <= value <= upper,
+        decision.conforms,
         advisory,
+        u,
+        problem,
+        decision,
     )
 
 
@@ -170,12 +214,14 @@ def evaluate(
     parameters: Mapping[str, str | Decimal],
     readings: Sequence[PointReading],
     confirmed_rule_ids: frozenset[str] = frozenset(),
+    context: Mapping[str, Any] | None = None,
 ) -> Evaluation:
-    """Judge readings against the MPE rules of the edition in force on `on` for the given stage."""
+    """Judge readings against the MPE rules of the edition in force on `on` for the given stage, with
+    the uncertainty of each error where the edition has a budget (`context`: see budget_values)."""
     if stage not in STAGES:
         raise ReadingError(f"unknown verification stage '{stage}' (expected one of {list(STAGES)})")
     edition = procedure.edition_on(on)
-    params = _parse_parameters(procedure, parameters)
+    params = parse_parameters(procedure, parameters)
     resolution = params.get("resolution", params.get("e"))
     if not isinstance(resolution, Decimal):
         raise ReadingError(f"{procedure.name_zh}: missing instrument parameter 'resolution'")
@@ -190,22 +236,21 @@ def evaluate(
                 f"unknown measurement point '{reading.point_id}' for {edition.regulation} (points: {known})"
             )
         rule = _rule_for(edition, stage, params, point, Decimal(reading.reference))
-        results.append(_judge(reading, point, rule, params, resolution, confirmed_rule_ids))
+        results.append(_judge(edition, reading, point, rule, params, resolution, confirmed_rule_ids, context or {}))
     res_param = procedure.parameter("resolution" if "resolution" in params else "e")
     unit = (res_param.unit if res_param else None) or edition.points[0].unit
     stage_en, stage_zh = _STAGE_TEXT[stage]
+    rule_zh, rule_en = edition.decision_rule.text
     return Evaluation(
         points=tuple(results),
         verdict=_verdict(results),
         advisory=any(r.advisory for r in results),
         decision_rule=(
-            f"simple acceptance: |error| ≤ MPE (asymmetric limits: lower ≤ error ≤ upper), "
-            f"readings rounded to resolution {resolution} {unit} (GB/T 8170 round half even), "
+            f"{rule_en}; readings rounded to resolution {resolution} {unit} (GB/T 8170 round half even), "
             f"{edition.regulation} {stage_en}"
         ),
         decision_rule_zh=(
-            f"简单接受：|示值误差| ≤ 最大允许误差（不对称时 下限 ≤ 误差 ≤ 上限），"
-            f"示值按分辨力 {resolution} {unit} 修约（GB/T 8170 四舍六入五成双），"
+            f"{rule_zh}；示值按分辨力 {resolution} {unit} 修约（GB/T 8170 四舍六入五成双），"
             f"{edition.regulation} {stage_zh}"
         ),
         regulation=edition.regulation,

@@ -16,7 +16,10 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from jiliang.measurement.decision import DecisionRule
+from jiliang.measurement.point_uncertainty import UncertaintyModel
 from jiliang.measurement.procedure_checks import check_procedure
+from jiliang.measurement.uncertainty import BudgetError, BudgetTemplate
 
 __all__ = [
     "SHIPPED_DIR",
@@ -122,6 +125,8 @@ class Edition:
     effective_until: date | None
     points: tuple[MeasurementPoint, ...]
     rules: tuple[MpeRule, ...]
+    decision_rule: DecisionRule = DecisionRule()
+    uncertainty: UncertaintyModel | None = None
 
     def in_force_on(self, on: date) -> bool:
         after_start = self.effective_from is None or self.effective_from <= on
@@ -145,6 +150,7 @@ class Procedure:
     instrument_parameters: tuple[InstrumentParameter, ...]
     editions: tuple[Edition, ...]
     path: Path | None = field(default=None, compare=False)
+    purpose: Literal["verification", "calibration"] = "verification"
 
     def parameter(self, name: str) -> InstrumentParameter | None:
         return next((p for p in self.instrument_parameters if p.name == name), None)
@@ -241,6 +247,23 @@ def _build_rule(raw: dict[str, Any]) -> MpeRule:
     )
 
 
+def _uncertainty(path: Path, raw: dict[str, Any] | None, where: str) -> UncertaintyModel | None:
+    if raw is None:
+        return None
+    try:
+        template = BudgetTemplate(raw["budget"])
+    except BudgetError as exc:
+        field = f"{where}.budget" + (f".{exc.field}" if exc.field else "")
+        raise ProcedureFileError(path, field, exc.message) from None
+    return UncertaintyModel(template, raw["source"], raw.get("standard_unit"))
+
+
+def _decision_rule(raw: dict[str, Any] | None) -> DecisionRule:
+    if raw is None:
+        return DecisionRule()
+    return DecisionRule(raw["kind"], _dec(raw.get("guard_band", 1)))
+
+
 def _build(path: Path, data: dict[str, Any]) -> Procedure:
     editions = tuple(
         Edition(
@@ -253,8 +276,10 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
                 for p in e["points"]
             ),
             rules=tuple(_build_rule(r) for r in e["rules"]),
+            decision_rule=_decision_rule(e.get("decision_rule")),
+            uncertainty=_uncertainty(path, e.get("uncertainty"), f"editions[{i}].uncertainty"),
         )
-        for e in data["editions"]
+        for i, e in enumerate(data["editions"])
     )
     params = tuple(
         InstrumentParameter(
@@ -277,6 +302,7 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
         instrument_parameters=params,
         editions=editions,
         path=path,
+        purpose=data.get("purpose", "verification"),
     )
 
 

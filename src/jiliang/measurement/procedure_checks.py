@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from jiliang.measurement.procedure import Edition, MpeRule, Procedure
 
-__all__ = ["check_procedure"]
+__all__ = ["check_procedure", "comparison_unit"]
 
 _KIND_UNIT = {"multiple_of_e": "e", "relative_percent": "%"}
 
@@ -29,6 +29,34 @@ def check_procedure(procedure: Procedure) -> Iterator[tuple[str, str]]:
             seen_rule_ids[rule.id] = where
             yield from _check_rule(procedure, edition, rule, where)
         yield from _check_ambiguous(edition, f"editions[{i}]")
+        yield from _check_uncertainty(edition, f"editions[{i}]")
+
+
+def comparison_unit(rule: MpeRule, point_unit: str) -> str:
+    """The unit an error is compared in: % for relative rules, the point's unit for multiples of e."""
+    return "%" if rule.kind == "relative_percent" else point_unit if rule.kind == "multiple_of_e" else rule.unit
+
+
+def _check_uncertainty(edition: Edition, where: str) -> Iterator[tuple[str, str]]:
+    model = edition.uncertainty
+    if model is None:
+        if edition.decision_rule.kind == "guarded":
+            yield f"{where}.decision_rule", "guarded acceptance needs an uncertainty budget"
+        return
+    if len(model.template.measurands) != 1:
+        yield f"{where}.uncertainty.budget.measurands", "the budget of a point's error has exactly one measurand"
+        return
+    if edition.decision_rule.kind == "jjf1094" and model.probability != 0.95:
+        yield f"{where}.uncertainty.budget.probability", "JJF 1094 compares U95: the probability must be 0.95"
+    for j, rule in enumerate(edition.rules):
+        for p in edition.points:
+            if _covers_point(rule, p.id, p.zone) and comparison_unit(rule, p.unit) != model.unit:
+                yield (
+                    f"{where}.uncertainty.budget.measurands[0].unit",
+                    f"'{model.unit}' differs from the unit '{comparison_unit(rule, p.unit)}' rule "
+                    f"'{rule.id}' (rules[{j}]) compares the error in",
+                )
+                return
 
 
 def _check_parameters(procedure: Procedure) -> Iterator[tuple[str, str]]:

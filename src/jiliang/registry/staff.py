@@ -4,6 +4,7 @@ and their calibrations (量值溯源). Lab managers manage their own institution
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -180,6 +181,28 @@ def add_standard(
         return int(sid)
 
 
+def certificate_uncertainty(expanded: str | None, k: str | None, unit: str | None) -> dict[str, str | None]:
+    """U > 0, k > 0 and a unit, all three or none; kept as the exact decimal text."""
+    given = [v for v in (expanded, k, unit) if v is not None and str(v).strip()]
+    if not given:
+        return {"expanded_uncertainty": None, "coverage_factor": None, "uncertainty_unit": None}
+    if len(given) != 3:
+        raise InvalidInput(
+            "扩展不确定度 U、包含因子 k 和单位须一并填写 / give U, k and the unit together", rule="uncertainty"
+        )
+    out: dict[str, str | None] = {}
+    for name, value, label in (("expanded_uncertainty", expanded, "U"), ("coverage_factor", k, "k")):
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise InvalidInput(f"{label} 不是数字 / {label} is not a number: {value!r}", rule="uncertainty") from None
+        if not number.is_finite() or number <= 0 or len(str(value).strip()) > (32 if label == "U" else 8):
+            raise InvalidInput(f"{label} 必须是正数 / {label} must be a positive number", rule="uncertainty")
+        out[name] = str(value).strip()
+    out["uncertainty_unit"] = str(unit).strip()[:16]
+    return out
+
+
 def record_standard_calibration(
     uow: UnitOfWork,
     actor: Actor,
@@ -189,7 +212,13 @@ def record_standard_calibration(
     calibrated_on: date,
     due: date,
     in_tolerance: bool,
+    expanded_uncertainty: str | None = None,
+    coverage_factor: str | None = None,
+    uncertainty_unit: str | None = None,
 ) -> int:
+    """Records a calibration of a standard; its certificate's U (with k and unit, "%" for relative)
+    feeds the budgets of the procedures the standard serves."""
+    uncertainty = certificate_uncertainty(expanded_uncertainty, coverage_factor, uncertainty_unit)
     with uow:
         std = uow.conn.execute(select(standards).where(standards.c.id == standard_id)).first()
         if std is None:
@@ -206,6 +235,7 @@ def record_standard_calibration(
                 calibrated_on=calibrated_on,
                 due=due,
                 in_tolerance=in_tolerance,
+                **uncertainty,
             )
             .returning(standard_calibrations.c.id)
         ).scalar_one()
@@ -226,7 +256,7 @@ def record_standard_calibration(
             "standard",
             standard_id,
             {k: str(v) if v is not None else None for k, v in before.items()},
-            {**{k: str(v) for k, v in current.items()}, "in_tolerance": in_tolerance},
+            {**{k: str(v) for k, v in current.items()}, "in_tolerance": in_tolerance, **uncertainty},
             std.institution_id,
         )
         uow.commit()

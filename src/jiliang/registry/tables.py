@@ -139,6 +139,11 @@ standard_calibrations = Table(
     Column("calibrated_on", Date, nullable=False),
     Column("due", Date, nullable=False),
     Column("in_tolerance", Boolean, nullable=False, default=True),
+    # the certificate's expanded uncertainty U with k, in uncertainty_unit ("%" = relative); a
+    # procedure's budget reads it as standard_U / standard_k (NULL: not recorded)
+    Column("expanded_uncertainty", String(32)),
+    Column("coverage_factor", String(8)),
+    Column("uncertainty_unit", String(16)),
 )
 
 catalogue_items = Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -11,7 +12,16 @@ import orjson
 
 from ..certificates.canonical import canonical_json
 
-__all__ = ["STAGES", "qualified", "standard_problem", "record_content", "content_hash", "CONTENT_KEYS", "POINT_KEYS"]
+__all__ = [
+    "CONTENT_KEYS",
+    "POINT_KEYS",
+    "STAGES",
+    "budget_context",
+    "content_hash",
+    "qualified",
+    "record_content",
+    "standard_problem",
+]
 
 STAGES = ("initial", "subsequent", "in_service")
 
@@ -48,6 +58,7 @@ POINT_KEYS = (
     "expanded_uncertainty",
     "coverage_factor",
 )
+ASSESSMENT_KEYS = ("uncertainty", "decision")
 
 
 def qualified(qualifications: Iterable[Mapping[str, Any]], item_code: str | None, on: date) -> bool:
@@ -76,8 +87,7 @@ def standard_problem(
             f"计量标准《{name}》考核证书已于 {standard['examination_valid_until']} 过期 / "
             f"the examination certificate of standard {sid} expired",
         )
-    earlier = [c for c in calibrations if c["calibrated_on"] <= on]
-    latest = max(earlier, key=lambda c: (c["calibrated_on"], c["id"])) if earlier else None
+    latest = calibration_in_force(calibrations, on)
     if latest is None or not latest["in_tolerance"] or latest["due"] < on:
         return (
             "standard_calibration_expired",
@@ -92,7 +102,42 @@ def standard_problem(
     return None
 
 
+def calibration_in_force(calibrations: Sequence[Mapping[str, Any]], on: date) -> Mapping[str, Any] | None:
+    """The latest calibration made on or before `on`."""
+    earlier = [c for c in calibrations if c["calibrated_on"] <= on]
+    return max(earlier, key=lambda c: (c["calibrated_on"], c["id"])) if earlier else None
+
+
+def budget_context(
+    standard_ids: Sequence[int],
+    calibrations: Mapping[int, Sequence[Mapping[str, Any]]],
+    unit: str | None,
+    on: date,
+    environment: Mapping[str, str],
+) -> dict[str, float]:
+    """Values a procedure's budget may name beside the reading: standard_U and standard_k from the
+    certificate of the first standard used (by id) whose calibration in force on `on` records U in
+    `unit`, and every environment entry that is a number (e.g. bath_uniformity)."""
+    out: dict[str, float] = {}
+    for name, text in environment.items():
+        try:
+            value = float(str(text).strip())
+        except ValueError:
+            continue
+        if name.isidentifier() and math.isfinite(value):
+            out[name] = value
+    for sid in sorted(standard_ids):
+        cal = calibration_in_force(calibrations.get(sid, ()), on)
+        if cal and cal.get("expanded_uncertainty") and (unit is None or cal.get("uncertainty_unit") == unit):
+            out["standard_U"] = float(cal["expanded_uncertainty"])
+            out["standard_k"] = float(cal["coverage_factor"])
+            break
+    return out
+
+
 def _text(v: Any) -> Any:
+    if isinstance(v, dict):  # a point's uncertainty and decision: str/None values under ASCII keys
+        return {str(k): _text(x) for k, x in v.items()}
     return v if v is None or type(v) is str or type(v) is bool else str(v)
 
 
@@ -104,8 +149,18 @@ def record_content(
         "record": {k: _text(record[k]) for k in CONTENT_KEYS},
         "environment": {str(k): str(v) for k, v in (record["environment"] or {}).items()},
         "standards": [str(s) for s in sorted(standard_ids)],
-        "points": [{k: _text(p[k]) for k in POINT_KEYS} for p in sorted(points, key=lambda p: p["seq"])],
+        "points": [_point(p) for p in sorted(points, key=lambda p: p["seq"])],
     }
+
+
+def _point(p: Mapping[str, Any]) -> dict[str, Any]:
+    """A point's signed fields; the uncertainty and decision only when evaluated, so records made
+    before they existed keep their content hash."""
+    out = {k: _text(p[k]) for k in POINT_KEYS}
+    for k in ASSESSMENT_KEYS:
+        if p.get(k) is not None:
+            out[k] = _text(p[k])
+    return out
 
 
 def content_hash(content: dict[str, Any]) -> str:

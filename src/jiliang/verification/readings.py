@@ -10,10 +10,29 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import InvalidInput, RuleViolation
-from ..measurement.conformity import Evaluation, PointReading, ReadingError, evaluate
+from ..measurement.conformity import (
+    Evaluation,
+    PointReading,
+    ReadingError,
+    budget_values,
+    evaluate,
+    parse_parameters,
+    uncertainty_at,
+)
+from ..measurement.decision import Decision
+from ..measurement.point_uncertainty import PointUncertainty
 from ..measurement.procedure import NoEditionInForce, Procedure
+from .model import budget_context
 
-__all__ = ["ReadingInput", "reading_decimal", "parse_reading", "judge_readings"]
+__all__ = [
+    "ReadingInput",
+    "assessment_fields",
+    "budget_context_for",
+    "judge_readings",
+    "parse_reading",
+    "reading_decimal",
+    "uncertainties",
+]
 
 
 @dataclass(frozen=True)
@@ -71,9 +90,11 @@ def judge_readings(
     parameters: Mapping[str, Any],
     readings: Sequence[PointReading],
     confirmed_rule_ids: frozenset[str],
+    context: Mapping[str, float] | None = None,
 ) -> Evaluation | None:
     """The verdict of a task's readings by the procedure edition in force on `on`; None for a
-    calibration without a statement of conformity (results and uncertainty only)."""
+    calibration without a statement of conformity (results and uncertainty only, `uncertainties`).
+    `context`: the standard's U and the numeric environment (model.budget_context)."""
     verification = kind == "verification"
     if verification and procedure is None:
         raise RuleViolation(
@@ -88,6 +109,78 @@ def judge_readings(
             "没有规程无法给出符合性结论 / no procedure, so no conformity statement is possible", rule="no_procedure"
         )
     try:
-        return evaluate(procedure, on, stage or "subsequent", parameters, readings, confirmed_rule_ids)
+        return evaluate(procedure, on, stage or "subsequent", parameters, readings, confirmed_rule_ids, context)
     except (ReadingError, NoEditionInForce) as exc:
         raise InvalidInput(str(exc), rule="readings") from exc
+
+
+def uncertainties(
+    procedure: Procedure | None,
+    on: date,
+    parameters: Mapping[str, Any],
+    readings: Sequence[PointReading],
+    context: Mapping[str, float],
+) -> list[tuple[PointUncertainty | None, str | None]]:
+    """Each reading's (U, why not) by the budget of the edition in force, for results reported
+    without a verdict (a calibration); (None, None) throughout when there is no budget."""
+    if procedure is None:
+        return [(None, None)] * len(readings)
+    try:
+        edition = procedure.edition_on(on)
+        params = parse_parameters(procedure, parameters)
+    except (ReadingError, NoEditionInForce) as exc:
+        raise InvalidInput(str(exc), rule="readings") from exc
+    return [uncertainty_at(edition, budget_values(params, context, r.reference, r.indication)) for r in readings]
+
+
+def budget_context_for(
+    procedure: Procedure | None,
+    on: date,
+    standard_ids: Sequence[int],
+    calibrations: Mapping[int, Sequence[Mapping[str, Any]]],
+    environment: Mapping[str, str],
+) -> dict[str, float]:
+    """model.budget_context with the standard unit the edition in force asks for."""
+    unit = None
+    if procedure is not None:
+        try:
+            model = procedure.edition_on(on).uncertainty
+        except NoEditionInForce:
+            model = None
+        unit = model.standard_unit if model else None
+    return budget_context(standard_ids, calibrations, unit, on, environment)
+
+
+def _g(value: float) -> str:
+    return "inf" if value == float("inf") else f"{value:.6g}"
+
+
+def assessment_fields(u: PointUncertainty | None, problem: str | None, decision: Decision | None) -> dict[str, Any]:
+    """A point's stored U and k (when evaluated), its uncertainty and its decision, as text."""
+    out: dict[str, Any] = {}
+    if u is not None:
+        out["expanded_uncertainty"] = str(u.expanded)
+        out["coverage_factor"] = str(u.coverage_factor)
+        out["uncertainty"] = {
+            "U": str(u.expanded),
+            "k": str(u.coverage_factor),
+            "p": _g(u.probability),
+            "dof": _g(u.dof),
+            "u_c": _g(u.standard_uncertainty),
+            "unit": u.unit,
+            "largest": u.largest,
+        }
+    elif problem is not None:
+        out["uncertainty"] = {"problem": problem}
+    if decision is not None and (decision.rule != "simple" or decision.expanded_uncertainty is not None):
+        lower, upper = decision.acceptance
+        out["decision"] = {
+            "rule": decision.rule,
+            "zone": decision.zone,
+            "acceptance_lower": str(lower),
+            "acceptance_upper": str(upper),
+            "guard_band": None if decision.guard_band is None else str(decision.guard_band),
+            "ratio": None if decision.ratio is None else f"{decision.ratio:.3g}",
+            "note": decision.note,
+        }
+    return out

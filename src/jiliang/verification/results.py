@@ -32,7 +32,14 @@ from ..registry.tables import (
 )
 from ..types import utcnow
 from .model import STAGES, content_hash, qualified, record_content, standard_problem
-from .readings import ReadingInput, judge_readings, parse_reading
+from .readings import (
+    ReadingInput,
+    assessment_fields,
+    budget_context_for,
+    judge_readings,
+    parse_reading,
+    uncertainties,
+)
 from .store import by_id, signed_contents
 from .tables import applications, measurement_points, record_standards, signoffs, tasks, verification_records
 
@@ -147,9 +154,11 @@ def _check_entry(ctx: _Context, actor: Actor, task_id: int, res: ResultsInput, t
 
 def _evaluate(
     uow: UnitOfWork, ctx: _Context, task: Any, inst: Any, res: ResultsInput, readings: list[PointReading]
-) -> Evaluation | None:
+) -> tuple[Evaluation | None, list[dict[str, Any]]]:
+    """The verdict (None without a statement of conformity) and each point's U and decision."""
     procedure = uow.platform.procedures.get(inst.procedure_code) if inst.procedure_code else None
-    return judge_readings(
+    context = budget_context_for(procedure, res.performed_on, res.standard_ids, ctx.calibrations, res.environment)
+    ev = judge_readings(
         procedure,
         inst.procedure_code,
         task.kind,
@@ -159,7 +168,12 @@ def _evaluate(
         inst.parameters or {},
         readings,
         frozenset(ctx.confirmed[procedure.item_code]) if procedure else frozenset(),
+        context,
     )
+    if ev is not None:
+        return ev, [assessment_fields(p.uncertainty, p.uncertainty_problem, p.decision) for p in ev.points]
+    found = uncertainties(procedure, res.performed_on, inst.parameters or {}, readings, context)
+    return None, [assessment_fields(u, problem, None) for u, problem in found]
 
 
 def _dates(ctx: _Context, inst: Any, res: ResultsInput, verdict: str | None, kind: str) -> tuple[Any, Any, str]:
@@ -176,9 +190,14 @@ def _dates(ctx: _Context, inst: Any, res: ResultsInput, verdict: str | None, kin
     return until, None, "" if until else "检定周期未知 / verification period unknown"
 
 
-def _points(raw: Sequence[ReadingInput], readings: Sequence[PointReading], ev: Evaluation | None) -> list[dict]:
+def _points(
+    raw: Sequence[ReadingInput],
+    readings: Sequence[PointReading],
+    ev: Evaluation | None,
+    assessed: Sequence[dict[str, Any]],
+) -> list[dict]:
     rows = []
-    for i, (src, rd) in enumerate(zip(raw, readings, strict=True)):
+    for i, (src, rd, extra) in enumerate(zip(raw, readings, assessed, strict=True)):
         row: dict[str, Any] = {
             "seq": i,
             "point_id": rd.point_id,
@@ -193,8 +212,12 @@ def _points(raw: Sequence[ReadingInput], readings: Sequence[PointReading], ev: E
             "rule_id": None,
             "conforms": None,
             "advisory": False,
+            # a budget's U and k replace any typed in
             "expanded_uncertainty": src.expanded_uncertainty,
             "coverage_factor": src.coverage_factor,
+            "uncertainty": None,
+            "decision": None,
+            **extra,
         }
         if ev is not None:
             p = ev.points[i]
@@ -226,7 +249,7 @@ def record_results_batch(
         for task_id, res in entries:
             task, inst = _check_entry(ctx, actor, task_id, res, today)
             readings = [parse_reading(r) for r in res.readings]
-            ev = _evaluate(uow, ctx, task, inst, res, readings)
+            ev, assessed = _evaluate(uow, ctx, task, inst, res, readings)
             verdict = ev.verdict if ev else None
             until, rb, note = _dates(ctx, inst, res, verdict, task.kind)
             procedure = uow.platform.procedures.get(inst.procedure_code) if inst.procedure_code else None
@@ -256,7 +279,7 @@ def record_results_batch(
                     "created_at": now,
                 }
             )
-            all_points.append(_points(res.readings, readings, ev))
+            all_points.append(_points(res.readings, readings, ev, assessed))
             stds.append(sorted(set(res.standard_ids)))
         ids = insert_returning_ids(conn, verification_records, records)
         track(uow, "verification_record", ids, new=True)

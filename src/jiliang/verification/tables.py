@@ -81,6 +81,10 @@ measurement_points = Table(
     Column("advisory", Boolean, nullable=False, default=False),
     Column("expanded_uncertainty", String(32)),
     Column("coverage_factor", String(8)),
+    # from the procedure's budget: {U, k, p, dof, u_c, unit, largest} or {problem}; NULL: no budget
+    Column("uncertainty", JSON),
+    # the decision rule's numbers: {rule, zone, acceptance_lower/upper, guard_band, ratio, note}
+    Column("decision", JSON),
 )
 
 record_standards = Table(
