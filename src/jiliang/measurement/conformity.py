@@ -142,9 +142,11 @@ def budget_values(
     return values
 
 
-def uncertainty_at(edition: Edition, values: Mapping[str, Any]) -> tuple[PointUncertainty | None, str | None]:
-    """(U, None), (None, why not) or (None, None) when the edition has no budget."""
-    if edition.uncertainty is None:
+def uncertainty_at(
+    edition: Edition, point_id: str, values: Mapping[str, Any]
+) -> tuple[PointUncertainty | None, str | None]:
+    """(U, None), (None, why not) or (None, None) when the edition has no budget for the point."""
+    if edition.uncertainty is None or not edition.uncertainty.covers(point_id):
         return None, None
     found = point_uncertainty(edition.uncertainty, values)
     return (None, found) if isinstance(found, str) else (found, None)
@@ -164,7 +166,7 @@ def _judge(
     indication = round_to_resolution(Decimal(reading.indication), resolution)
     error = indication - reference
     relative = error / reference * 100 if reference != 0 else None
-    u, problem = uncertainty_at(edition, budget_values(params, context, reference, indication))
+    u, problem = uncertainty_at(edition, point.id, budget_values(params, context, reference, indication))
     if rule is None:
         return PointResult(
             point.id, reference, indication, error, relative, None, None, None, None, None, False, u, problem

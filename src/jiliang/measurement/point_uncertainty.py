@@ -23,6 +23,10 @@ class UncertaintyModel:
     template: BudgetTemplate
     source: str
     standard_unit: str | None  # the unit the standard's U must be recorded in ("%" = relative)
+    points: tuple[str, ...] | None = None  # the points it covers; None: all
+
+    def covers(self, point_id: str) -> bool:
+        return self.points is None or point_id in self.points
 
     @property
     def unit(self) -> str:

@@ -255,7 +255,8 @@ def _uncertainty(path: Path, raw: dict[str, Any] | None, where: str) -> Uncertai
     except BudgetError as exc:
         field = f"{where}.budget" + (f".{exc.field}" if exc.field else "")
         raise ProcedureFileError(path, field, exc.message) from None
-    return UncertaintyModel(template, raw["source"], raw.get("standard_unit"))
+    points = tuple(raw["points"]) if "points" in raw else None
+    return UncertaintyModel(template, raw["source"], raw.get("standard_unit"), points)
 
 
 def _decision_rule(raw: dict[str, Any] | None) -> DecisionRule:

@@ -48,8 +48,15 @@ def _check_uncertainty(edition: Edition, where: str) -> Iterator[tuple[str, str]
         return
     if edition.decision_rule.kind == "jjf1094" and model.probability != 0.95:
         yield f"{where}.uncertainty.budget.probability", "JJF 1094 compares U95: the probability must be 0.95"
+    known = {p.id for p in edition.points}
+    for name in model.points or ():
+        if name not in known:
+            yield f"{where}.uncertainty.points", f"no point '{name}' in this edition"
+            return
     for j, rule in enumerate(edition.rules):
         for p in edition.points:
+            if not model.covers(p.id):
+                continue
             if _covers_point(rule, p.id, p.zone) and comparison_unit(rule, p.unit) != model.unit:
                 yield (
                     f"{where}.uncertainty.budget.measurands[0].unit",

@@ -100,6 +100,7 @@ class Budget:
     source: str = ""
     title_zh: str = ""
     id: str = ""
+    coverage_factor: float | None = None  # a fixed k; None: k = t_p(ν_eff)
 
 
 @cache
@@ -325,6 +326,7 @@ class BudgetTemplate:
             source=data.get("source", ""),
             title_zh=data.get("title_zh", ""),
             id=data.get("id", ""),
+            coverage_factor=data.get("coverage_factor"),
         )
 
 

@@ -1,7 +1,8 @@
 """The GUM method (JJF 1059.1 / JCGM 100) through GTC, the GUM Tree Calculator: combined standard
 uncertainty by the law of propagation (§4.4, with correlations), ν_eff by Welch–Satterthwaite (§4.4.7;
 GTC applies Willink's extension when inputs are correlated), k from Student's t (coverage.py),
-U = k·u_c, and the budget table of sensitivity coefficients c_i and contributions c_i·u(x_i)."""
+U = k·u_c (or a fixed k the budget states), and the budget table of sensitivity coefficients c_i
+and contributions c_i·u(x_i)."""
 
 from __future__ import annotations
 
@@ -56,12 +57,14 @@ def _ureal(q: InputQuantity, independent: bool) -> Any:
 Influences = list[tuple[str, Any]]
 
 
-def _result(symbol: str, unit: str, y: Any, p: float, inputs: Influences, via: Influences) -> GumResult:
+def _result(
+    symbol: str, unit: str, y: Any, p: float, fixed_k: float | None, inputs: Influences, via: Influences
+) -> GumResult:
     u = float(y.u)
     dof = float(y.df)
     if math.isnan(dof):  # GTC gives nan when u_c = 0
         dof = math.inf
-    k = coverage_factor(dof, p)
+    k = fixed_k or coverage_factor(dof, p)
 
     def contributions(of: list[tuple[str, Any]]) -> tuple[Contribution, ...]:
         out = []
@@ -93,9 +96,11 @@ def evaluate_gum(budget: Budget) -> GumEvaluation:
             y = GTC.result(_as_ureal(eq.expression.evaluate(space)), label=eq.symbol)
             space[eq.symbol] = y
             via.append((eq.symbol, y))
-            intermediates.append(_result(eq.symbol, eq.unit, y, p, inputs, []))
+            intermediates.append(_result(eq.symbol, eq.unit, y, p, budget.coverage_factor, inputs, []))
         measurands = tuple(
-            _result(eq.symbol, eq.unit, _as_ureal(eq.expression.evaluate(space)), p, inputs, via)
+            _result(
+                eq.symbol, eq.unit, _as_ureal(eq.expression.evaluate(space)), p, budget.coverage_factor, inputs, via
+            )
             for eq in budget.measurands
         )
     except (ArithmeticError, ValueError) as exc:
