@@ -16,11 +16,12 @@ from sqlalchemy import Connection, select
 from ..auth import Actor
 from ..errors import JiliangError, NotFound
 from ..measurement.conformity import Evaluation, PointResult
+from ..measurement.point_uncertainty import PointUncertainty
 from ..measurement.procedure import Edition, MpeRule, NoEditionInForce, Procedure
 from ..registry.tables import rule_confirmations, standard_calibrations, standard_items, standards
 from .model import standard_problem
 from .queries import task_detail
-from .readings import ReadingInput, judge_readings, parse_reading
+from .readings import ReadingInput, budget_context_for, judge_readings, parse_reading, uncertainties
 from .tables import applications, verification_records
 
 __all__ = ["StandardChoice", "ResultsForm", "RowPreview", "Preview", "results_form", "preview_results"]
@@ -45,6 +46,7 @@ class ResultsForm:
     confirmed: frozenset[str]  # rule ids confirmed against the printed regulation
     open_record_id: int | None  # a record awaiting its check or approval
     standards: tuple[StandardChoice, ...]
+    calibrations: Mapping[int, Sequence[Mapping[str, Any]]]  # of the institution's standards, by standard id
 
     @property
     def calibration(self) -> bool:
@@ -53,6 +55,22 @@ class ResultsForm:
     @property
     def accepts_results(self) -> bool:
         return self.task["state"] == "assigned" and self.open_record_id is None
+
+    @property
+    def budget(self) -> bool:
+        """The edition in force evaluates the uncertainty of (some of) its points."""
+        return bool(self.edition and self.edition.uncertainty)
+
+    @property
+    def environment_parameters(self) -> list[dict[str, str]]:
+        """The budget's parameters the verifier types with the environment (e.g. bath_uniformity):
+        those that are neither the reading, an instrument parameter nor the standard's U and k."""
+        model = self.edition.uncertainty if self.edition else None
+        if model is None or self.procedure is None:
+            return []
+        given = {"reference", "indication", "standard_U", "standard_k"}
+        given |= {p.name for p in self.procedure.instrument_parameters}
+        return [dict(p) for p in model.template.data.get("parameters", []) if p["name"] not in given]
 
     @property
     def advisory_rules(self) -> list[MpeRule]:
@@ -67,6 +85,8 @@ class RowPreview:
     result: PointResult | None  # judged against the rules
     error: Decimal | None  # indication − reference (also when no verdict is asked for)
     problem: str | None  # this row cannot be judged ("中文 / English")
+    uncertainty: PointUncertainty | None = None  # U of the error from the edition's budget
+    uncertainty_problem: str | None = None  # why U could not be evaluated
 
     @property
     def blank(self) -> bool:
@@ -79,6 +99,7 @@ class Preview:
     evaluation: Evaluation | None  # all filled-in rows together, as record_results would judge them
     problem: str | None
     statement: bool  # a verdict is asked for (False: a calibration reporting results only)
+    budget: bool = False  # the edition in force evaluates each point's uncertainty
 
 
 def _own_task(conn: Connection, actor: Actor, task_id: int) -> dict[str, Any]:
@@ -88,7 +109,9 @@ def _own_task(conn: Connection, actor: Actor, task_id: int) -> dict[str, Any]:
     return task
 
 
-def _standards(conn: Connection, institution_id: int, item_code: str | None, on: date) -> tuple[StandardChoice, ...]:
+def _standards(
+    conn: Connection, institution_id: int, item_code: str | None, on: date
+) -> tuple[tuple[StandardChoice, ...], dict[int, list[Any]]]:
     rows = conn.execute(select(standards).where(standards.c.institution_id == institution_id).order_by(standards.c.id))
     found = [dict(r._mapping) for r in rows]
     ids = [s["id"] for s in found]
@@ -111,7 +134,7 @@ def _standards(conn: Connection, institution_id: int, item_code: str | None, on:
                 problem and problem[1],
             )
         )
-    return tuple(out)
+    return tuple(out), calibrations
 
 
 def results_form(
@@ -142,19 +165,13 @@ def results_form(
             verification_records.c.task_id == task_id, verification_records.c.status.in_(("recorded", "checked"))
         )
     ).scalar()
-    return ResultsForm(
-        task,
-        procedure,
-        edition,
-        edition_problem,
-        wants,
-        confirmed,
-        open_record,
-        _standards(conn, task["institution_id"], inst["item_code"], on),
-    )
+    choices, calibrations = _standards(conn, task["institution_id"], inst["item_code"], on)
+    return ResultsForm(task, procedure, edition, edition_problem, wants, confirmed, open_record, choices, calibrations)
 
 
-def _judge(form: ResultsForm, stage: str | None, on: date, readings: Sequence[Any]) -> Evaluation | None:
+def _judge(
+    form: ResultsForm, stage: str | None, on: date, readings: Sequence[Any], context: Mapping[str, float]
+) -> Evaluation | None:
     inst = form.task["instrument"]
     return judge_readings(
         form.procedure,
@@ -166,7 +183,19 @@ def _judge(form: ResultsForm, stage: str | None, on: date, readings: Sequence[An
         inst["parameters"] or {},
         readings,
         form.confirmed,
+        context,
     )
+
+
+def _row(form: ResultsForm, r: ReadingInput, stage: str | None, on: date, context: Mapping[str, float]) -> RowPreview:
+    point = parse_reading(r)
+    ev = _judge(form, stage, on, [point], context)
+    if ev is not None:
+        result = ev.points[0]
+        return RowPreview(r, result, result.error, None, result.uncertainty, result.uncertainty_problem)
+    params = form.task["instrument"]["parameters"] or {}
+    (u, why), *_ = uncertainties(form.procedure, on, params, [point], context)
+    return RowPreview(r, None, point.indication - point.reference, None, u, why)
 
 
 def preview_results(
@@ -177,22 +206,24 @@ def preview_results(
     on: date,
     stage: str | None,
     readings: Sequence[ReadingInput],
+    standard_ids: Sequence[int] = (),
+    environment: Mapping[str, str] | None = None,
 ) -> Preview:
     """Each filled-in row judged on its own (so one bad row does not hide the others), then all of
-    them together for the overall verdict. Blank rows are left out, as the form leaves them out."""
+    them together for the overall verdict. Blank rows are left out, as the form leaves them out.
+    The chosen standards and the environment feed the uncertainty budget, as they will on signing."""
     actor.require("verifier")
     form = results_form(conn, procedures, actor, task_id, on)
+    chosen = [s.id for s in form.standards if s.id in set(standard_ids)]
+    context = budget_context_for(form.procedure, on, chosen, form.calibrations, environment or {})
     rows: list[RowPreview] = []
     parsed = []
     for r in readings:
         row = RowPreview(r, None, None, None)
         if not row.blank:
             try:
-                point = parse_reading(r)
-                ev = _judge(form, stage, on, [point])
-                result = ev.points[0] if ev else None
-                row = RowPreview(r, result, result.error if result else point.indication - point.reference, None)
-                parsed.append(point)
+                row = _row(form, r, stage, on, context)
+                parsed.append(parse_reading(r))
             except JiliangError as exc:
                 row = RowPreview(r, None, None, exc.message)
         rows.append(row)
@@ -201,7 +232,7 @@ def preview_results(
         problem = "请先改正标出的行 / correct the marked rows first"
     elif parsed:
         try:
-            evaluation = _judge(form, stage, on, parsed)
+            evaluation = _judge(form, stage, on, parsed, context)
         except JiliangError as exc:
             problem = exc.message
-    return Preview(tuple(rows), evaluation, problem, form.wants_statement)
+    return Preview(tuple(rows), evaluation, problem, form.wants_statement, form.budget)

@@ -130,7 +130,9 @@ def uncertainties(
         params = parse_parameters(procedure, parameters)
     except (ReadingError, NoEditionInForce) as exc:
         raise InvalidInput(str(exc), rule="readings") from exc
-    return [uncertainty_at(edition, budget_values(params, context, r.reference, r.indication)) for r in readings]
+    return [
+        uncertainty_at(edition, r.point_id, budget_values(params, context, r.reference, r.indication)) for r in readings
+    ]
 
 
 def budget_context_for(

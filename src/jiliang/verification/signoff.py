@@ -170,9 +170,9 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
         for rec in recs:
             if rec.kind == "verification" and rec.verdict == "unknown":
                 raise RuleViolation(
-                    f"记录 {rec.id}：规程对部分检定点没有给出允许误差，结论未知，不能出具证书 / the "
-                    "procedure gives no MPE for some points, so the verdict is unknown and no "
-                    "certificate can be issued",
+                    f"记录 {rec.id}：结论未定（规程对部分检定点没有给出允许误差，或误差落在判定规则的待定区），"
+                    "不能出具证书 / the verdict is undetermined (the procedure gives no MPE for some points, "
+                    "or an error lies in the decision rule's undetermined zone), so no certificate can be issued",
                     rule="verdict_unknown",
                 )
             if actor.user_id in (signers[rec.id].get("verify"), signers[rec.id].get("check")):

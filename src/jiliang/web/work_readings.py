@@ -19,6 +19,7 @@ from .work_common import form_date
 __all__ = ["TypedResults", "typed_results", "MAX_ROWS"]
 
 MAX_ROWS = 200
+MAX_ENVIRONMENT = 20
 # the stored lengths (verification/tables.py measurement_points), as the JSON API checks them
 _LIMITS = {"point_id": 32, "reference": 32, "indication": 32, "u": 32, "k": 8}
 
@@ -34,6 +35,7 @@ class TypedResults:
     temperature: str = ""
     humidity: str = ""
     valid_until: str = ""
+    extra: dict[str, str] = field(default_factory=dict)  # the budget's environment entries (env_<name>)
 
     def on(self) -> date:
         """The verification date, today when not (or not validly) given: the live preview needs one."""
@@ -45,6 +47,14 @@ class TypedResults:
     def readings(self) -> list[ReadingInput]:
         return [r for r in self.rows if r.reference.strip() or r.indication.strip()]
 
+    def environment(self) -> dict[str, str]:
+        given = {"temperature": self.temperature, "humidity": self.humidity, **self.extra}
+        return {k: v.strip() for k, v in given.items() if v.strip()}
+
+    def chosen_standards(self) -> list[int]:
+        """The ticked standards that are numbers (the live preview ignores the rest)."""
+        return [int(s) for s in self.standard_ids if s.isdigit()]
+
     def to_input(self) -> ResultsInput:
         """The service's input; a clear message for what the service cannot take."""
         performed_on = form_date(self.performed_on, "检定日期 / verification date")
@@ -53,13 +63,12 @@ class TypedResults:
             standard_ids = [int(s) for s in self.standard_ids]
         except ValueError:
             raise InvalidInput("计量标准选择有误 / the choice of standards is not valid") from None
-        environment = {k: v.strip() for k, v in (("temperature", self.temperature), ("humidity", self.humidity))}
         return ResultsInput(
             performed_on=performed_on,
             standard_ids=standard_ids,
             readings=self.readings(),
             stage=self.stage or None,
-            environment={k: v for k, v in environment.items() if v},
+            environment=self.environment(),
             institution_valid_until=form_date(self.valid_until, "有效期至 / valid-until date", required=False),
         )
 
@@ -98,6 +107,13 @@ async def typed_results(request: Request) -> TypedResults:
             raise InvalidInput(f"{name} 最多 {limit} 个字符 / {name}: at most {limit} characters")
         return value
 
+    extra = {
+        key.removeprefix("env_"): text(key)
+        for key in list(form.keys())[:200]
+        if key.startswith("env_") and key.removeprefix("env_").isidentifier()
+    }
+    if len(extra) > MAX_ENVIRONMENT:
+        raise InvalidInput(f"环境条目最多 {MAX_ENVIRONMENT} 项 / at most {MAX_ENVIRONMENT} environment entries")
     return TypedResults(
         performed_on=text("performed_on", 10),
         stage=text("stage", 16),
@@ -106,4 +122,5 @@ async def typed_results(request: Request) -> TypedResults:
         temperature=text("temperature"),
         humidity=text("humidity"),
         valid_until=text("valid_until", 10),
+        extra=extra,
     )

@@ -5,15 +5,16 @@ procedure in force, the usable standards and live errors and verdicts (HTMX post
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
 
 from ..auth import Actor
 from ..errors import JiliangError
-from ..measurement.procedure import MeasurementPoint
+from ..measurement.procedure import MeasurementPoint, Procedure
 from ..platform import shanghai_today
 from ..verification.preview import Preview, ResultsForm, preview_results, results_form
 from ..verification.queries import task_counts, task_queue
@@ -101,8 +102,17 @@ def evaluate(request: Request, task_id: int, actor: PageActor, typed: TypedDep) 
     """The live part: each row's error, MPE and verdict and the overall verdict, nothing saved."""
     with reading(request) as conn:
         procedures = platform_of(request).procedures
-        preview = preview_results(conn, procedures, actor, task_id, typed.on(), typed.stage or None, typed.rows)
+        preview = _preview(conn, procedures, actor, task_id, typed)
     return render(request, "work/_evaluation.html", {"preview": preview, "verdicts": VERDICTS})
+
+
+def _preview(
+    conn: Connection, procedures: Mapping[str, Procedure], actor: Actor, task_id: int, typed: TypedResults
+) -> Preview:
+    on, stage = typed.on(), typed.stage or None
+    return preview_results(
+        conn, procedures, actor, task_id, on, stage, typed.rows, typed.chosen_standards(), typed.environment()
+    )
 
 
 def _likely_point(present: list[str], points: Sequence[MeasurementPoint]) -> str:
@@ -146,9 +156,7 @@ def submit_results(
         with reading(request) as conn:
             form = results_form(conn, platform.procedures, actor, task_id, typed.on())
             try:
-                preview = preview_results(
-                    conn, platform.procedures, actor, task_id, typed.on(), typed.stage or None, typed.rows
-                )
+                preview = _preview(conn, platform.procedures, actor, task_id, typed)
             except JiliangError:
                 preview = None
         return _task_page(request, form, typed, preview, message(request, exc), exc.status)
