@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .coverage import coverage_factor
-from .expression import RESERVED, Expression, ExpressionError, parse_expression
+from .expression import FLOAT_NAMESPACE, RESERVED, Expression, ExpressionError, parse_expression
 
 __all__ = [
     "SCHEMA_PATH",
@@ -127,35 +127,34 @@ class _Binder:
         self.values = values
 
     def number(self, raw: Any, field: str) -> float:
-        if isinstance(raw, str):
-            try:
+        try:
+            if isinstance(raw, str):
                 expr = parse_expression(raw, field)
                 missing = sorted(expr.names - self.values.keys())
                 if missing:
                     raise BudgetError(field, f"needs parameter(s) {', '.join(missing)} that were not given")
-                value = expr.evaluate({**_MATH, **self.values})
-            except ExpressionError as exc:
-                raise BudgetError(field, str(exc)) from None
-            except (ArithmeticError, ValueError, TypeError) as exc:
-                raise BudgetError(field, f"{raw!r} cannot be evaluated: {exc}") from None
-        else:
-            value = raw
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise BudgetError(field, f"must be a finite number, got {value!r}")
-        return float(value)
+                value = expr.evaluate({**FLOAT_NAMESPACE, **self.values})
+            else:
+                value = raw
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise BudgetError(field, f"must be a finite number, got {value!r}")
+            return float(value)
+        except ExpressionError as exc:
+            raise BudgetError(field, str(exc)) from None
+        except (ArithmeticError, ValueError, TypeError) as exc:  # OverflowError included
+            raise BudgetError(field, f"{raw!r} cannot be evaluated: {exc}") from None
 
     def readings(self, raw: Any, field: str) -> tuple[float, ...]:
         if isinstance(raw, str):
             if raw not in self.values:
                 raise BudgetError(field, f"needs the list parameter '{raw}' that was not given")
             raw = self.values[raw]
+        if not isinstance(raw, list | tuple):
+            raise BudgetError(field, f"readings must be a list of numbers, got {raw!r}")
         values = tuple(self.number(v, f"{field}[{i}]") for i, v in enumerate(raw))
         if len(values) < 2:
             raise BudgetError(field, "a type A evaluation needs at least two readings")
         return values
-
-
-_MATH = {"sqrt": math.sqrt, "exp": math.exp, "log": math.log, "log10": math.log10, "abs": abs, "pi": math.pi}
 
 
 def _type_a(symbol: str, readings: tuple[float, ...], field: str) -> tuple[float, float, float, str]:

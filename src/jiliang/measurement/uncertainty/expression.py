@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "FLOAT_NAMESPACE",
     "FUNCTIONS",
     "GTC_NAMESPACE",
     "NUMPY_NAMESPACE",
@@ -60,17 +61,30 @@ class Expression:
         return eval(self.code, {"__builtins__": {}}, dict(namespace))  # noqa: S307 - whitelisted AST only
 
 
+class _FloatConstants(ast.NodeTransformer):
+    """Integer literals become floats, so 9**9**9**9 overflows at once instead of computing forever."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        if type(node.value) is int:
+            try:
+                return ast.copy_location(ast.Constant(float(node.value)), node)
+            except OverflowError:
+                return ast.copy_location(ast.Constant(math.inf), node)
+        return node
+
+
 def parse_expression(text: str, where: str = "expression") -> Expression:
     """Parse `text`; only numbers, names, + − × ÷ ** and the listed functions are accepted."""
     try:
         tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"{where}: not a valid equation: {text!r} ({exc.msg})") from None
+    tree = ast.fix_missing_locations(_FloatConstants().visit(tree))
     names: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise ExpressionError(f"{where}: '{type(node).__name__}' is not allowed in an equation: {text!r}")
-        if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
+        if isinstance(node, ast.Constant) and type(node.value) is not float:
             raise ExpressionError(f"{where}: only numbers may appear as constants: {text!r}")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
@@ -113,6 +127,12 @@ def _numpy_functions() -> dict[str, Any]:
     }
 
 
+def _float_functions() -> dict[str, Any]:
+    names = ("sqrt", "exp", "log", "log10", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "pow")
+    return {**{name: getattr(math, name) for name in names}, "abs": abs, "mul2": lambda a, b: a * b, **CONSTANTS}
+
+
 GTC_NAMESPACE = _gtc_functions()
+FLOAT_NAMESPACE = _float_functions()  # plain numbers: a budget's parameter equations
 NUMPY_NAMESPACE = _numpy_functions()
 RESERVED = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
