@@ -11,9 +11,10 @@ import re
 from decimal import ROUND_CEILING, Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from jiliang.platform import shanghai_today
+from jiliang.registry.tables import standard_calibrations
 from jiliang.verification.tables import measurement_points
 from tests.support.uncertainty_world import ev_charger_task, thermometer_task
 from tests.support.work_pages import clients, form_token, overall, post_form
@@ -150,3 +151,29 @@ def test_a_calibration_computes_u_from_the_budget_with_the_bath_entries_typed_be
     span = _span(html, "u")
     assert Decimal(_attr(span, "data-u") or "nan") == two_digits_up(2 * u)  # 0.025 °C
     assert _attr(span, "data-k") == "2.00"
+
+
+def test_the_lab_manager_records_a_standards_certificate_uncertainty_and_half_given_values_are_refused(platform, as_):
+    t = ev_charger_task(platform, standard_U=None)
+    manager = as_(t.lab.manager)
+    base = {
+        "standard_id": str(t.lab.standard_id),
+        "calibrated_by": "中国计量科学研究院",
+        "certificate_no": "DLjl2026-0815",
+        "calibrated_on": TODAY.isoformat(),
+        "due": TODAY.replace(year=TODAY.year + 1).isoformat(),
+        "in_tolerance": "yes",
+    }
+    with platform.engine.connect() as c:
+        before = c.execute(select(func.count()).select_from(standard_calibrations)).scalar_one()
+    half = post_form(manager, "/lab/standards", "/lab/standards/calibrations", base | {"expanded_uncertainty": "0.1"})
+    assert half.status_code == 422 and "k" in half.text
+    with platform.engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(standard_calibrations)).scalar_one() == before
+    full = base | {"expanded_uncertainty": "0.1", "coverage_factor": "2", "uncertainty_unit": "%"}
+    assert post_form(manager, "/lab/standards", "/lab/standards/calibrations", full).status_code == 303
+    page = manager.get("/lab/standards").text
+    assert 'data-u="0.1"' in page and "U = 0.1 % (k = 2)" in page
+    # the verifier's live evaluation now uses it: U from the standard's 0.1 % (k = 2)
+    html = _evaluate(as_(t.lab.verifier), t.task_id, [("energy", "10.000", "10.08")], [t.lab.standard_id])
+    assert Decimal(_attr(_span(html, "u"), "data-u") or "nan") == ev_expected_u(10.08, 10.000, 0.01, 0.1)

@@ -21,6 +21,7 @@ from .tables import (
     owners,
     qualifications,
     rule_confirmations,
+    standard_calibrations,
     standard_items,
     standards,
     users,
@@ -114,12 +115,30 @@ def list_standards(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
     if not actor.has("admin"):
         q = q.where(standards.c.institution_id == actor.institution_id)
     rows = [dict(r._mapping) for r in conn.execute(q)]
+    ids = [r["id"] for r in rows]
     serves: dict[int, list[str]] = {}
-    for sid, item in conn.execute(
-        select(standard_items).where(standard_items.c.standard_id.in_([r["id"] for r in rows]))
-    ):
+    for sid, item in conn.execute(select(standard_items).where(standard_items.c.standard_id.in_(ids))):
         serves.setdefault(sid, []).append(item)
-    return [r | {"items": sorted(serves.get(r["id"], []))} for r in rows]
+    latest: dict[int, Any] = {}  # each standard's latest calibration: its certificate's U, k and unit
+    cal = standard_calibrations.c
+    for row in conn.execute(
+        select(cal.standard_id, cal.expanded_uncertainty, cal.coverage_factor, cal.uncertainty_unit)
+        .where(cal.standard_id.in_(ids))
+        .order_by(cal.calibrated_on, cal.id)
+    ):
+        latest[row.standard_id] = row
+    return [
+        r
+        | {
+            "items": sorted(serves.get(r["id"], [])),
+            "uncertainty": (
+                {"U": c.expanded_uncertainty, "k": c.coverage_factor, "unit": c.uncertainty_unit}
+                if (c := latest.get(r["id"])) is not None and c.expanded_uncertainty
+                else None
+            ),
+        }
+        for r in rows
+    ]
 
 
 def list_staff(conn: Connection, actor: Actor) -> list[dict[str, Any]]:

@@ -173,9 +173,14 @@ def add_calibration(
     calibrated_on: Annotated[str, Form(max_length=10)] = "",
     due: Annotated[str, Form(max_length=10)] = "",
     in_tolerance: Annotated[str, Form(max_length=8)] = "",
+    expanded_uncertainty: Annotated[str, Form(max_length=32)] = "",
+    coverage_factor: Annotated[str, Form(max_length=8)] = "",
+    uncertainty_unit: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     typed = {"form": "calibration", "standard_id": standard_id, "calibrated_by": calibrated_by, "due": due}
     typed |= {"certificate_no": certificate_no, "calibrated_on": calibrated_on, "in_tolerance": in_tolerance}
+    typed |= {"expanded_uncertainty": expanded_uncertainty, "coverage_factor": coverage_factor}
+    typed |= {"uncertainty_unit": uncertainty_unit}
     try:
         if not standard_id.isdigit() or not calibrated_by.strip() or not certificate_no.strip():
             raise InvalidInput(
@@ -194,6 +199,9 @@ def add_calibration(
             on,
             until,
             in_tolerance == "yes",
+            expanded_uncertainty or None,
+            coverage_factor or None,
+            uncertainty_unit or None,
         )
     except JiliangError as exc:
         return _standards_page(request, actor, message(request, exc), typed, exc.status)
