@@ -263,6 +263,38 @@ def test_an_owner_registers_an_instrument_with_the_form(client) -> None:  # type
     assert 'value="3 号柜台电子计价秤"' in r.text and '<option value="price_scale" selected>' in r.text
 
 
+def test_an_instrument_outside_the_catalogue_is_offered_only_the_calibration_procedures(client) -> None:  # type: ignore[no-untyped-def]
+    platform: Platform = client.app.state.platform
+    owner = world.make_owner(platform, "310104")
+    page_login(client, owner.username)
+    fragment = client.get("/owner/instruments/new/types?item_code=none").text
+    offered = re.findall(r'<option value="([a-z_]+)"', fragment)
+    assert offered == [c for c, p in sorted(platform.procedures.items()) if p.purpose == "calibration"]
+    assert "thermometer_calibration" in offered and "nawi" not in offered
+    nawi = client.get("/owner/instruments/new/types?item_code=nawi").text
+    assert "thermometer_calibration" not in nawi  # a calibration method is not a verification procedure
+    form = {
+        "csrf_token": csrf(client, "/owner/instruments/new"),
+        "item_code": "none",
+        "type_id": "",
+        "procedure_code": "thermometer_calibration",
+        "param_resolution": "0.01",
+        "name": "数字温度计",
+        "manufacturer": "",
+        "model": "",
+        "serial_no": "TH-0007",
+        "use": "safety",
+        "district_code": "",
+        "zone": "",
+        "location": "冷库",
+    }
+    r = client.post("/owner/instruments/new", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    stored = detail(platform, owner, int(r.headers["location"].rsplit("/", 1)[1]))
+    assert stored["item_code"] is None and stored["procedure_code"] == "thermometer_calibration"
+    assert stored["parameters"] == {"resolution": "0.01"}
+
+
 # ---------------------------------------------------------------- the list
 
 

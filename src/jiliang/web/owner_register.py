@@ -55,20 +55,22 @@ Posted = Annotated[FormData, Depends(_posted)]
 
 
 def procedures_for(platform: Platform, item: dict[str, Any] | None) -> list[Procedure]:
-    """The verification procedures that cover a catalogue item (by code or by catalogue name)."""
+    """The verification procedures that cover a catalogue item (by code or by catalogue name); for an
+    instrument outside the catalogue, the laboratory calibration procedures."""
     if item is None:
-        return []
+        return [p for _, p in sorted(platform.procedures.items()) if p.purpose == "calibration"]
     return [
         p
         for code, p in sorted(platform.procedures.items())
-        if code == item["code"] or p.catalogue_item_zh == item["name_zh"]
+        if p.purpose == "verification" and (code == item["code"] or p.catalogue_item_zh == item["name_zh"])
     ]
 
 
 def _item_context(platform: Platform, conn: Connection, item_code: str, procedure_code: str = "") -> dict[str, Any]:
     item = next((i for i in queries.catalogue(conn) if i["code"] == item_code), None)
     procs = procedures_for(platform, item)
-    chosen = next((p for p in procs if p.item_code == procedure_code), procs[0] if procs else None)
+    default = procs[0] if procs and item is not None else None  # a calibration procedure is a choice
+    chosen = next((p for p in procs if p.item_code == procedure_code), default)
     return {"item": item, "outside": item_code == OUTSIDE, "procedures": procs, "procedure": chosen}
 
 
