@@ -268,7 +268,9 @@ class CalibrationBody(BaseModel):
     calibrated_on: date
     due: date
     in_tolerance: bool = True
-    expanded_uncertainty: str | None = Field(None, max_length=32, description="证书的扩展不确定度 U / the certificate's U")
+    expanded_uncertainty: str | None = Field(
+        None, max_length=32, description="证书的扩展不确定度 U / the certificate's U"
+    )
     coverage_factor: str | None = Field(None, max_length=8, description="包含因子 k")
     uncertainty_unit: str | None = Field(
         None, max_length=16, description="U 的单位，相对值用 % / the unit of U, % when relative"
