@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from collections import defaultdict
@@ -88,6 +89,7 @@ def test_demo_logins_work_with_the_shared_password(demo):
         "demo-checker",
         "demo-approver",
         "demo-manager",
+        "simt-verifier1",
         "demo-regulator-xuhui",
         "demo-regulator-city",
     }
@@ -159,3 +161,40 @@ def test_same_seed_gives_the_same_instruments_and_a_second_run_is_refused(platfo
 
     with pytest.raises(RuleViolation):
         generate_demo(platform, 5, seed=3)
+
+
+def test_an_ev_charger_waits_at_the_city_institute_and_its_form_shows_u_live(demo):
+    """The demo's EV charger task: the city institute's verifier (a demo login) sees each point's U and
+    the JJF 1094 decision as readings are typed, from the standard meter's certificate U."""
+    from fastapi.testclient import TestClient
+
+    from jiliang.api import create_app
+    from jiliang.demo import LOGINS
+    from jiliang.registry.tables import institutions
+    from tests.support.work_pages import form_token, log_in
+
+    platform, _, _ = demo
+    with platform.engine.connect() as c:
+        task_id, code = c.execute(
+            select(tasks.c.id, institutions.c.code)
+            .join(instruments, instruments.c.id == tasks.c.instrument_id)
+            .join(institutions, institutions.c.id == tasks.c.institution_id)
+            .where(instruments.c.procedure_code == "ev_charger_ac", tasks.c.state == "assigned")
+        ).one()
+    assert code == "SIMT" and "simt-verifier1" in {login.username for login in LOGINS}
+    with TestClient(create_app(platform)) as client:
+        log_in(client, "simt-verifier1", DEMO_PASSWORD)
+        page = client.get(f"/work/tasks/{task_id}").text
+        [standard] = re.findall(r'<li data-standard="(\d+)">', page)  # the one usable standard: no "unusable"
+        data = {
+            "performed_on": shanghai_today().isoformat(),
+            "stage": "initial",
+            "standard_ids": [standard],
+            "point_id": ["energy"],
+            "reference": ["10.000"],
+            "indication": ["10.05"],
+        }
+        token = form_token(client, f"/work/tasks/{task_id}")
+        html = client.post(f"/work/tasks/{task_id}/evaluate", data=data, headers={"X-CSRF-Token": token}).text
+    assert 'id="u-0"' in html and "data-u=" in html.split('id="u-0"')[1].split(">")[0]
+    assert 'data-rule="jjf1094"' in html

@@ -369,3 +369,22 @@ def test_standard_calibration_u_k_and_unit_go_together_as_positive_numbers(platf
     assert _counts(platform) == before  # no calibration row, no ledger leaf
     with platform.engine.connect() as c:
         assert c.execute(select(standards).where(standards.c.id == lab.standard_id)).one() == before_std
+
+
+def test_monte_carlo_work_per_request_is_bounded_by_trials_times_quantities(client, admin) -> None:
+    from jiliang.measurement.routes import API_MAX_VALUES
+
+    n = 40  # 40 inputs + 1 measurand: at most API_MAX_VALUES // 41 trials
+    budget = {
+        "format": FORMAT,
+        "title": "many inputs",
+        "inputs": [{"symbol": f"x{i}", "estimate": 1, "standard_uncertainty": 0.1} for i in range(n)],
+        "measurands": [{"symbol": "y", "expression": " + ".join(f"x{i}" for i in range(n))}],
+    }
+    r = client.post(EVALUATE, headers=admin, json={"budget": budget, "method": "mcm", "trials": API_MAX_TRIALS})
+    assert r.status_code == 422, r.text
+    assert f"{API_MAX_VALUES // (n + 1):,}" in r.json()["detail"]
+    # the GUM method alone is not limited by it, and a schema limit refuses absurd sizes outright
+    assert client.post(EVALUATE, headers=admin, json={"budget": budget, "method": "gum"}).status_code == 200
+    huge = budget | {"inputs": [{"symbol": f"x{i}", "estimate": 1, "standard_uncertainty": 0.1} for i in range(201)]}
+    assert client.post(EVALUATE, headers=admin, json={"budget": huge}).status_code == 422

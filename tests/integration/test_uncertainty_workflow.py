@@ -552,3 +552,71 @@ def test_ledger_audit_names_a_decision_or_a_standard_u_changed_with_sql(platform
     )
     found = {(f.what, f.table, f.id) for f in audit(platform).findings}
     assert found == {("changed", "measurement_points", str(point.id)), ("changed", "standard_calibrations", str(cid))}
+
+
+# --- what the record's environment may and may not feed into a budget ----------------------------------
+
+
+def test_the_environment_cannot_stand_in_for_the_standards_certificate_or_the_instruments_parameters(ev) -> None:
+    platform = ev.platform
+    rid = workflow.record_results(
+        platform.uow(),
+        world.confirm(platform, ev.lab.verifier),
+        ev.task(),
+        workflow.ResultsInput(
+            performed_on=shanghai_today(),
+            standard_ids=[ev.lab.standard_id],  # its certificate records no U
+            readings=[workflow.ReadingInput("energy", "10.000", "10.080")],
+            stage="subsequent",
+            environment={"standard_U": "0.01", "standard_k": "2"},
+        ),
+    )
+    [point] = points_of(platform, rid)
+    assert point.expanded_uncertainty is None and "standard_U" in point.uncertainty["problem"]
+    # with a certificate U of 0.5 %, a typed "resolution" does not replace the instrument's 0.001 kWh
+    calibrate_standard(platform, ev.lab, ev.lab.standard_id, "0.5", "2", "%")
+    rid = workflow.record_results(
+        platform.uow(),
+        world.confirm(platform, ev.lab.verifier),
+        ev.task(),
+        workflow.ResultsInput(
+            performed_on=shanghai_today(),
+            standard_ids=[ev.lab.standard_id],
+            readings=[workflow.ReadingInput("energy", "10.000", "10.020")],
+            stage="subsequent",
+            environment={"resolution": "5", "standard_U": "0.0001"},
+        ),
+    )
+    [point] = points_of(platform, rid)
+    assert Decimal(point.expanded_uncertainty) == ev_u95("10.000", "10.020", "0.001", "0.5", "2")
+
+
+def test_a_unit_typed_as_the_celsius_sign_or_a_full_width_percent_matches_the_procedures_unit(ev) -> None:
+    platform = ev.platform
+    calibrate_standard(platform, ev.lab, ev.lab.standard_id, "0.5", "2", "％")  # full-width, as Chinese IMEs type it
+    rid = ev.record("10.020")
+    [point] = points_of(platform, rid)
+    assert Decimal(point.expanded_uncertainty) == ev_u95("10.000", "10.020", "0.001", "0.5", "2")
+
+
+def test_a_calibration_that_asked_for_a_verdict_is_not_issued_from_the_undetermined_zone(platform) -> None:
+    ev = EvWorld(platform)
+    calibrate_standard(platform, ev.lab, ev.lab.standard_id, "0.5", "2", "%")
+    instrument = ev_charger(platform, ev.owner)
+    [task] = workflow.apply(platform.uow(), ev.owner, [instrument], kind="calibration", conformity_statement=True)
+    rid = workflow.record_results(
+        platform.uow(),
+        world.confirm(platform, ev.lab.verifier),
+        task,
+        workflow.ResultsInput(
+            performed_on=shanghai_today(),
+            standard_ids=[ev.lab.standard_id],
+            readings=[workflow.ReadingInput("energy", "10.000", "10.080")],  # +0.8 %: within 1.0 ± 0.5 %
+        ),
+    )
+    assert record_row(platform, rid).verdict == "unknown"
+    workflow.check_record(platform.uow(), world.confirm(platform, ev.lab.checker), rid)
+    before = certificate_count(platform)
+    with pytest.raises(RuleViolation) as refused:
+        workflow.approve_record(platform.uow(), world.confirm(platform, ev.lab.approver), rid)
+    assert refused.value.rule == "verdict_unknown" and certificate_count(platform) == before

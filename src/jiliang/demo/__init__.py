@@ -100,6 +100,14 @@ LOGINS = (
         "lab manager at the Xuhui Metrology Institute: staff qualifications and measurement standards",
     ),
     DemoLogin(
+        "simt-verifier1",
+        DEMO_PASSWORD,
+        "verifier",
+        "上海市计量测试技术研究院检定员：电动汽车充电桩首次检定，录入时即见扩展不确定度和 JJF 1094 判定",
+        "verifier at the city institute: an EV charger's first verification, with its uncertainty and "
+        "JJF 1094 decision shown as readings are typed",
+    ),
+    DemoLogin(
         "demo-regulator-xuhui",
         DEMO_PASSWORD,
         "regulator",

@@ -41,6 +41,9 @@ STANDARD_NAMES = {
     "ev_charger": "电动汽车充电桩检定装置",
     "gas_detector": "可燃气体检测报警器检定装置（气体标准物质）",
 }
+# The certificate uncertainty of the standards whose procedures carry a budget (synthetic demo values:
+# a 0.05-class standard energy meter, U = 0.05 %, k = 2).
+STANDARD_UNCERTAINTY = {"ev_charger": ("0.05", "2", "%")}
 # Standards SIMT uses for calibration orders outside the catalogue (plan.CALIBRATIONS names their kind).
 CALIBRATION_STANDARDS = {
     "pressure": "0.02级活塞式压力计标准装置",
@@ -70,15 +73,24 @@ class _Counter:
 
 
 def _calibrate(
-    uow: UnitOfWork, lab: Lab, sid: int, by: str, start: date, today: date, rng: random.Random, number: _Counter
+    uow: UnitOfWork,
+    lab: Lab,
+    sid: int,
+    by: str,
+    start: date,
+    today: date,
+    rng: random.Random,
+    number: _Counter,
+    uncertainty: tuple[str, str, str] | None = None,
 ) -> None:
-    """Yearly calibrations from before the window to today, each due a year later (continuous cover)."""
+    """Yearly calibrations from before the window to today, each due a year later (continuous cover);
+    `uncertainty` (U, k, unit) is what each certificate states, where the demo's procedures need it."""
     day = start - timedelta(days=rng.randint(65, 140))
     while day <= today:
         due = add_months(day, 12) - timedelta(days=1)
         with clock_at(at(day, rng.uniform(9, 17))):
             registry.record_standard_calibration(
-                uow, lab.manager, sid, by, f"{day.year}-L{number():05d}", day, due, True
+                uow, lab.manager, sid, by, f"{day.year}-L{number():05d}", day, due, True, *(uncertainty or ())
             )
         day += timedelta(days=rng.randint(340, 364))
 
@@ -149,5 +161,5 @@ def staff_institutions(
                     served,
                 )
             lab.standards[key] = sid
-            _calibrate(uow, lab, sid, by, start, today, rng, cal_no)
+            _calibrate(uow, lab, sid, by, start, today, rng, cal_no, STANDARD_UNCERTAINTY.get(key))
     return labs

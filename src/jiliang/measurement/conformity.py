@@ -134,10 +134,11 @@ def _rule_for(
 def budget_values(
     params: Mapping[str, str | Decimal], context: Mapping[str, Any], reference: Decimal, indication: Decimal
 ) -> dict[str, Any]:
-    """What a point's budget may name: the reading, the numeric instrument parameters and the context
-    (the standard's standard_U and standard_k, the record's numeric environment entries)."""
-    values: dict[str, Any] = {k: float(v) for k, v in params.items() if isinstance(v, Decimal)}
-    values.update(context)
+    """What a point's budget may name: the context (the standard's standard_U and standard_k, the
+    record's numeric environment entries), then the numeric instrument parameters and the reading,
+    which a context entry of the same name cannot replace."""
+    values: dict[str, Any] = dict(context)
+    values.update({k: float(v) for k, v in params.items() if isinstance(v, Decimal)})
     values["reference"], values["indication"] = float(reference), float(indication)
     return values
 

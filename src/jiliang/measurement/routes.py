@@ -15,6 +15,7 @@ from .uncertainty import BudgetError, budget_schema, evaluate_report, parse_budg
 __all__ = ["API_MAX_TRIALS", "router", "public_router"]
 
 API_MAX_TRIALS = 5_000_000  # one request may not hold a worker for more than a second or so
+API_MAX_VALUES = 50_000_000  # trials × (inputs + intermediates + measurands): about 400 MB of samples
 SCHEMA_PATH = "/public/schemas/uncertainty-budget-1.json"
 
 router = APIRouter(prefix="/api/uncertainty", tags=["measurement 测量不确定度"])
@@ -35,7 +36,11 @@ class EvaluateBody(BaseModel):
 def evaluate(body: EvaluateBody, actor: ActorDep) -> dict[str, Any]:
     try:
         budget = parse_budget(body.budget, body.parameters)
-        return evaluate_report(budget, body.method, body.trials, body.seed, API_MAX_TRIALS)
+        arrays = len(budget.inputs) + len(budget.intermediates) + len(budget.measurands)
+        cap = min(API_MAX_TRIALS, API_MAX_VALUES // arrays)
+        if body.method != "gum" and (body.trials or budget.monte_carlo.trials or 0) > cap:
+            raise BudgetError("trials", f"at most {cap:,} trials for a budget of {arrays} quantities here")
+        return evaluate_report(budget, body.method, body.trials, body.seed, cap)
     except BudgetError as exc:
         raise InvalidInput(f"不确定度评定有误 / budget problem: {exc}", rule="budget") from None
 

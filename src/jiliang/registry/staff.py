@@ -3,6 +3,7 @@ and their calibrations (量值溯源). Lab managers manage their own institution
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -199,7 +200,7 @@ def certificate_uncertainty(expanded: str | None, k: str | None, unit: str | Non
         if not number.is_finite() or number <= 0 or len(str(value).strip()) > (32 if label == "U" else 8):
             raise InvalidInput(f"{label} 必须是正数 / {label} must be a positive number", rule="uncertainty")
         out[name] = str(value).strip()
-    out["uncertainty_unit"] = str(unit).strip()[:16]
+    out["uncertainty_unit"] = unicodedata.normalize("NFKC", str(unit)).strip()[:16]  # ℃ → °C, ％ → %
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -102,6 +103,15 @@ def standard_problem(
     return None
 
 
+# budget names the record's environment may not supply
+RESERVED_BUDGET_NAMES = frozenset({"reference", "indication", "standard_U", "standard_k"})
+
+
+def same_unit(unit: str) -> str:
+    """A unit as compared: NFKC-normalised (℃ is °C, a full-width ％ is %) without spaces."""
+    return unicodedata.normalize("NFKC", unit).replace(" ", "")
+
+
 def calibration_in_force(calibrations: Sequence[Mapping[str, Any]], on: date) -> Mapping[str, Any] | None:
     """The latest calibration made on or before `on`."""
     earlier = [c for c in calibrations if c["calibrated_on"] <= on]
@@ -115,20 +125,26 @@ def budget_context(
     on: date,
     environment: Mapping[str, str],
 ) -> dict[str, float]:
-    """Values a procedure's budget may name beside the reading: standard_U and standard_k from the
-    certificate of the first standard used (by id) whose calibration in force on `on` records U in
-    `unit`, and every environment entry that is a number (e.g. bath_uniformity)."""
+    """Values a procedure's budget may name beside the reading and the instrument's parameters:
+    standard_U and standard_k from the certificate of the first standard used (by id) whose calibration
+    in force on `on` records U in `unit`, and each environment entry that is a number (e.g.
+    bath_uniformity). The environment never supplies the standard's values (they come from its
+    certificate) nor the reading's; conformity.budget_values lets the instrument's parameters win."""
     out: dict[str, float] = {}
     for name, text in environment.items():
+        if name in RESERVED_BUDGET_NAMES or not name.isidentifier():
+            continue
         try:
             value = float(str(text).strip())
         except ValueError:
             continue
-        if name.isidentifier() and math.isfinite(value):
+        if math.isfinite(value):
             out[name] = value
+    wanted = None if unit is None else same_unit(unit)
     for sid in sorted(standard_ids):
         cal = calibration_in_force(calibrations.get(sid, ()), on)
-        if cal and cal.get("expanded_uncertainty") and (unit is None or cal.get("uncertainty_unit") == unit):
+        recorded = cal.get("uncertainty_unit") if cal else None
+        if cal and cal.get("expanded_uncertainty") and (wanted is None or same_unit(recorded or "") == wanted):
             out["standard_U"] = float(cal["expanded_uncertainty"])
             out["standard_k"] = float(cal["coverage_factor"])
             break

@@ -168,7 +168,7 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
         recs = _records_for_step(conn, actor, record_ids, "checked")
         signers = _signers(conn, record_ids)
         for rec in recs:
-            if rec.kind == "verification" and rec.verdict == "unknown":
+            if rec.verdict == "unknown":  # a verification, or a calibration that asked for a verdict
                 raise RuleViolation(
                     f"记录 {rec.id}：结论未定（规程对部分检定点没有给出允许误差，或误差落在判定规则的待定区），"
                     "不能出具证书 / the verdict is undetermined (the procedure gives no MPE for some points, "
