@@ -1,16 +1,15 @@
 """The results form with an uncertainty budget in a real browser (Debian's chromium, the app over real
 HTTP): ticking the standard and typing an EV charger's reading shows its U with k and the JJF 1094
 decision without a reload; a poor standard puts the same error in the undetermined zone. Expected U
-values are worked by hand in tests/integration/test_web_uncertainty.py's `ev_expected_u`."""
+values are worked by hand in tests/support/uncertainty_world.py (`ev_u95`)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from tests.browser.conftest import log_in, screenshot
-from tests.integration.test_web_uncertainty import ev_expected_u
 from tests.support import world
-from tests.support.uncertainty_world import ev_charger_task
+from tests.support.uncertainty_world import ev_charger_task, ev_u95
 
 
 def test_the_verifier_sees_u_k_and_the_decision_appear_as_the_reading_is_typed(platform, live_server, desk):
@@ -24,7 +23,9 @@ def test_the_verifier_sees_u_k_and_the_decision_appear_as_the_reading_is_typed(p
     row.locator("input[name=reference]").fill("10.000")
     row.locator("input[name=indication]").fill("10.08")
     desk.wait_for_selector("#u-0[data-u]")
-    assert Decimal(desk.locator("#u-0").get_attribute("data-u") or "nan") == ev_expected_u(10.08, 10.0, 0.01, 0.2)
+    assert Decimal(desk.locator("#u-0").get_attribute("data-u") or "nan") == ev_u95(
+        "10.000", "10.08", "0.01", "0.2", "2"
+    )
     assert desk.locator("#u-0").get_attribute("data-k") == "1.96"
     desk.wait_for_selector('#verdict-0[data-verdict="pass"] .decision[data-zone="accept"][data-rule="jjf1094"]')
     assert "U/MPEV" in desk.locator("#verdict-0").inner_text()
@@ -45,5 +46,7 @@ def test_a_poor_standard_leaves_the_error_in_the_undetermined_zone(platform, liv
     row.locator("input[name=indication]").fill("10.08")
     desk.wait_for_selector('#verdict-0[data-verdict="unknown"] .decision[data-zone="undetermined"]')
     desk.wait_for_selector('#overall-verdict[data-verdict="unknown"]')
-    assert Decimal(desk.locator("#u-0").get_attribute("data-u") or "nan") == ev_expected_u(10.08, 10.0, 0.01, 1.0)
+    assert Decimal(desk.locator("#u-0").get_attribute("data-u") or "nan") == ev_u95(
+        "10.000", "10.08", "0.01", "1.0", "2"
+    )
     screenshot(desk, "work-task-undetermined")

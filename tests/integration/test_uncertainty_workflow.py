@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, Decimal
-from statistics import NormalDist
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
@@ -30,45 +28,13 @@ from jiliang.verification import service as workflow
 from jiliang.verification.tables import measurement_points, verification_records
 from tests.conftest import login
 from tests.support import tamper, world
+from tests.support.uncertainty_world import K95, ev_u95, thermometer_u, two_digits_up
 
 _serial = itertools.count(1)
-K95 = NormalDist().inv_cdf(0.975)  # k for ν_eff = ∞ at p = 0.95: 1.959964…, reported as 1.96
 JJF1094_NOT_EVALUATED = "JJF 1094 §5.3.1"
 
 
 # --- hand computation -------------------------------------------------------------------------------
-
-
-def two_digits_up(value: float) -> Decimal:
-    """U to two significant digits, rounded up (JJF 1059.1 §5.4)."""
-    exponent = math.floor(math.log10(value)) - 1
-    step = Decimal(1).scaleb(exponent)
-    return (Decimal(repr(value)) / step).to_integral_value(rounding=ROUND_CEILING) * step
-
-
-def ev_u95(reference: str, indication: str, resolution: str, standard_u_percent: str, standard_k: str) -> Decimal:
-    """U95 of E = (E_x + δres − E_s)/E_s·100 % at δres = 0, E_x = indication, E_s = reference.
-
-    ∂E/∂δres = 100/E_s with u(δres) = (resolution/2)/√3 (rectangular, half a step);
-    ∂E/∂E_s = −100·E_x/E_s² with u(E_s) = (U_s/100)/k_s·E_s (the standard's relative U);
-    E_x is read without uncertainty. All ν = ∞, so k = z₀.₉₇₅."""
-    e_s, e_x = float(reference), float(indication)
-    u_res = float(resolution) / 2 / math.sqrt(3)
-    u_std = float(standard_u_percent) / 100 / float(standard_k) * e_s
-    u_c = math.hypot(100 / e_s * u_res, 100 * e_x / e_s**2 * u_std)
-    return two_digits_up(K95 * u_c)
-
-
-def thermometer_u(resolution: str, standard_u: str, standard_k: str, uniformity: str, stability: str) -> Decimal:
-    """U of E = t_x + δres − t_s + δuni + δstab, all sensitivities ±1, k = 2 (JJF 1059.1 §5.3.2):
-    u(δres) = (resolution/2)/√3, u(t_s) = U_s/k_s, u(δuni) = a_uni/√3, u(δstab) = a_stab/√3."""
-    parts = (
-        float(resolution) / 2 / math.sqrt(3),
-        float(standard_u) / float(standard_k),
-        float(uniformity) / math.sqrt(3),
-        float(stability) / math.sqrt(3),
-    )
-    return two_digits_up(2 * math.sqrt(sum(p * p for p in parts)))
 
 
 def test_hand_computation_helpers_round_up_to_two_digits() -> None:

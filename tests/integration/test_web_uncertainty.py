@@ -1,14 +1,13 @@
 """The results form with an uncertainty budget, over real HTTP on the real database: as readings are
 typed the verifier sees each point's U with k and the decision with its rule (JJF 1094 for EV chargers),
 and a calibration's U is computed from the budget with the bath entries typed beside the environment.
-Expected U values are worked out by hand below from the procedures' models (JJF 1059.1), never read
-from the code's own output."""
+Expected U values are worked out by hand from the procedures' models (JJF 1059.1) in
+tests/support/uncertainty_world.py, never read from the code's own output."""
 
 from __future__ import annotations
 
-import math
 import re
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -16,25 +15,10 @@ from sqlalchemy import func, select
 from jiliang.platform import shanghai_today
 from jiliang.registry.tables import standard_calibrations
 from jiliang.verification.tables import measurement_points
-from tests.support.uncertainty_world import ev_charger_task, thermometer_task
+from tests.support.uncertainty_world import ev_charger_task, ev_u95, thermometer_task, thermometer_u
 from tests.support.work_pages import clients, form_token, overall, post_form
 
 TODAY = shanghai_today()
-Z95 = 1.959964  # k for ν_eff = ∞ at p = 0.95 (normal quantile 0.975, JCGM 100 Table G.1)
-
-
-def two_digits_up(x: float) -> Decimal:
-    """U with two significant digits, rounded up (JJF 1059.1 §5.4)."""
-    d = Decimal(f"{x:.12g}")
-    return d.quantize(Decimal(1).scaleb(d.adjusted() - 1), rounding=ROUND_CEILING)
-
-
-def ev_expected_u(indication: float, reference: float, resolution: float, standard_u_percent: float) -> Decimal:
-    """E = (E_x + δ − E_s)/E_s·100 %: the resolution's rectangular half-width δ/2 with ∂E/∂δ = 100/E_s,
-    the standard's relative u = U/k with ∂E/∂E_s = −100·E_x/E_s²."""
-    u_res = resolution / 2 / math.sqrt(3) * 100 / reference
-    u_std = standard_u_percent / 100 / 2 * reference * 100 * indication / reference**2
-    return two_digits_up(Z95 * math.hypot(u_res, u_std))
 
 
 @pytest.fixture
@@ -76,7 +60,7 @@ def test_the_verifier_sees_u_with_k_and_the_jjf1094_decision_as_readings_are_typ
     assert 'id="decision-rule"' in page and "JJF 1094" in page
     html = _evaluate(client, t.task_id, [("energy", "10.000", "10.08")], [t.lab.standard_id])
     u = _span(html, "u")
-    expected = ev_expected_u(10.08, 10.000, 0.01, 0.2)  # 0.21 %
+    expected = ev_u95("10.000", "10.08", "0.01", "0.2", "2")  # 0.21 %
     assert Decimal(_attr(u, "data-u") or "nan") == expected
     assert _attr(u, "data-k") == "1.96"
     verdict = html[html.index('id="verdict-0"') :]
@@ -90,7 +74,7 @@ def test_an_error_between_mpev_minus_u_and_mpev_plus_u_is_undetermined_and_no_ve
     t = ev_charger_task(platform, standard_U="1.0")  # a poor standard: U95 ≈ 0.99 % > MPEV/3
     client = as_(t.lab.verifier)
     html = _evaluate(client, t.task_id, [("energy", "10.000", "10.08")], [t.lab.standard_id])
-    expected = ev_expected_u(10.08, 10.000, 0.01, 1.0)
+    expected = ev_u95("10.000", "10.08", "0.01", "1.0", "2")
     assert Decimal(_attr(_span(html, "u"), "data-u") or "nan") == expected
     # |E| = 0.8 % lies between MPEV − U95 = 0.01 % and MPEV + U95 = 1.99 %
     assert 'data-zone="undetermined"' in html
@@ -127,7 +111,7 @@ def test_the_signed_record_keeps_u_k_and_the_decision_and_shows_them(platform, a
     assert r.status_code == 303, r.text
     with platform.engine.connect() as c:
         point = c.execute(select(measurement_points)).mappings().all()[-1]
-    expected = ev_expected_u(10.08, 10.000, 0.01, 0.2)
+    expected = ev_u95("10.000", "10.08", "0.01", "0.2", "2")
     assert Decimal(point["expanded_uncertainty"]) == expected and point["coverage_factor"] == "1.96"
     assert point["decision"]["rule"] == "jjf1094" and point["decision"]["zone"] == "accept"
     record = client.get(r.headers["location"]).text
@@ -146,10 +130,8 @@ def test_a_calibration_computes_u_from_the_budget_with_the_bath_entries_typed_be
     html = _evaluate(
         client, t.task_id, rows, [t.lab.standard_id], stage="", bath_uniformity="0.01", bath_stability="0.005"
     )
-    # u² = (U_s/k_s)² + (d/2)²/3 + a_uni²/3 + a_stab²/3 with d = 0.01 °C; U = 2·u (k = 2, JJF 1059.1 §5.3.2)
-    u = math.sqrt((0.02 / 2) ** 2 + 0.005**2 / 3 + 0.01**2 / 3 + 0.005**2 / 3)
     span = _span(html, "u")
-    assert Decimal(_attr(span, "data-u") or "nan") == two_digits_up(2 * u)  # 0.025 °C
+    assert Decimal(_attr(span, "data-u") or "nan") == thermometer_u("0.01", "0.02", "2", "0.01", "0.005")  # 0.025 °C
     assert _attr(span, "data-k") == "2.00"
 
 
@@ -176,4 +158,4 @@ def test_the_lab_manager_records_a_standards_certificate_uncertainty_and_half_gi
     assert 'data-u="0.1"' in page and "U = 0.1 % (k = 2)" in page
     # the verifier's live evaluation now uses it: U from the standard's 0.1 % (k = 2)
     html = _evaluate(as_(t.lab.verifier), t.task_id, [("energy", "10.000", "10.08")], [t.lab.standard_id])
-    assert Decimal(_attr(_span(html, "u"), "data-u") or "nan") == ev_expected_u(10.08, 10.000, 0.01, 0.1)
+    assert Decimal(_attr(_span(html, "u"), "data-u") or "nan") == ev_u95("10.000", "10.08", "0.01", "0.1", "2")
