@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from ..auth import Actor
 from ..errors import JiliangError, NotFound
-from ..measurement.conformity import Evaluation, PointResult
+from ..measurement.conformity import Evaluation, PointReading, PointResult
 from ..measurement.point_uncertainty import PointUncertainty
 from ..measurement.procedure import Edition, MpeRule, NoEditionInForce, Procedure
 from ..registry.tables import rule_confirmations, standard_calibrations, standard_items, standards
@@ -187,8 +187,9 @@ def _judge(
     )
 
 
-def _row(form: ResultsForm, r: ReadingInput, stage: str | None, on: date, context: Mapping[str, float]) -> RowPreview:
-    point = parse_reading(r)
+def _row(
+    form: ResultsForm, r: ReadingInput, point: PointReading, stage: str | None, on: date, context: Mapping[str, float]
+) -> RowPreview:
     ev = _judge(form, stage, on, [point], context)
     if ev is not None:
         result = ev.points[0]
@@ -222,8 +223,9 @@ def preview_results(
         row = RowPreview(r, None, None, None)
         if not row.blank:
             try:
-                row = _row(form, r, stage, on, context)
-                parsed.append(parse_reading(r))
+                point = parse_reading(r)
+                row = _row(form, r, point, stage, on, context)
+                parsed.append(point)
             except JiliangError as exc:
                 row = RowPreview(r, None, None, exc.message)
         rows.append(row)
