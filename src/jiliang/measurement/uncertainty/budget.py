@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
@@ -50,20 +50,41 @@ class BudgetError(ValueError):
         super().__init__(f"{field}: {message}" if field else message)
 
 
-@dataclass(frozen=True)
-class InputQuantity:
+class InputQuantity(NamedTuple):  # a tuple: a procedure's budget makes one per input per point
     symbol: str
     estimate: float  # x_i
     standard_uncertainty: float  # u(x_i)
     dof: float  # ν_i, math.inf when not stated
     distribution: Distribution
     evaluation: Literal["A", "B"]
-    how: str  # how u(x_i) was obtained, for the budget table
+    stated: tuple[Any, ...]  # how u(x_i) was stated: ("A", n, s), ("expanded", U, k, p), ("half_width", a, d), ("u",)
     description: str = ""
     unit: str = ""
     half_width: float | None = None  # a, for the Monte Carlo distribution
     half_width_uncertainty: float | None = None  # d of a curvilinear trapezoid
     readings: tuple[float, ...] | None = None  # type A
+    relative: bool = False
+
+    @property
+    def how(self) -> str:
+        """How u(x_i) was obtained, for the budget table (formatted only when shown)."""
+        kind, *rest = self.stated
+        if kind == "A":
+            return f"A, n = {rest[0]}, s = {rest[1]:.4g}"
+        if kind == "expanded":
+            value, k, level = rest
+            text = (
+                f"B, U = {value:.4g}, k = {k:g}"
+                if level is None
+                else f"B, U = {value:.4g}, p = {level:g} → k = {k:.4g}"
+            )
+        elif kind == "half_width" and self.distribution == "curvilinear_trapezoid":
+            text = f"B, trapezoid a = {rest[0]:.4g}, d = {rest[1]:.4g}"
+        elif kind == "half_width":
+            text = f"B, {self.distribution} a = {rest[0]:.4g}"
+        else:
+            text = f"B, {self.distribution}"
+        return text + (" (relative)" if self.relative else "")
 
 
 @dataclass(frozen=True)
@@ -120,29 +141,51 @@ def _path(parts: Sequence[str | int]) -> str:
     return out
 
 
+def _field(where: str, name: str) -> str:
+    return f"{where}.{name}" if name else where
+
+
 class _Binder:
     """Turns a field written as a number or as an equation over the parameters into a float."""
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         self.values = values
+        self.names = values.keys()
+        self.namespace = {**FLOAT_NAMESPACE, **values}
 
-    def number(self, raw: Any, field: str) -> float:
+    def number(self, raw: Any, where: str, name: str = "") -> float:
+        """The field `where.name` as a float (its path is only spelt out in an error)."""
+        if type(raw) is float:  # prepared constants are finite
+            return raw
+        if type(raw) is Expression and raw.names <= self.names:  # the common case, without the checks below
+            try:
+                value = raw.evaluate(self.namespace)
+            except (ArithmeticError, ValueError, TypeError):
+                value = None
+            if type(value) is float and math.isfinite(value):
+                return value
+        return self._checked(raw, where, name)
+
+    def _checked(self, raw: Any, where: str, name: str) -> float:
         try:
-            if isinstance(raw, str):
-                expr = parse_expression(raw, field)
-                missing = sorted(expr.names - self.values.keys())
-                if missing:
-                    raise BudgetError(field, f"needs parameter(s) {', '.join(missing)} that were not given")
-                value = expr.evaluate({**FLOAT_NAMESPACE, **self.values})
+            if type(raw) is float:
+                value: Any = raw
+            elif isinstance(raw, Expression | str):
+                expr = raw if isinstance(raw, Expression) else parse_expression(raw, "equation")
+                if not expr.names <= self.values.keys():
+                    missing = ", ".join(sorted(expr.names - self.values.keys()))
+                    raise BudgetError(_field(where, name), f"needs parameter(s) {missing} that were not given")
+                value = expr.evaluate(self.namespace)
             else:
                 value = raw
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise BudgetError(field, f"must be a finite number, got {value!r}")
+                raise BudgetError(_field(where, name), f"must be a finite number, got {value!r}")
             return float(value)
         except ExpressionError as exc:
-            raise BudgetError(field, str(exc)) from None
+            raise BudgetError(_field(where, name), str(exc)) from None
         except (ArithmeticError, ValueError, TypeError) as exc:  # OverflowError included
-            raise BudgetError(field, f"{raw!r} cannot be evaluated: {exc}") from None
+            text = raw.text if isinstance(raw, Expression) else raw
+            raise BudgetError(_field(where, name), f"{text!r} cannot be evaluated: {exc}") from None
 
     def readings(self, raw: Any, field: str) -> tuple[float, ...]:
         if isinstance(raw, str):
@@ -157,12 +200,55 @@ class _Binder:
         return values
 
 
-def _type_a(symbol: str, readings: tuple[float, ...], field: str) -> tuple[float, float, float, str]:
+def _type_a(symbol: str, readings: tuple[float, ...], field: str) -> tuple[float, float, float, tuple[Any, ...]]:
     """JJF 1059.1 §4.3.2.2: x̄, u = s/√n with the Bessel s, ν = n − 1."""
     n = len(readings)
     mean = math.fsum(readings) / n
     s = math.sqrt(math.fsum((r - mean) ** 2 for r in readings) / (n - 1))
-    return mean, s / math.sqrt(n), float(n - 1), f"A, n = {n}, s = {s:.4g}"
+    return mean, s / math.sqrt(n), float(n - 1), ("A", n, s)
+
+
+_NUMBERS = ("estimate", "standard_uncertainty", "half_width", "half_width_uncertainty", "expanded", "coverage_factor")
+
+
+def _prepared(raw: dict[str, Any], i: int) -> dict[str, Any]:
+    """An input with its equations parsed and its numbers made floats once, when the template is read,
+    so that binding it for every measurement point only evaluates them."""
+    out = dict(raw)
+    for name in (*_NUMBERS, "dof"):
+        value = raw.get(name)
+        try:
+            if isinstance(value, str):
+                out[name] = parse_expression(value, "equation")
+            elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                out[name] = float(value)
+        except ExpressionError as exc:
+            raise BudgetError(f"inputs[{i}].{name}", str(exc)) from None
+        except OverflowError:
+            pass  # left as it is: binding names the field
+    return out
+
+
+def _fixed_part(raw: dict[str, Any], i: int) -> InputQuantity | None:
+    """The input evaluated once, when nothing but (at most) its estimate depends on the parameters and
+    its uncertainty is not relative to the estimate; None when it must be evaluated at every binding."""
+    varies = [name for name in (*_NUMBERS, "dof") if isinstance(raw.get(name), Expression)]
+    if "readings" in raw or raw.get("relative") or any(name != "estimate" for name in varies):
+        return None
+    if not isinstance(raw.get("estimate"), Expression | float):
+        return None  # missing or not a usable number: binding names the field
+    try:
+        return _input({**raw, "estimate": 0.0}, i, _Binder({}))
+    except BudgetError:
+        return None  # the same error is raised, with its field, at binding
+
+
+def _with_estimate(fixed: InputQuantity, raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
+    estimate = raw["estimate"]
+    if isinstance(estimate, Expression):
+        estimate = bind.number(estimate, f"inputs[{i}]", "estimate")
+    # InputQuantity(symbol, estimate, …) with the rest as evaluated once: a plain tuple copy, no checks
+    return tuple.__new__(InputQuantity, (fixed[0], estimate, *fixed[2:]))
 
 
 def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
@@ -171,7 +257,7 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
     dist: Distribution = raw.get("distribution", "normal")
     given = [k for k in _SPECS if k in raw]
     dof_raw = raw.get("dof")
-    dof = math.inf if dof_raw is None else bind.number(dof_raw, f"{where}.dof")
+    dof = math.inf if dof_raw is None else bind.number(dof_raw, where, "dof")
     if dof <= 0:
         raise BudgetError(f"{where}.dof", "degrees of freedom must be positive")
     half, half_u = None, None
@@ -180,7 +266,7 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
         if given or "estimate" in raw:
             raise BudgetError(where, f"'{symbol}' has readings (type A): give no estimate or uncertainty beside them")
         readings = bind.readings(raw["readings"], f"{where}.readings")
-        estimate, u, dof, how = _type_a(symbol, readings, f"{where}.readings")
+        estimate, u, dof, stated = _type_a(symbol, readings, f"{where}.readings")
         evaluation: Literal["A", "B"] = "A"
     else:
         if "estimate" not in raw:
@@ -188,50 +274,48 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
         if len(given) != 1:
             got = ", ".join(given) or "none"
             raise BudgetError(where, f"'{symbol}' needs one of standard_uncertainty, half_width, expanded ({got})")
-        estimate = bind.number(raw["estimate"], f"{where}.estimate")
+        estimate = bind.number(raw["estimate"], where, "estimate")
         evaluation = "B"
         spec = given[0]
-        value = bind.number(raw[spec], f"{where}.{spec}")
+        value = bind.number(raw[spec], where, spec)
         if value < 0:
             raise BudgetError(f"{where}.{spec}", "must not be negative")
         if spec == "expanded":
             if ("coverage_factor" in raw) == ("level" in raw):
                 raise BudgetError(where, f"'{symbol}': give U with either coverage_factor or level")
             if "coverage_factor" in raw:
-                k = bind.number(raw["coverage_factor"], f"{where}.coverage_factor")
+                k = bind.number(raw["coverage_factor"], where, "coverage_factor")
                 if k <= 0:
                     raise BudgetError(f"{where}.coverage_factor", "must be positive")
-                how = f"B, U = {value:.4g}, k = {k:g}"
+                stated = ("expanded", value, k, None)
             else:
                 k = coverage_factor(dof, raw["level"])
-                how = f"B, U = {value:.4g}, p = {raw['level']:g} → k = {k:.4g}"
+                stated = ("expanded", value, k, raw["level"])
             u = value / k
         elif spec == "half_width":
             if dist == "normal":
                 raise BudgetError(f"{where}.distribution", f"'{symbol}': a half-width needs a bounded distribution")
             half = value
             if dist == "curvilinear_trapezoid":
-                half_u = bind.number(raw.get("half_width_uncertainty", 0), f"{where}.half_width_uncertainty")
+                half_u = bind.number(raw.get("half_width_uncertainty", 0), where, "half_width_uncertainty")
                 if not 0 <= half_u <= half:
                     raise BudgetError(f"{where}.half_width_uncertainty", "must lie between 0 and the half-width")
                 u = math.sqrt(half**2 / 3 + half_u**2 / 9)  # JCGM 101 §6.4.3.3
-                how = f"B, trapezoid a = {half:.4g}, d = {half_u:.4g}"
             else:
                 u = half / _DIVISOR[dist]
-                how = f"B, {dist} a = {half:.4g}"
+            stated = ("half_width", half, half_u)
         else:
             u = value
             if dist == "curvilinear_trapezoid":
                 raise BudgetError(f"{where}.half_width", f"'{symbol}': give a curvilinear trapezoid by its half-width")
             if dist in _DIVISOR:
                 half = u * _DIVISOR[dist]
-            how = f"B, {dist}"
+            stated = ("u",)
         if raw.get("relative"):
             scale = abs(estimate)
             u = u * scale
             half = None if half is None else half * scale
             half_u = None if half_u is None else half_u * scale
-            how += " (relative)"
     assert u is not None
     return InputQuantity(
         symbol=symbol,
@@ -240,12 +324,13 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
         dof=dof,
         distribution=dist,
         evaluation=evaluation,
-        how=how,
+        stated=stated,
         description=raw.get("description", ""),
         unit=raw.get("unit", ""),
         half_width=half,
         half_width_uncertainty=half_u,
         readings=readings,
+        relative=bool(raw.get("relative")),
     )
 
 
@@ -283,6 +368,8 @@ class BudgetTemplate:
         if error is not None:
             raise BudgetError(_path(list(error.absolute_path)) or "(top level)", error.message)
         self.data = data
+        self._inputs = [_prepared(raw, i) for i, raw in enumerate(data["inputs"])]
+        self._fixed = [_fixed_part(raw, i) for i, raw in enumerate(self._inputs)]
         self.parameters = tuple(p["name"] for p in data.get("parameters", ()))
         known: set[str] = set()
         for i, raw in enumerate(data["inputs"]):
@@ -310,14 +397,17 @@ class BudgetTemplate:
         data = self.data
         correlations = []
         for i, c in enumerate(data.get("correlations", ())):
-            r = bind.number(c["r"], f"correlations[{i}].r")
+            r = bind.number(c["r"], f"correlations[{i}]", "r")
             if not -1 <= r <= 1:
                 raise BudgetError(f"correlations[{i}].r", "a correlation coefficient lies between −1 and 1")
             correlations.append(Correlation(c["between"][0], c["between"][1], r))
         return Budget(
             title=data["title"],
             probability=data.get("probability", 0.95),
-            inputs=tuple(_input(raw, i, bind) for i, raw in enumerate(data["inputs"])),
+            inputs=tuple(
+                _input(raw, i, bind) if fixed is None else _with_estimate(fixed, raw, i, bind)
+                for i, (raw, fixed) in enumerate(zip(self._inputs, self._fixed, strict=True))
+            ),
             correlations=tuple(correlations),
             intermediates=self.intermediates,
             measurands=self.measurands,

@@ -8,6 +8,7 @@ import ast
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import CodeType
 from typing import Any
 
@@ -58,7 +59,7 @@ class Expression:
     code: CodeType
 
     def evaluate(self, namespace: Mapping[str, Any]) -> Any:
-        return eval(self.code, {"__builtins__": {}}, dict(namespace))  # noqa: S307 - whitelisted AST only
+        return eval(self.code, {"__builtins__": {}}, namespace)  # noqa: S307 - whitelisted AST only
 
 
 class _FloatConstants(ast.NodeTransformer):
@@ -74,25 +75,34 @@ class _FloatConstants(ast.NodeTransformer):
 
 
 def parse_expression(text: str, where: str = "expression") -> Expression:
-    """Parse `text`; only numbers, names, + − × ÷ ** and the listed functions are accepted."""
+    """Parse `text`; only numbers, names, + − × ÷ ** and the listed functions are accepted. Parsed
+    once per text: a procedure's budget is bound again for every point."""
+    try:
+        return _parse(text)
+    except ExpressionError as exc:
+        raise ExpressionError(f"{where}: {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Expression:
     try:
         tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"{where}: not a valid equation: {text!r} ({exc.msg})") from None
+        raise ExpressionError(f"not a valid equation: {text!r} ({exc.msg})") from None
     tree = ast.fix_missing_locations(_FloatConstants().visit(tree))
     names: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
-            raise ExpressionError(f"{where}: '{type(node).__name__}' is not allowed in an equation: {text!r}")
+            raise ExpressionError(f"'{type(node).__name__}' is not allowed in an equation: {text!r}")
         if isinstance(node, ast.Constant) and type(node.value) is not float:
-            raise ExpressionError(f"{where}: only numbers may appear as constants: {text!r}")
+            raise ExpressionError(f"only numbers may appear as constants: {text!r}")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
                 name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-                raise ExpressionError(f"{where}: unknown function '{name}' (allowed: {', '.join(FUNCTIONS)})")
+                raise ExpressionError(f"unknown function '{name}' (allowed: {', '.join(FUNCTIONS)})")
         elif isinstance(node, ast.Name) and node.id not in FUNCTIONS and node.id not in CONSTANTS:
             names.add(node.id)
-    return Expression(text, frozenset(names), compile(tree, f"<{where}>", "eval"))
+    return Expression(text, frozenset(names), compile(tree, "<equation>", "eval"))
 
 
 def _gtc_functions() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import GTC
 from GTC import reporting
@@ -20,16 +20,14 @@ from .expression import GTC_NAMESPACE
 __all__ = ["Contribution", "GumEvaluation", "GumResult", "evaluate_gum"]
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):  # a tuple: one is made per input per evaluation
     symbol: str
     sensitivity: float  # c_i = ∂f/∂x_i at the estimates
     contribution: float  # u_i(y) = c_i·u(x_i), signed
     share: float  # u_i(y)² / u_c(y)², ignoring correlation terms (0 when u_c = 0)
 
 
-@dataclass(frozen=True)
-class GumResult:
+class GumResult(NamedTuple):
     symbol: str
     unit: str
     value: float  # y
@@ -54,7 +52,7 @@ def _ureal(q: InputQuantity, independent: bool) -> Any:
     return GTC.ureal(q.estimate, q.standard_uncertainty, df, q.symbol, independent=independent)
 
 
-Influences = list[tuple[str, Any]]
+Influences = list[tuple[str, Any, float]]  # (symbol, uncertain number, its standard uncertainty)
 
 
 def _result(
@@ -66,11 +64,11 @@ def _result(
         dof = math.inf
     k = fixed_k or coverage_factor(dof, p)
 
-    def contributions(of: list[tuple[str, Any]]) -> tuple[Contribution, ...]:
+    def contributions(of: Influences) -> tuple[Contribution, ...]:
         out = []
-        for sym, x in of:
-            c = float(reporting.sensitivity(y, x))
+        for sym, x, ux in of:
             ui = float(reporting.u_component(y, x))
+            c = ui / ux if ux > 0 else float(reporting.sensitivity(y, x))  # c_i = u_i(y)/u(x_i)
             out.append(Contribution(sym, c, ui, ui * ui / (u * u) if u > 0 else 0.0))
         return tuple(out)
 
@@ -85,17 +83,17 @@ def evaluate_gum(budget: Budget) -> GumEvaluation:
     for q in budget.inputs:
         x = _ureal(q, q.symbol not in correlated)
         space[q.symbol] = x
-        inputs.append((q.symbol, x))
+        inputs.append((q.symbol, x, q.standard_uncertainty))
     for c in budget.correlations:
         GTC.set_correlation(c.r, space[c.a], space[c.b])
     p = budget.probability
-    via: list[tuple[str, Any]] = []
+    via: Influences = []
     intermediates = []
     try:
         for eq in budget.intermediates:
             y = GTC.result(_as_ureal(eq.expression.evaluate(space)), label=eq.symbol)
             space[eq.symbol] = y
-            via.append((eq.symbol, y))
+            via.append((eq.symbol, y, float(y.u)))
             intermediates.append(_result(eq.symbol, eq.unit, y, p, budget.coverage_factor, inputs, []))
         measurands = tuple(
             _result(
