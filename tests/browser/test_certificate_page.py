@@ -101,6 +101,7 @@ def test_a_genuine_certificate_passes_every_check_and_shows_its_place_in_the_led
     assert page.inner_text("#fact-instrument") == "电子计价秤"
     assert "徐汇区计量所" in page.inner_text("#fact-institution")
     assert page.inner_text("#fact-conclusion").startswith("合格")
+    assert page.inner_text("#fact-decision-rule").startswith("简单接受")  # the rule the verdict was decided by
     assert page.get_attribute("#status", "data-status") == "valid"
     assert "真实有效" in page.inner_text("#verdict")
     assert "ed25519:" in page.inner_text("#check-checkpoint")  # names the platform key that signed

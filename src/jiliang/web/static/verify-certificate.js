@@ -360,6 +360,7 @@ export function factsOf(payload) {
     validUntil: payload.valid_until,
     replaceBy: payload.replace_by,
     conclusion: payload.conclusion,
+    decisionRule: rec.decision_rule,
     issuedAt: payload.issued_at,
   };
 }
@@ -550,6 +551,9 @@ function render(root, report) {
   else if (f.replaceBy) say(root.querySelector("#fact-valid-until"), `须于 ${f.replaceBy} 前更换`, `Replace by ${f.replaceBy}`);
   else say(root.querySelector("#fact-valid-until"), "未规定（无检定周期数据）", "Not stated (no period in the data)");
   setFact(root, "conclusion", f.conclusion);
+  // the record's rule is written "中文 / English"
+  const [ruleZh, ...ruleEn] = String(f.decisionRule || "—").split(" / ");
+  say(root.querySelector("#fact-decision-rule"), ruleZh, ruleEn.join(" / ") || ruleZh);
 
   const status = root.querySelector("#status");
   status.dataset.status = report.status;
