@@ -218,7 +218,8 @@ def test_drill_down_to_one_instruments_history_verifications_and_certificates(ci
     assert text["owner-name"] == city.owner_names["a"]
     assert text["instrument-district"] == "徐汇区" and text["instrument-serial"].startswith("FD")
     assert 'data-status="overdue" id="instrument-status"' in r.text
-    assert text["verifications"].count("JJG 443") == 1  # one verification on record, by JJG 443
+    assert text["verifications"].count("简单接受") == 1  # one verification on record, its decision rule shown
+    assert r.text.count(">JJG 443-2015</td>") == 1  # by JJG 443, in the regulation column
     assert city.certificates["fd_late"] in text["instrument-certificates"]
     assert 'href="/supervision/overdue?district=310104&amp;item=fuel_dispenser"' in r.text
     safe_for_csp(r.text)

@@ -74,6 +74,7 @@ def instrument_detail(conn: Connection, actor: Actor, instrument_id: int, today:
                 verification_records.c.verdict,
                 verification_records.c.status,
                 verification_records.c.regulation,
+                verification_records.c.decision_rule,
                 verification_records.c.valid_until,
             )
             .where(verification_records.c.instrument_id == instrument_id)
