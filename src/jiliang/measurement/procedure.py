@@ -4,7 +4,6 @@ measurement points and MPE rules (values from reference/mpe_rules.csv), validate
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,6 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from jiliang.measurement.decision import DecisionRule
+from jiliang.measurement.field_path import field_path
 from jiliang.measurement.point_uncertainty import UncertaintyModel
 from jiliang.measurement.procedure_checks import check_procedure
 from jiliang.measurement.uncertainty import BudgetError, BudgetTemplate
@@ -176,13 +176,6 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def _field_path(parts: Iterable[str | int]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _schema_error(path: Path, error: ValidationError) -> ProcedureFileError:
     parts: list[str | int] = list(error.absolute_path)
     message = error.message
@@ -199,7 +192,7 @@ def _schema_error(path: Path, error: ValidationError) -> ProcedureFileError:
         if extra:
             parts.append(extra[0])
             message = "unknown field"
-    return ProcedureFileError(path, _field_path(parts) or "(top level)", message)
+    return ProcedureFileError(path, field_path(parts) or "(top level)", message)
 
 
 def _plain(value: Any) -> Any:
@@ -326,8 +319,8 @@ def load_procedure_file(path: Path | str) -> Procedure:
     if error is not None:
         raise _schema_error(path, error)
     procedure = _build(path, data)
-    for field_path, message in check_procedure(procedure):
-        raise ProcedureFileError(path, field_path, message)
+    for where, message in check_procedure(procedure):
+        raise ProcedureFileError(path, where, message)
     return procedure
 
 

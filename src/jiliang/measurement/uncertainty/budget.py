@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from ..field_path import field_path
 from .coverage import coverage_factor
 from .expression import FLOAT_NAMESPACE, RESERVED, Expression, ExpressionError, parse_expression
 
@@ -132,13 +133,6 @@ def budget_schema() -> dict[str, Any]:
 @cache
 def _validator() -> Draft202012Validator:
     return Draft202012Validator(budget_schema())
-
-
-def _path(parts: Sequence[str | int]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _field(where: str, name: str) -> str:
@@ -366,7 +360,7 @@ class BudgetTemplate:
             raise BudgetError("", "a budget is a JSON object")
         error = best_match(_validator().iter_errors(data))
         if error is not None:
-            raise BudgetError(_path(list(error.absolute_path)) or "(top level)", error.message)
+            raise BudgetError(field_path(error.absolute_path) or "(top level)", error.message)
         self.data = data
         self._inputs = [_prepared(raw, i) for i, raw in enumerate(data["inputs"])]
         self._fixed = [_fixed_part(raw, i) for i, raw in enumerate(self._inputs)]
