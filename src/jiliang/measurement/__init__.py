@@ -1,4 +1,5 @@
-"""Measurement: verification procedures and MPE rules as data, and conformity decisions on readings."""
+"""Measurement: verification procedures and MPE rules as data, uncertainty budgets (GUM, Monte Carlo;
+`uncertainty/`), and conformity decisions on readings under a stated decision rule."""
 
 from jiliang.measurement.conformity import (
     Evaluation,

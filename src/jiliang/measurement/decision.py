@@ -57,8 +57,8 @@ class Decision:
 def _zone(value: Decimal, lower: Decimal, upper: Decimal, w: Decimal) -> tuple[Zone, bool | None]:
     if lower + w <= value <= upper - w:
         return "accept", True
-    if value < lower - w or value > upper + w or (w > 0 and (value == lower - w or value == upper + w)):
-        return "reject", False  # JJF 1094 §5.3.2: |error| ≥ MPEV + U95 does not conform
+    if value <= lower - w or value >= upper + w:  # JJF 1094 §5.3.2: |error| ≥ MPEV + U95 does not conform
+        return "reject", False
     return "undetermined", None
 
 
