@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -194,12 +195,10 @@ class _Binder:
         return values
 
 
-def _type_a(symbol: str, readings: tuple[float, ...], field: str) -> tuple[float, float, float, tuple[Any, ...]]:
+def _type_a(readings: tuple[float, ...]) -> tuple[float, float, float, tuple[Any, ...]]:
     """JJF 1059.1 §4.3.2.2: x̄, u = s/√n with the Bessel s, ν = n − 1."""
-    n = len(readings)
-    mean = math.fsum(readings) / n
-    s = math.sqrt(math.fsum((r - mean) ** 2 for r in readings) / (n - 1))
-    return mean, s / math.sqrt(n), float(n - 1), ("A", n, s)
+    n, s = len(readings), statistics.stdev(readings)
+    return statistics.fmean(readings), s / math.sqrt(n), float(n - 1), ("A", n, s)
 
 
 _NUMBERS = ("estimate", "standard_uncertainty", "half_width", "half_width_uncertainty", "expanded", "coverage_factor")
@@ -260,7 +259,7 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
         if given or "estimate" in raw:
             raise BudgetError(where, f"'{symbol}' has readings (type A): give no estimate or uncertainty beside them")
         readings = bind.readings(raw["readings"], f"{where}.readings")
-        estimate, u, dof, stated = _type_a(symbol, readings, f"{where}.readings")
+        estimate, u, dof, stated = _type_a(readings)
         evaluation: Literal["A", "B"] = "A"
     else:
         if "estimate" not in raw:
