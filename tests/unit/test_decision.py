@@ -67,10 +67,53 @@ def test_jjf1094_with_u95_above_a_third_of_mpev_has_an_undetermined_zone(error, 
     assert d.acceptance == (D("-0.5"), D("0.5"))
 
 
-def test_asymmetric_limits_take_the_smaller_magnitude_as_mpev() -> None:
-    # a taximeter's −4 %/+1 %: MPEV = 1, so U95 = 0.5 is above a third and each side is guarded by U
-    d = decide(JJF1094, D("-3.6"), D("-4.0"), D("1.0"), D("0.5"))
-    assert d.ratio == D("0.5") and d.zone == "undetermined" and d.acceptance == (D("-3.5"), D("0.5"))
+# JJF 1094-2002 §5.3.1: "当 U95 ≤ MPEV/3 时 … 可不考虑测量不确定度的影响" and §5.3.2: the undetermined zone is
+# MPEV − U95 < |error| < MPEV + U95. With asymmetric limits each limit has its own MPEV, so each side is
+# judged on its own: a taximeter's −4 %/+1 % with U95 = 0.5 % has U95/MPEV = 0.125 at −4 % (error
+# alone decides there) and 0.5 at +1 % (undetermined between +0.5 % and +1.5 %).
+TAXI_LOW, TAXI_HIGH, TAXI_U = D("-4.0"), D("1.0"), D("0.5")
+
+
+def test_asymmetric_limits_are_judged_per_side_under_jjf1094() -> None:
+    d = decide(JJF1094, D("-3.6"), TAXI_LOW, TAXI_HIGH, TAXI_U)
+    assert (d.zone, d.conforms) == ("accept", True)
+    assert d.ratios == (D("0.125"), D("0.5")) and d.guard_bands == (D(0), D("0.5"))
+    assert d.acceptance == (D("-4.0"), D("0.5"))
+
+
+@pytest.mark.parametrize(
+    ("error", "zone", "conforms"),
+    [
+        ("-4.0", "accept", True),  # exactly the lower MPE: the error alone decides on that side
+        ("-4.01", "reject", False),
+        ("0.5", "accept", True),  # MPEV − U95 on the upper side
+        ("0.51", "undetermined", None),
+        ("1.49", "undetermined", None),
+        ("1.5", "reject", False),  # MPEV + U95: §5.3.2 "≥" does not conform
+    ],
+)
+def test_jjf1094_boundaries_on_each_side_of_asymmetric_limits(error, zone, conforms) -> None:
+    d = decide(JJF1094, D(error), TAXI_LOW, TAXI_HIGH, TAXI_U)
+    assert (d.zone, d.conforms) == (zone, conforms)
+
+
+def test_jjf1094_guards_both_sides_when_u95_exceeds_a_third_of_each_limit() -> None:
+    # U95 = 1.5: 1.5/4 = 0.375 > 1/3 and 1.5/1 > 1/3, so both limits are guarded by U95
+    d = decide(JJF1094, D("-2.4"), TAXI_LOW, TAXI_HIGH, D("1.5"))
+    assert d.guard_bands == (D("1.5"), D("1.5")) and d.acceptance == (D("-2.5"), D("-0.5"))
+    assert (d.zone, d.conforms) == ("accept", True)
+    assert decide(JJF1094, D("-2.6"), TAXI_LOW, TAXI_HIGH, D("1.5")).zone == "undetermined"
+
+
+@pytest.mark.parametrize(
+    ("error", "conforms"),
+    [("-3.5", True), ("-3.51", False), ("0.5", True), ("0.51", False)],
+)
+def test_guarded_acceptance_moves_each_asymmetric_limit_in_by_w(error, conforms) -> None:
+    # ILAC-G8:09/2019 §4.2.2: acceptance limit = tolerance limit − w, w = r·U at each limit (r = 1)
+    d = decide(GUARDED, D(error), TAXI_LOW, TAXI_HIGH, TAXI_U)
+    assert d.conforms is conforms and d.acceptance == (D("-3.5"), D("0.5"))
+    assert d.ratios == (D("0.125"), D("0.5"))
 
 
 def test_without_u_jjf1094_falls_back_to_the_error_and_says_so() -> None:

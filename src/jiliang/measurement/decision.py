@@ -42,32 +42,59 @@ class DecisionRule:
 
 @dataclass(frozen=True)
 class Decision:
-    """The numbers behind one point's verdict."""
+    """The numbers behind one point's verdict. Each limit is judged on its own side: with asymmetric
+    limits (a taximeter's −4 %/+1 %) each side has its own MPEV, U/MPEV and guard band."""
 
     rule: RuleKind
     zone: Zone
     conforms: bool | None  # None in the undetermined zone
     acceptance: tuple[Decimal, Decimal]  # the error must lie within these limits to conform
-    guard_band: Decimal | None  # w actually applied (0 when the error alone decided)
+    guard_bands: tuple[Decimal, Decimal] | None  # w applied at the (lower, upper) limit; 0: the error alone decides
     expanded_uncertainty: Decimal | None  # U in the comparison unit; None when not evaluated
-    ratio: Decimal | None  # U / MPEV (JJF 1094) — the smaller limit's magnitude for asymmetric limits
+    ratios: tuple[Decimal | None, Decimal | None]  # U / |limit| at the (lower, upper) limit
     note: str  # "中文 / English"
 
+    @property
+    def guard_band(self) -> Decimal | None:
+        """The wider of the two guard bands."""
+        return None if self.guard_bands is None else max(self.guard_bands)
 
-def _zone(value: Decimal, lower: Decimal, upper: Decimal, w: Decimal) -> tuple[Zone, bool | None]:
-    if lower + w <= value <= upper - w:
+    @property
+    def ratio(self) -> Decimal | None:
+        """U/MPEV at the tighter limit (the larger of the two ratios)."""
+        known = [r for r in self.ratios if r is not None]
+        return max(known) if known else None
+
+
+def _zone(value: Decimal, lower: Decimal, upper: Decimal, w_lower: Decimal, w_upper: Decimal) -> tuple[Zone, bool | None]:
+    if lower + w_lower <= value <= upper - w_upper:
         return "accept", True
-    if value <= lower - w or value >= upper + w:  # JJF 1094 §5.3.2: |error| ≥ MPEV + U95 does not conform
+    # JJF 1094 §5.3.2: |error| ≥ MPEV + U95 does not conform; with no guard on a side, beyond the limit
+    if value <= lower - w_lower or value >= upper + w_upper:
         return "reject", False
     return "undetermined", None
 
 
+def _ratio(expanded: Decimal | None, limit: Decimal) -> Decimal | None:
+    return expanded / abs(limit) if expanded is not None and limit != 0 else None
+
+
+_ZONE_NOTES = {
+    "accept": "在合格区内 / within the acceptance zone",
+    "reject": "在不合格区 / in the rejection zone",
+    "undetermined": "在待定区，不能判定，应减小不确定度后重测 / in the undetermined zone: no conclusion; "
+    "reduce the uncertainty and measure again",
+}
+
+
 def decide(rule: DecisionRule, value: Decimal, lower: Decimal, upper: Decimal, expanded: Decimal | None) -> Decision:
-    """Judge `value` (an error, in the unit of the limits) with expanded uncertainty U (same unit)."""
-    mpev = min(abs(lower), abs(upper))
-    ratio = expanded / mpev if expanded is not None and mpev > 0 else None
+    """Judge `value` (an error, in the unit of the limits) with expanded uncertainty U (same unit),
+    each limit on its own side: under JJF 1094 a side whose U95 ≤ MPEV/3 is decided by the error
+    alone and the other side is guarded by U95; under ILAC-G8 both limits move inward by w = r·U."""
+    ratios = (_ratio(expanded, lower), _ratio(expanded, upper))
+    zero = Decimal(0)
     if rule.kind == "simple" or expanded is None:
-        zone, ok = _zone(value, lower, upper, Decimal(0))
+        zone, ok = _zone(value, lower, upper, zero, zero)
         note = ""
         if rule.kind != "simple":
             note = "未评定不确定度，仅按误差判定 / uncertainty not evaluated: the error alone decides"
@@ -77,19 +104,24 @@ def decide(rule: DecisionRule, value: Decimal, lower: Decimal, upper: Decimal, e
                     "uncertainty not evaluated: verified to the regulation, U95 ≤ MPEV/3 is presumed "
                     "(JJF 1094 §5.3.1) and the error alone decides"
                 )
-        return Decision(rule.kind, zone, ok, (lower, upper), Decimal(0), expanded, ratio, note)
-    if rule.kind == "jjf1094" and ratio is not None and ratio * 3 <= 1:
-        zone, ok = _zone(value, lower, upper, Decimal(0))
-        note = "U95 ≤ MPEV/3，仅按误差判定 / U95 ≤ MPEV/3: the error alone decides"
-        return Decision(rule.kind, zone, ok, (lower, upper), Decimal(0), expanded, ratio, note)
-    w = expanded if rule.kind == "jjf1094" else rule.guard_band * expanded
-    zone, ok = _zone(value, lower, upper, w)
+        return Decision(rule.kind, zone, ok, (lower, upper), (zero, zero), expanded, ratios, note)
+    if rule.kind == "jjf1094":
+        # JJF 1094 §5.3.1 on each side: U95 ≤ MPEV/3 there lets the error alone decide at that limit
+        w_lower, w_upper = (zero if r is not None and r * 3 <= 1 else expanded for r in ratios)
+    else:
+        w_lower = w_upper = rule.guard_band * expanded
+    zone, ok = _zone(value, lower, upper, w_lower, w_upper)
     if rule.kind == "guarded" and zone == "undetermined":  # ILAC-G8 binary: outside the acceptance zone fails
         zone, ok = "reject", False
-    note = {
-        "accept": "在合格区内 / within the acceptance zone",
-        "reject": "在不合格区 / in the rejection zone",
-        "undetermined": "在待定区，不能判定，应减小不确定度后重测 / in the undetermined zone: no conclusion; "
-        "reduce the uncertainty and measure again",
-    }[zone]
-    return Decision(rule.kind, zone, ok, (lower + w, upper - w), w, expanded, ratio, note)
+    if rule.kind == "jjf1094" and w_lower == w_upper == zero:
+        note = "U95 ≤ MPEV/3，仅按误差判定 / U95 ≤ MPEV/3: the error alone decides"
+    elif rule.kind == "jjf1094" and zero in (w_lower, w_upper):
+        side_zh, side_en = ("下限", "lower") if w_lower == zero else ("上限", "upper")
+        note = (
+            f"{side_zh}一侧 U95 ≤ MPEV/3，该侧仅按误差判定；另一侧按 U95 设待定区，{_ZONE_NOTES[zone].split(' / ')[0]} / "
+            f"at the {side_en} limit U95 ≤ MPEV/3 and the error alone decides there; the other limit is guarded "
+            f"by U95, {_ZONE_NOTES[zone].split(' / ')[1]}"
+        )
+    else:
+        note = _ZONE_NOTES[zone]
+    return Decision(rule.kind, zone, ok, (lower + w_lower, upper - w_upper), (w_lower, w_upper), expanded, ratios, note)

@@ -157,6 +157,10 @@ def _g(value: float) -> str:
     return "inf" if value == float("inf") else f"{value:.6g}"
 
 
+def _ratio_text(ratio: Decimal | None) -> str | None:
+    return None if ratio is None else f"{ratio:.3g}"
+
+
 def assessment_fields(u: PointUncertainty | None, problem: str | None, decision: Decision | None) -> dict[str, Any]:
     """A point's stored U and k (when evaluated), its uncertainty and its decision, as text."""
     out: dict[str, Any] = {}
@@ -183,6 +187,11 @@ def assessment_fields(u: PointUncertainty | None, problem: str | None, decision:
             "acceptance_upper": str(upper),
             "guard_band": None if decision.guard_band is None else str(decision.guard_band),
             "ratio": None if decision.ratio is None else f"{decision.ratio:.3g}",
+            # each limit on its own side (asymmetric limits): U/|limit| and the guard band there
+            "ratio_lower": _ratio_text(decision.ratios[0]),
+            "ratio_upper": _ratio_text(decision.ratios[1]),
+            "guard_band_lower": None if decision.guard_bands is None else str(decision.guard_bands[0]),
+            "guard_band_upper": None if decision.guard_bands is None else str(decision.guard_bands[1]),
             "note": decision.note,
         }
     return out
