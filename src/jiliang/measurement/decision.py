@@ -66,7 +66,9 @@ class Decision:
         return max(known) if known else None
 
 
-def _zone(value: Decimal, lower: Decimal, upper: Decimal, w_lower: Decimal, w_upper: Decimal) -> tuple[Zone, bool | None]:
+def _zone(
+    value: Decimal, lower: Decimal, upper: Decimal, w_lower: Decimal, w_upper: Decimal
+) -> tuple[Zone, bool | None]:
     if lower + w_lower <= value <= upper - w_upper:
         return "accept", True
     # JJF 1094 §5.3.2: |error| ≥ MPEV + U95 does not conform; with no guard on a side, beyond the limit
@@ -117,10 +119,11 @@ def decide(rule: DecisionRule, value: Decimal, lower: Decimal, upper: Decimal, e
         note = "U95 ≤ MPEV/3，仅按误差判定 / U95 ≤ MPEV/3: the error alone decides"
     elif rule.kind == "jjf1094" and zero in (w_lower, w_upper):
         side_zh, side_en = ("下限", "lower") if w_lower == zero else ("上限", "upper")
+        zone_zh, zone_en = _ZONE_NOTES[zone].split(" / ")
         note = (
-            f"{side_zh}一侧 U95 ≤ MPEV/3，该侧仅按误差判定；另一侧按 U95 设待定区，{_ZONE_NOTES[zone].split(' / ')[0]} / "
+            f"{side_zh}一侧 U95 ≤ MPEV/3，该侧仅按误差判定；另一侧按 U95 设待定区，{zone_zh} / "
             f"at the {side_en} limit U95 ≤ MPEV/3 and the error alone decides there; the other limit is guarded "
-            f"by U95, {_ZONE_NOTES[zone].split(' / ')[1]}"
+            f"by U95, {zone_en}"
         )
     else:
         note = _ZONE_NOTES[zone]
