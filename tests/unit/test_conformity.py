@@ -20,6 +20,7 @@ from jiliang.measurement import (
     load_procedures,
     round_to_resolution,
 )
+from tests.support import jjg539
 
 REFERENCE = Path(__file__).resolve().parents[2] / "src" / "jiliang" / "reference"
 TODAY = date(2025, 6, 1)
@@ -56,9 +57,11 @@ def procedures() -> dict[str, Procedure]:
     return load_procedures()
 
 
-def _load(reference_e: int | Decimal, error_e: Decimal) -> PointReading:
-    reference = Decimal(reference_e) * E
-    return PointReading("load", reference, reference + error_e * E)
+def _scale(procedure: Procedure, stage: str, under_test: list[PointReading], on: date = TODAY, params=None):
+    """A complete JJG 539 record (tests/support/jjg539.py, every other test passing) whose weighing test
+    also holds `under_test`; its points come first in the result."""
+    readings = [*under_test, *jjg539.complete()]
+    return evaluate(procedure, on, stage, params or SCALE_III, readings)
 
 
 # ------------------------------------------------------------------ scales (JJG 539-2016, multiple of e)
@@ -69,8 +72,8 @@ def test_class_iii_scale_at_1000e_initial_passes_at_the_mpe_and_fails_above(
 ) -> None:
     mpe = _scale_mpe("initial", "500")  # 1.0 e for 500e < m <= 2000e
     nawi = procedures["nawi"]
-    ok = evaluate(nawi, TODAY, "initial", SCALE_III, [_load(1000, mpe)])
-    bad = evaluate(nawi, TODAY, "initial", SCALE_III, [_load(1000, Decimal("1.5"))])
+    ok = _scale(nawi, "initial", [jjg539.load(1000, mpe)])
+    bad = _scale(nawi, "initial", [jjg539.load(1000, mpe + Decimal("0.1"))])
     assert ok.verdict == "pass" and ok.points[0].mpe_upper == mpe * E
     assert bad.verdict == "fail" and bad.points[0].conforms is False
 
@@ -80,34 +83,35 @@ def test_class_iii_scale_in_service_mpe_is_twice_initial_so_1_5e_passes(
 ) -> None:
     mpe = _scale_mpe("in_service", "500")
     assert mpe == 2 * _scale_mpe("initial", "500")
-    result = evaluate(procedures["nawi"], TODAY, "in_service", SCALE_III, [_load(1000, Decimal("1.5"))])
+    result = _scale(procedures["nawi"], "in_service", [jjg539.load(1000, Decimal("1.5"))])
     assert result.verdict == "pass"
     assert result.points[0].mpe_upper == mpe * E
+    initial = _scale(procedures["nawi"], "initial", [jjg539.load(1000, Decimal("1.5"))])
+    assert initial.verdict == "fail"
 
 
 def test_load_of_exactly_500e_belongs_to_the_first_band(procedures: dict[str, Procedure]) -> None:
     mpe = _scale_mpe("initial", "0")  # 0.5 e
-    at_edge = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, [_load(500, mpe)])
-    over = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, [_load(500, Decimal("1.0"))])
+    at_edge = _scale(procedures["nawi"], "initial", [jjg539.load(500, mpe)])
+    over = _scale(procedures["nawi"], "initial", [jjg539.load(500, Decimal("0.6"))])
     assert at_edge.points[0].mpe_upper == mpe * E and at_edge.verdict == "pass"
     assert over.verdict == "fail"
 
 
 def test_load_just_above_500e_uses_the_second_band(procedures: dict[str, Procedure]) -> None:
-    reading = PointReading("load", 500 * E + E, 500 * E + E + E)  # 501e, error 1.0 e
-    result = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, [reading])
+    result = _scale(procedures["nawi"], "initial", [jjg539.load(501, Decimal("1.0"))])
     assert result.points[0].mpe_upper == _scale_mpe("initial", "500") * E
     assert result.verdict == "pass"
 
 
 def test_zero_load_belongs_to_the_first_band(procedures: dict[str, Procedure]) -> None:
-    result = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, [_load(0, Decimal(0))])
+    result = _scale(procedures["nawi"], "initial", [jjg539.load(0, Decimal(0))])
     assert result.points[0].mpe_upper == _scale_mpe("initial", "0") * E
     assert result.verdict == "pass"
 
 
 def test_load_above_the_last_band_has_no_rule_and_is_unknown(procedures: dict[str, Procedure]) -> None:
-    result = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, [_load(10001, Decimal(0))])
+    result = _scale(procedures["nawi"], "initial", [jjg539.load(10001, Decimal(0))])
     assert result.points[0].conforms is None and result.points[0].rule_id is None
     assert result.verdict == "unknown"
 
@@ -115,16 +119,18 @@ def test_load_above_the_last_band_has_no_rule_and_is_unknown(procedures: dict[st
 def test_a_failing_point_makes_the_verdict_fail_even_when_another_is_unknown(
     procedures: dict[str, Procedure],
 ) -> None:
-    readings = [_load(10001, Decimal(0)), _load(1000, Decimal(2))]
-    assert evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, readings).verdict == "fail"
+    readings = [jjg539.load(10001, Decimal(0)), jjg539.load(1000, Decimal(2))]
+    assert _scale(procedures["nawi"], "initial", readings).verdict == "fail"
 
 
 def test_class_iiii_bands_step_at_50e_and_200e(procedures: dict[str, Procedure]) -> None:
     params = {"accuracy_class": "IIII", "e": E}
-    result = evaluate(procedures["nawi"], TODAY, "initial", params, [_load(50, Decimal(0)), _load(51, Decimal(0))])
+    result = _scale(
+        procedures["nawi"], "initial", [jjg539.load(50, Decimal(0)), jjg539.load(51, Decimal(0))], params=params
+    )
     first = _mpe("JJG 539-2016", "IIII", "initial", "indication error at load m", "0")
     second = _mpe("JJG 539-2016", "IIII", "initial", "indication error at load m", "50")
-    assert [p.mpe_upper for p in result.points] == [first * E, second * E]
+    assert [p.mpe_upper for p in result.points[:2]] == [first * E, second * E]
 
 
 # ------------------------------------------------------------------ rounding
@@ -138,33 +144,34 @@ def test_rounding_to_resolution_is_half_even() -> None:
     assert round_to_resolution(Decimal("1.35"), Decimal("0.1")) == Decimal("1.4")
 
 
-def test_indication_is_rounded_to_e_before_the_error_is_computed(procedures: dict[str, Procedure]) -> None:
-    reading = PointReading("load", Decimal("5.000"), Decimal("5.0025"))
-    point = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, [reading]).points[0]
-    assert point.indication == Decimal("5.000") and point.error == 0
-
-
 def test_resolution_parameter_takes_precedence_over_e(procedures: dict[str, Procedure]) -> None:
+    # d = 1 g < e = 5 g: the display resolves the error, so no changeover weights are used
     params = {**SCALE_III, "resolution": Decimal("0.001")}
     reading = PointReading("load", Decimal("5.000"), Decimal("5.0025"))
-    result = evaluate(procedures["nawi"], TODAY, "initial", params, [reading])
-    assert result.points[0].indication == Decimal("5.002")
+    result = evaluate(
+        procedures["nawi"],
+        TODAY,
+        "in_service",
+        params,
+        [PointReading("weighing_zero", Decimal(0), Decimal(0)), reading],
+    )
+    assert result.points[1].indication == Decimal("5.002")
     assert "0.001 kg" in result.decision_rule and "GB/T 8170" in result.decision_rule
-    assert "JJG 539-2016" in result.decision_rule and "initial" in result.decision_rule
+    assert "JJG 539-2016" in result.decision_rule and "in-service" in result.decision_rule
 
 
 # ------------------------------------------------------------------ price scale editions
 
 
 def test_price_scale_on_2027_01_07_is_judged_by_jjg_539(procedures: dict[str, Procedure]) -> None:
-    result = evaluate(procedures["price_scale"], date(2027, 1, 7), "subsequent", SCALE_III, [_load(1000, Decimal(1))])
+    result = _scale(procedures["price_scale"], "subsequent", [jjg539.load(1000, Decimal(1))], on=date(2027, 1, 7))
     assert result.regulation == "JJG 539-2016" and result.verdict == "pass"
 
 
 def test_price_scale_from_2027_01_08_has_no_rules_so_verdict_is_unknown(
     procedures: dict[str, Procedure],
 ) -> None:
-    result = evaluate(procedures["price_scale"], date(2027, 1, 8), "subsequent", SCALE_III, [_load(1000, Decimal(0))])
+    result = _scale(procedures["price_scale"], "subsequent", [jjg539.load(1000, Decimal(0))], on=date(2027, 1, 8))
     assert result.regulation == "JJG 1204-2025"
     assert result.verdict == "unknown" and result.points[0].mpe_upper is None
 
@@ -290,16 +297,16 @@ def test_gas_meter_class_1_5_zones_qmin_lower_and_qmax_upper(procedures: dict[st
 def test_low_confidence_rule_makes_its_point_and_the_evaluation_advisory(
     procedures: dict[str, Procedure],
 ) -> None:
-    readings = [_load(1000, Decimal(0)), PointReading("zero_setting", Decimal(0), Decimal(0))]
-    result = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, readings)
-    assert [p.advisory for p in result.points] == [False, True]
+    # the tare-setting rule ships unconfirmed (low: no source found for ±0.25e at tare)
+    result = _scale(procedures["nawi"], "initial", [jjg539.changeover("tare", Decimal(0), Decimal(0))])
+    assert result.points[0].advisory and not any(p.advisory for p in result.points[1:])
     assert result.advisory and result.verdict == "pass"
 
 
 def test_low_confidence_rule_confirmed_by_id_is_no_longer_advisory(procedures: dict[str, Procedure]) -> None:
-    readings = [PointReading("zero_setting", Decimal(0), Decimal(0))]
+    readings = [jjg539.changeover("tare", Decimal(0), Decimal(0)), *jjg539.complete()]
     rule_id = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, readings).points[0].rule_id
-    assert rule_id is not None
+    assert rule_id == "tare_setting"
     result = evaluate(procedures["nawi"], TODAY, "initial", SCALE_III, readings, frozenset({rule_id}))
     assert not result.advisory and not result.points[0].advisory
 
@@ -379,19 +386,19 @@ def test_unknown_point_id_is_a_reading_error(procedures: dict[str, Procedure]) -
 
 def test_missing_required_parameter_is_a_reading_error(procedures: dict[str, Procedure]) -> None:
     with pytest.raises(ReadingError, match="accuracy_class"):
-        evaluate(procedures["nawi"], TODAY, "initial", {"e": E}, [_load(10, Decimal(0))])
+        evaluate(procedures["nawi"], TODAY, "initial", {"e": E}, [jjg539.load(10, Decimal(0))])
 
 
 def test_unknown_stage_is_a_reading_error(procedures: dict[str, Procedure]) -> None:
     with pytest.raises(ReadingError, match="stage 'annual'"):
-        evaluate(procedures["nawi"], TODAY, "annual", SCALE_III, [_load(10, Decimal(0))])
+        evaluate(procedures["nawi"], TODAY, "annual", SCALE_III, [jjg539.load(10, Decimal(0))])
 
 
 def test_accuracy_class_outside_the_declared_choices_is_a_reading_error(
     procedures: dict[str, Procedure],
 ) -> None:
     with pytest.raises(ReadingError, match="must be one of"):
-        evaluate(procedures["nawi"], TODAY, "initial", {"accuracy_class": "II", "e": E}, [_load(10, Decimal(0))])
+        evaluate(procedures["nawi"], TODAY, "initial", {"accuracy_class": "II", "e": E}, [jjg539.load(10, Decimal(0))])
 
 
 def test_relative_rule_with_zero_reference_is_a_reading_error(procedures: dict[str, Procedure]) -> None:

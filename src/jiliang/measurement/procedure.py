@@ -30,6 +30,8 @@ __all__ = [
     "MeasurementPoint",
     "MpeRule",
     "NoEditionInForce",
+    "Position",
+    "PrescribedTest",
     "Procedure",
     "ProcedureFileError",
     "load_procedure_file",
@@ -82,12 +84,58 @@ class MeasurementPoint:
 
 
 @dataclass(frozen=True)
+class Position:
+    """Where a load is placed on the load receptor (eccentricity test)."""
+
+    id: str
+    label_zh: str
+    label_en: str
+
+
+Criterion = Literal["error", "range", "discrimination"]
+Method = Literal["reading", "changeover"]
+
+
+@dataclass(frozen=True)
+class PrescribedTest:
+    """A test the regulation prescribes (检定项目), judged on its own and named on the record:
+
+    - error: each reading's error lies within the MPE rule for its point (and load);
+    - range: the range of the errors of one point's repeated readings is at most |MPE| of that
+      point's rule (repeatability: OIML R 76-1 3.6.1; JJG 443 repeatability);
+    - discrimination: adding `extra_load_d`·d changes the indication by at least d (R 76-1 3.8).
+
+    method changeover: errors before rounding by the changeover-point method (闪变点法, OIML R 76-1
+    A.4.4.3), applied when the instrument's d equals e; `corrected`: less the error at zero E0,
+    read at `zero_point` (a point of the weighing test, not judged itself)."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    criterion: Criterion
+    points: tuple[str, ...]
+    required_in: tuple[str, ...]  # stages in which the record must hold this test
+    source: str
+    confidence: Confidence
+    method: Method = "reading"
+    corrected: bool = False
+    zero_point: str | None = None
+    min_readings: int = 1  # per point (range: per series)
+    positions: tuple[Position, ...] = ()
+    extra_load_d: Decimal | None = None
+
+    def position(self, position_id: str) -> Position | None:
+        return next((p for p in self.positions if p.id == position_id), None)
+
+
+@dataclass(frozen=True)
 class AppliesTo:
-    """Where a rule applies: named points, named zones and/or a load band in units of e."""
+    """Where a rule applies: named points, named zones, named tests and/or a load band in units of e."""
 
     points: tuple[str, ...] | None = None
     zones: tuple[str, ...] | None = None
     load_e: tuple[Decimal, Decimal] | None = None
+    tests: tuple[str, ...] | None = None
 
     def band_contains(self, m: Decimal) -> bool:
         """Load band lower < m <= upper; the first band (lower 0) also includes m = 0."""
@@ -127,6 +175,33 @@ class Edition:
     rules: tuple[MpeRule, ...]
     decision_rule: DecisionRule = DecisionRule()
     uncertainty: UncertaintyModel | None = None
+    declared_tests: tuple[PrescribedTest, ...] = ()
+
+    @cached_property
+    def tests(self) -> tuple[PrescribedTest, ...]:
+        """The tests of the edition; one indication-error test over every point when it lists none."""
+        if self.declared_tests:
+            return self.declared_tests
+        return (
+            PrescribedTest(
+                "indication",
+                "示值误差",
+                "indication error",
+                "error",
+                tuple(p.id for p in self.points),
+                STAGES,
+                self.regulation,
+                "high",
+            ),
+        )
+
+    def tests_of(self, point_id: str) -> tuple[PrescribedTest, ...]:
+        return tuple(t for t in self.tests if point_id in t.points)
+
+    @cached_property
+    def zero_point(self) -> str | None:
+        """The point whose changeover error is E0 (OIML R 76-1 A.4.4.3), if a test names one."""
+        return next((t.zero_point for t in self.tests if t.zero_point), None)
 
     def in_force_on(self, on: date) -> bool:
         after_start = self.effective_from is None or self.effective_from <= on
@@ -228,6 +303,7 @@ def _build_rule(raw: dict[str, Any]) -> MpeRule:
             points=tuple(at["points"]) if "points" in at else None,
             zones=tuple(at["zones"]) if "zones" in at else None,
             load_e=(_dec(band["lower"]), _dec(band["upper"])) if band else None,
+            tests=tuple(at["tests"]) if "tests" in at else None,
         ),
         kind=raw["kind"],
         mpe_lower=lower,
@@ -258,6 +334,26 @@ def _decision_rule(raw: dict[str, Any] | None) -> DecisionRule:
     return DecisionRule(raw["kind"], _dec(raw.get("guard_band", 1)))
 
 
+def _build_test(raw: dict[str, Any]) -> PrescribedTest:
+    extra = raw.get("extra_load_d")
+    return PrescribedTest(
+        id=raw["id"],
+        name_zh=raw["name_zh"],
+        name_en=raw["name_en"],
+        criterion=raw["criterion"],
+        points=tuple(raw["points"]),
+        required_in=tuple(raw["required_in"]),
+        source=raw["source"],
+        confidence=raw["confidence"],
+        method=raw.get("method", "reading"),
+        corrected=raw.get("corrected", False),
+        zero_point=raw.get("zero_point"),
+        min_readings=raw.get("min_readings", 1),
+        positions=tuple(Position(p["id"], p["label_zh"], p["label_en"]) for p in raw.get("positions", [])),
+        extra_load_d=None if extra is None else _dec(extra),
+    )
+
+
 def _build(path: Path, data: dict[str, Any]) -> Procedure:
     editions = tuple(
         Edition(
@@ -272,6 +368,7 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
             rules=tuple(_build_rule(r) for r in e["rules"]),
             decision_rule=_decision_rule(e.get("decision_rule")),
             uncertainty=_uncertainty(path, e.get("uncertainty"), f"editions[{i}].uncertainty"),
+            declared_tests=tuple(_build_test(t) for t in e.get("tests", [])),
         )
         for i, e in enumerate(data["editions"])
     )

@@ -22,6 +22,7 @@ def check_procedure(procedure: Procedure) -> Iterator[tuple[str, str]]:
     seen_rule_ids: dict[str, str] = {}
     for i, edition in enumerate(procedure.editions):
         yield from _check_points(edition, f"editions[{i}]")
+        yield from _check_tests(procedure, edition, f"editions[{i}]")
         for j, rule in enumerate(edition.rules):
             where = f"editions[{i}].rules[{j}]"
             if rule.id in seen_rule_ids:
@@ -101,6 +102,42 @@ def _check_points(edition: Edition, where: str) -> Iterator[tuple[str, str]]:
         ids.add(point.id)
 
 
+def _check_tests(procedure: Procedure, edition: Edition, where: str) -> Iterator[tuple[str, str]]:
+    if not edition.declared_tests:
+        return
+    point_ids = {p.id for p in edition.points}
+    seen: set[str] = set()
+    zero_points = 0
+    for k, test in enumerate(edition.declared_tests):
+        at = f"{where}.tests[{k}]"
+        if test.id in seen:
+            yield f"{at}.id", f"test id '{test.id}' is declared twice"
+        seen.add(test.id)
+        for name in test.points:
+            if name not in point_ids:
+                yield f"{at}.points", f"unknown point '{name}' (points: {sorted(point_ids)})"
+        if test.method == "changeover" and procedure.parameter("e") is None:
+            yield f"{at}.method", "the changeover-point method needs an instrument parameter named 'e'"
+        if (test.corrected or test.zero_point) and test.method != "changeover":
+            yield f"{at}.method", "E0 and its correction belong to the changeover-point method"
+        if test.zero_point is not None:
+            zero_points += 1
+            if test.zero_point not in test.points:
+                yield f"{at}.zero_point", f"'{test.zero_point}' is not one of this test's points"
+        if (test.criterion == "discrimination") != (test.extra_load_d is not None):
+            yield f"{at}.extra_load_d", "a discrimination test, and only it, states its extra load in units of d"
+        if test.positions and test.criterion != "error":
+            yield f"{at}.positions", "positions belong to a test of each reading's error (eccentricity)"
+    if zero_points > 1:
+        yield f"{where}.tests", "only one test may name the point of the error at zero E0"
+    for name in sorted(point_ids - {p for t in edition.declared_tests for p in t.points}):
+        yield f"{where}.tests", f"point '{name}' belongs to no test"
+    for j, rule in enumerate(edition.rules):
+        for name in rule.applies_to.tests or ():
+            if name not in seen:
+                yield f"{where}.rules[{j}].applies_to.tests", f"unknown test '{name}' (tests: {sorted(seen)})"
+
+
 def _check_rule(procedure: Procedure, edition: Edition, rule: MpeRule, where: str) -> Iterator[tuple[str, str]]:
     if rule.confidence == "low" and rule.confirmed:
         yield f"{where}.confirmed", "a low-confidence rule must ship confirmed: false"
@@ -157,6 +194,9 @@ def _overlap(a: MpeRule, b: MpeRule, edition: Edition) -> bool:
     if any(cond_b.get(k, v) != v for k, v in cond_a.items()):
         return False
     if not any(_covers_point(a, p.id, p.zone) and _covers_point(b, p.id, p.zone) for p in edition.points):
+        return False
+    tests_a, tests_b = a.applies_to.tests, b.applies_to.tests
+    if tests_a is not None and tests_b is not None and not set(tests_a) & set(tests_b):
         return False
     band_a, band_b = a.applies_to.load_e, b.applies_to.load_e
     if band_a and band_b:
