@@ -484,7 +484,7 @@ def test_ledger_audit_stays_clean_and_leaves_record_u_and_decision(platform) -> 
     report = audit(platform)
     assert report.findings == [] and report.clean
     leaf = _latest_leaf(platform, "verification_record", ids["unknown"])
-    assert leaf.projection == "verification_record/v2"
+    assert leaf.projection == "verification_record/v3"
     [point] = leaf.fields["points"]
     assert point["expanded_uncertainty"] == "0.50" and point["coverage_factor"] == "1.96"
     assert point["decision"]["zone"] == "undetermined" and point["uncertainty"]["U"] == "0.50"

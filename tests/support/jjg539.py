@@ -68,3 +68,38 @@ def complete(*, replace: dict[str, list[PointReading]] | None = None) -> list[Po
     }
     parts.update(replace or {})
     return [r for readings in parts.values() for r in readings]
+
+
+def as_inputs(readings: Sequence[PointReading]) -> list:
+    """The readings as the service takes them (text, as typed)."""
+    from jiliang.verification.readings import ReadingInput
+
+    def text(v: Decimal | None) -> str | None:
+        return None if v is None else str(v)
+
+    return [
+        ReadingInput(
+            r.point_id,
+            str(r.reference),
+            str(r.indication),
+            added_load=text(r.added_load),
+            position=r.position,
+            indication_after=text(r.indication_after),
+        )
+        for r in readings
+    ]
+
+
+def as_json(readings: Sequence[PointReading]) -> list[dict[str, str]]:
+    """The readings as the JSON API takes them."""
+    out = []
+    for r in as_inputs(readings):
+        row = {"point_id": r.point_id, "reference": r.reference, "indication": r.indication}
+        row |= {k: v for k in ("added_load", "position", "indication_after") if (v := getattr(r, k)) is not None}
+        out.append(row)
+    return out
+
+
+def failing() -> list[PointReading]:
+    """A complete record whose weighing test fails: 2000e (10 kg) read with an error of 2e (MPE 1.0e)."""
+    return complete(replace={"weighing": weighing([load(2000, Decimal(2))])})

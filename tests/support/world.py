@@ -15,6 +15,7 @@ from jiliang.registry import service as registry
 from jiliang.registry.credit_code import make_credit_code
 from jiliang.registry.tables import catalogue_types, institutions, users
 from jiliang.verification import service as workflow
+from tests.support import jjg539
 
 PASSWORD = "correct-horse-9"
 _serial = itertools.count(1)
@@ -178,13 +179,9 @@ def water_meter(platform: Platform, owner: Actor, type_name: str | None = "щеочФ
     )
 
 
-SCALE_PASS = [
-    workflow.ReadingInput("load", "0.000", "0.000"),
-    workflow.ReadingInput("load", "1.000", "1.000"),
-    workflow.ReadingInput("load", "5.000", "5.005"),
-    workflow.ReadingInput("load", "15.000", "15.005"),
-]
-SCALE_FAIL = [workflow.ReadingInput("load", "1.000", "1.000"), workflow.ReadingInput("load", "5.000", "5.015")]
+# a JJG 539 verification as the regulation's tests (tests/support/jjg539.py): all pass, or the weighing test fails
+SCALE_PASS = jjg539.as_inputs(jjg539.complete())
+SCALE_FAIL = jjg539.as_inputs(jjg539.failing())
 
 
 def record(

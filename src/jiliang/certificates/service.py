@@ -141,6 +141,7 @@ def _payloads(
             "owner": {"name": i.owner_name, "credit_code": i.credit_code, "address": i.address},
             "record": content["record"] | {"environment": content["environment"]},
             "points": content["points"],
+            **({"tests": content["tests"]} if "tests" in content else {}),
             "standards": stds[rec.id],
             "signatories": {
                 "verifier": names[rec.id].get("verify"),

@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from ..measurement.conformity import PointReading, evaluate
 from ..measurement.procedure import Procedure
+from ..verification.readings import parse_reading
 from ..verification.service import ReadingInput
+from .scale_readings import scale_readings
 
 __all__ = ["verification_readings", "calibration_readings"]
 
@@ -38,6 +40,12 @@ def verification_readings(
 
     The MPE of each point comes from evaluating an exact reading against the edition in force on `on`.
     """
+    edition = procedure.edition_on(on)
+    if edition.declared_tests and not params.get("resolution"):  # a JJG 539 scale (d = e): the regulation's tests
+        loads = [Decimal(ref) for pid, ref in points if pid == "load"]
+        readings = scale_readings(edition, Decimal(params["e"]), loads, passes, rng)
+        _check(procedure, on, stage, params, readings, passes)
+        return readings
     res = _resolution(params)
     exact = [PointReading(pid, Decimal(ref), Decimal(ref)) for pid, ref in points]
     ev = evaluate(procedure, on, stage, params, exact)
@@ -62,17 +70,22 @@ def verification_readings(
     readings = [
         ReadingInput(pid, ref, _fmt(Decimal(ref) + k * res, res)) for (pid, ref), k in zip(points, steps, strict=True)
     ]
-    got = evaluate(
-        procedure,
-        on,
-        stage,
-        params,
-        [PointReading(r.point_id, Decimal(r.reference), Decimal(r.indication)) for r in readings],
-    )
+    _check(procedure, on, stage, params, readings, passes)
+    return readings
+
+
+def _check(
+    procedure: Procedure,
+    on: date,
+    stage: str,
+    params: Mapping[str, str],
+    readings: Sequence[ReadingInput],
+    passes: bool,
+) -> None:
+    got = evaluate(procedure, on, stage, params, [parse_reading(r) for r in readings])
     expected = "pass" if passes else "fail"
     if got.verdict != expected:  # a generator bug, never a data condition
         raise AssertionError(f"demo readings for {procedure.item_code} gave {got.verdict}, meant {expected}")
-    return readings
 
 
 def calibration_readings(points: Sequence[tuple[str, str, str]], rng: random.Random) -> list[ReadingInput]:

@@ -181,6 +181,19 @@ _UNCERTAINTY_0005 = {
     "measurement_points": ("uncertainty", "decision"),
 }
 
+# columns added by migration 0006 (the regulation's tests), absent from the earlier projections
+_TESTS_0006 = {
+    "verification_records": ("tests",),
+    "measurement_points": (
+        "added_load",
+        "corrected_error",
+        "position",
+        "indication_after",
+        "rule_source",
+        "rule_confidence",
+    ),
+}
+
 _PROJECTIONS = (
     Projection("owner", 1, owners, "id", _all_but(owners)),
     Projection(
@@ -217,7 +230,7 @@ _PROJECTIONS = (
             version,
             verification_records,
             "id",
-            _all_but(verification_records),
+            _all_but(verification_records, *left_out_records),
             children=(
                 Child(
                     "points",
@@ -230,7 +243,16 @@ _PROJECTIONS = (
                 Child("signoffs", signoffs, "record_id", _all_but(signoffs, "record_id"), ("id",)),
             ),
         )
-        for version, left_out in ((1, _UNCERTAINTY_0005["measurement_points"]), (2, ()))
+        # v1: before migration 0005; v2: before 0006; v3: all columns
+        for version, left_out_records, left_out in (
+            (
+                1,
+                _TESTS_0006["verification_records"],
+                (*_UNCERTAINTY_0005["measurement_points"], *_TESTS_0006["measurement_points"]),
+            ),
+            (2, _TESTS_0006["verification_records"], _TESTS_0006["measurement_points"]),
+            (3, (), ()),
+        )
     ),
     Projection(
         "certificate",

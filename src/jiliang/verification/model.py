@@ -59,7 +59,17 @@ POINT_KEYS = (
     "expanded_uncertainty",
     "coverage_factor",
 )
-ASSESSMENT_KEYS = ("uncertainty", "decision")
+# signed only when present, so records made before these existed keep their content hash
+ASSESSMENT_KEYS = (
+    "uncertainty",
+    "decision",
+    "added_load",
+    "corrected_error",
+    "position",
+    "indication_after",
+    "rule_source",
+    "rule_confidence",
+)
 
 
 def qualified(qualifications: Iterable[Mapping[str, Any]], item_code: str | None, on: date) -> bool:
@@ -154,6 +164,8 @@ def budget_context(
 def _text(v: Any) -> Any:
     if isinstance(v, dict):  # a point's uncertainty and decision: str/None values under ASCII keys
         return {str(k): _text(x) for k, x in v.items()}
+    if isinstance(v, list):  # the record's tests
+        return [_text(x) for x in v]
     return v if v is None or type(v) is str or type(v) is bool else str(v)
 
 
@@ -161,12 +173,15 @@ def record_content(
     record: Mapping[str, Any], points: Sequence[Mapping[str, Any]], standard_ids: Sequence[int]
 ) -> dict[str, Any]:
     """What each signatory signs: the record and its points as exact text (hashed canonically)."""
-    return {
+    content = {
         "record": {k: _text(record[k]) for k in CONTENT_KEYS},
         "environment": {str(k): str(v) for k, v in (record["environment"] or {}).items()},
         "standards": [str(s) for s in sorted(standard_ids)],
         "points": [_point(p) for p in sorted(points, key=lambda p: p["seq"])],
     }
+    if record.get("tests") is not None:  # the regulation's tests and their verdicts (migration 0006)
+        content["tests"] = _text(record["tests"])
+    return content
 
 
 def _point(p: Mapping[str, Any]) -> dict[str, Any]:

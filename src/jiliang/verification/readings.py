@@ -13,6 +13,7 @@ from ..errors import InvalidInput, RuleViolation
 from ..measurement.conformity import (
     Evaluation,
     PointReading,
+    PointResult,
     ReadingError,
     budget_values,
     evaluate,
@@ -26,6 +27,8 @@ from .model import budget_context
 
 __all__ = [
     "ReadingInput",
+    "point_fields",
+    "tests_fields",
     "assessment_fields",
     "budget_context_for",
     "judge_readings",
@@ -42,6 +45,9 @@ class ReadingInput:
     indication: str
     expanded_uncertainty: str | None = None  # calibration: U entered by the laboratory
     coverage_factor: str | None = None
+    added_load: str | None = None  # ΔL of the changeover-point method
+    position: str | None = None  # eccentricity: where the load stands
+    indication_after: str | None = None  # discrimination: the indication after the extra load
 
 
 def reading_decimal(text: str, what: str) -> Decimal:
@@ -62,6 +68,10 @@ def reading_decimal(text: str, what: str) -> Decimal:
     return value
 
 
+def _blank(text: str | None) -> bool:
+    return text is None or not str(text).strip()
+
+
 def parse_reading(r: ReadingInput) -> PointReading:
     """One reading as decimals; a calibration's U (≥ 0) and k (> 0), when given, must be numbers too
     (JJF 1059.1 §5: U = k·u_c)."""
@@ -77,6 +87,11 @@ def parse_reading(r: ReadingInput) -> PointReading:
         r.point_id,
         reading_decimal(r.reference, f"{r.point_id} 标准值 reference"),
         reading_decimal(r.indication, f"{r.point_id} 示值 indication"),
+        None if _blank(r.added_load) else reading_decimal(str(r.added_load), f"{r.point_id} 附加砝码 ΔL"),
+        None if _blank(r.position) else str(r.position).strip(),
+        None
+        if _blank(r.indication_after)
+        else reading_decimal(str(r.indication_after), f"{r.point_id} 加载后示值 indication after"),
     )
 
 
@@ -155,6 +170,52 @@ def budget_context_for(
 
 def _g(value: float) -> str:
     return "inf" if value == float("inf") else f"{value:.6g}"
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def point_fields(p: PointResult) -> dict[str, Any]:
+    """A judged point's stored columns (as exact text), with its rule's standing."""
+    return {
+        "indication": str(p.indication),
+        "error": str(p.error),
+        "mpe_unit": p.mpe_unit,
+        "rule_id": p.rule_id,
+        "relative_error_percent": _opt(p.relative_error_percent),
+        "mpe_lower": _opt(p.mpe_lower),
+        "mpe_upper": _opt(p.mpe_upper),
+        "conforms": p.conforms,
+        "advisory": p.advisory,
+        "added_load": _opt(p.added_load),
+        "corrected_error": _opt(p.corrected_error),
+        "position": p.position,
+        "indication_after": _opt(p.indication_after),
+        "rule_source": p.rule.source if p.rule else None,
+        "rule_confidence": p.rule.confidence if p.rule else None,
+    }
+
+
+def tests_fields(ev: Evaluation) -> list[dict[str, Any]]:
+    """The record's tests as stored and signed: each test done (or missing) with its verdict and numbers."""
+    return [
+        {
+            "id": t.test.id,
+            "name_zh": t.test.name_zh,
+            "name_en": t.test.name_en,
+            "verdict": t.verdict,
+            "seqs": [str(i) for i in t.seqs],
+            "value": _opt(t.value),
+            "limit": _opt(t.limit),
+            "unit": t.unit,
+            "problem": t.problem,
+            "source": t.test.source,
+            "confidence": t.test.confidence,
+        }
+        for t in ev.tests
+        if t.seqs or t.problem
+    ]
 
 
 def _ratio_text(ratio: Decimal | None) -> str | None:

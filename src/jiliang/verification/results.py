@@ -38,6 +38,8 @@ from .readings import (
     budget_context_for,
     judge_readings,
     parse_reading,
+    point_fields,
+    tests_fields,
     uncertainties,
 )
 from .store import by_id, signed_contents
@@ -180,6 +182,8 @@ def _dates(ctx: _Context, inst: Any, res: ResultsInput, verdict: str | None, kin
     """Valid-until (or replace-by) of a passed verification; unknown periods stay unknown."""
     if kind != "verification" or verdict != "pass":
         return None, None, ""
+    if res.stage == "in_service":  # a supervisory check: the period runs from the last verification
+        return None, None, "使用中检查不更新有效期 / an in-service inspection does not renew the validity"
     period = ctx.period(inst)
     if period.mode == "first_only_limited_use":
         rb = inst.replace_by or replace_by(res.performed_on, period)
@@ -217,21 +221,18 @@ def _points(
             "coverage_factor": src.coverage_factor,
             "uncertainty": None,
             "decision": None,
+            "added_load": None,
+            "corrected_error": None,
+            "position": None,
+            "indication_after": None,
+            "rule_source": None,
+            "rule_confidence": None,
             **extra,
         }
         if ev is not None:
-            p = ev.points[i]
-            row.update(
-                indication=str(p.indication),
-                error=str(p.error),
-                mpe_unit=p.mpe_unit,
-                rule_id=p.rule_id,
-                relative_error_percent=None if p.relative_error_percent is None else str(p.relative_error_percent),
-                mpe_lower=None if p.mpe_lower is None else str(p.mpe_lower),
-                mpe_upper=None if p.mpe_upper is None else str(p.mpe_upper),
-                conforms=p.conforms,
-                advisory=p.advisory,
-            )
+            row.update(point_fields(ev.points[i]))
+        else:
+            row.update(added_load=src.added_load, position=src.position, indication_after=src.indication_after)
         rows.append(row)
     return rows
 
@@ -250,6 +251,11 @@ def record_results_batch(
             task, inst = _check_entry(ctx, actor, task_id, res, today)
             readings = [parse_reading(r) for r in res.readings]
             ev, assessed = _evaluate(uow, ctx, task, inst, res, readings)
+            if ev is not None and ev.problems:  # the record must hold the regulation's whole test
+                zh, en = zip(*(problem.split(" / ", 1) for problem in ev.problems), strict=True)
+                raise InvalidInput(
+                    f"记录不完整：{'；'.join(zh)} / the record is incomplete: {'; '.join(en)}", rule="tests_incomplete"
+                )
             verdict = ev.verdict if ev else None
             until, rb, note = _dates(ctx, inst, res, verdict, task.kind)
             procedure = uow.platform.procedures.get(inst.procedure_code) if inst.procedure_code else None
@@ -277,6 +283,7 @@ def record_results_batch(
                     "replace_by": rb,
                     "period_note": note,
                     "created_at": now,
+                    "tests": tests_fields(ev) if ev is not None else None,
                 }
             )
             all_points.append(_points(res.readings, readings, ev, assessed))

@@ -49,6 +49,19 @@ class Reading(BaseModel):
     indication: str = Field(max_length=32, description="被检示值 / the instrument's indication")
     expanded_uncertainty: str | None = Field(None, max_length=32)
     coverage_factor: str | None = Field(None, max_length=8)
+    added_load: str | None = Field(
+        None,
+        max_length=32,
+        description="闪变点法附加砝码 ΔL（d = e 的秤）/ changeover-point additional load ΔL (scales with d = e)",
+    )
+    position: str | None = Field(
+        None, max_length=16, description="偏载测试的加载位置 / eccentricity: position of the load"
+    )
+    indication_after: str | None = Field(
+        None,
+        max_length=32,
+        description="鉴别力测试加放附加载荷后的示值 / discrimination: indication after the extra load",
+    )
 
 
 class ResultsBody(BaseModel):

@@ -222,8 +222,14 @@ def approve_record(uow: UnitOfWork, confirmation: Confirmation, record_id: int) 
 
 def _update_instruments(conn: Connection, recs: Sequence[Any]) -> None:
     """Keep each instrument's latest verification current in the same transaction (dashboards read it)."""
-    verified = [r for r in recs if r.kind == "verification"]
+    verified = [r for r in recs if r.kind == "verification" and r.stage != "in_service"]
+    # an in-service inspection (使用中检查) never renews the period; failing it bars the instrument
+    failed_inspections = [
+        r.instrument_id for r in recs if r.kind == "verification" and r.stage == "in_service" and r.verdict == "fail"
+    ]
     calibrated = [r for r in recs if r.kind != "verification"]
+    if failed_inspections:
+        conn.execute(update(instruments).where(instruments.c.id.in_(failed_inspections)).values(barred=True))
     if verified:
         conn.execute(
             update(instruments)

@@ -58,6 +58,8 @@ verification_records = Table(
     Column("replace_by", Date),
     Column("period_note", Text, nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
+    # each test the regulation prescribes: [{id, name_zh, name_en, verdict, seqs, value, limit, unit, problem}]
+    Column("tests", JSON),
 )
 
 measurement_points = Table(
@@ -85,6 +87,13 @@ measurement_points = Table(
     Column("uncertainty", JSON),
     # the decision rule's numbers: {rule, zone, acceptance_lower/upper, guard_band, ratio, note}
     Column("decision", JSON),
+    # the changeover-point method (OIML R 76-1 A.4.4.3): ΔL, and Ec = E − E0 where the test corrects by E0
+    Column("added_load", String(64)),
+    Column("corrected_error", String(64)),
+    Column("position", String(16)),  # eccentricity: where on the load receptor
+    Column("indication_after", String(64)),  # discrimination: the indication after the extra load
+    Column("rule_source", Text),  # where the rule's MPE comes from, and how far it is confirmed
+    Column("rule_confidence", String(8)),
 )
 
 record_standards = Table(
