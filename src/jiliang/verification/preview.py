@@ -17,7 +17,7 @@ from ..auth import Actor
 from ..errors import JiliangError, NotFound
 from ..measurement.conformity import Evaluation, PointReading, PointResult
 from ..measurement.point_uncertainty import PointUncertainty
-from ..measurement.procedure import Edition, MpeRule, NoEditionInForce, Procedure
+from ..measurement.procedure import Edition, MpeRule, NoEditionInForce, Position, Procedure
 from ..registry.tables import rule_confirmations, standard_calibrations, standard_items, standards
 from .model import standard_problem
 from .queries import task_detail
@@ -71,6 +71,24 @@ class ResultsForm:
         given = {"reference", "indication", "standard_U", "standard_k"}
         given |= {p.name for p in self.procedure.instrument_parameters}
         return [dict(p) for p in model.template.data.get("parameters", []) if p["name"] not in given]
+
+    @property
+    def regulation_tests(self) -> bool:
+        """The edition lists its tests (e.g. JJG 539): the form asks for ΔL, positions and discrimination."""
+        return bool(self.edition and self.edition.declared_tests)
+
+    @property
+    def positions(self) -> list[Position]:
+        tests = self.edition.tests if self.edition else ()
+        return [p for t in tests for p in t.positions]
+
+    @property
+    def changeover(self) -> bool:
+        """The changeover-point method applies: a test asks for it and the instrument's d equals e."""
+        params = self.task["instrument"]["parameters"] or {}
+        uses = any(t.method == "changeover" for t in (self.edition.tests if self.edition else ()))
+        d = params.get("resolution")
+        return uses and "e" in params and (not d or str(d) == str(params["e"]))
 
     @property
     def advisory_rules(self) -> list[MpeRule]:
@@ -218,14 +236,12 @@ def preview_results(
     chosen = [s.id for s in form.standards if s.id in set(standard_ids)]
     context = budget_context_for(form.procedure, on, chosen, form.calibrations, environment or {})
     rows: list[RowPreview] = []
-    parsed = []
-    for r in readings:
+    parsed: list[tuple[int, PointReading]] = []
+    for i, r in enumerate(readings):
         row = RowPreview(r, None, None, None)
         if not row.blank:
             try:
-                point = parse_reading(r)
-                row = _row(form, r, point, stage, on, context)
-                parsed.append(point)
+                parsed.append((i, parse_reading(r)))
             except JiliangError as exc:
                 row = RowPreview(r, None, None, exc.message)
         rows.append(row)
@@ -233,8 +249,21 @@ def preview_results(
     if any(row.problem for row in rows):
         problem = "请先改正标出的行 / correct the marked rows first"
     elif parsed:
-        try:
-            evaluation = _judge(form, stage, on, parsed, context)
+        try:  # all rows together: the error at zero E0 and the tests need every reading
+            evaluation = _judge(form, stage, on, [p for _, p in parsed], context)
         except JiliangError as exc:
             problem = exc.message
+    if evaluation is not None:
+        for (i, _), result in zip(parsed, evaluation.points, strict=True):
+            rows[i] = RowPreview(
+                rows[i].reading, result, result.error, None, result.uncertainty, result.uncertainty_problem
+            )
+    else:  # judged row by row, so that the row at fault is named
+        for i, point in parsed:
+            try:
+                rows[i] = _row(form, rows[i].reading, point, stage, on, context)
+            except JiliangError as exc:
+                rows[i] = RowPreview(rows[i].reading, None, None, exc.message)
+    if problem is not None and any(row.problem for row in rows):
+        problem = "请先改正标出的行 / correct the marked rows first"
     return Preview(tuple(rows), evaluation, problem, form.wants_statement, form.budget)

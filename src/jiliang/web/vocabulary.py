@@ -85,6 +85,13 @@ EVENT_LABELS = {
 
 ZONE_LABELS = {"lingang": N_("Lingang Special Area"), "airport": N_("Airport")}
 
+# how far a rule's number is confirmed (reference/mpe-rules.md): the regulation's text, a secondary source, memory
+CONFIDENCE_LABELS = {
+    "high": N_("confirmed by the regulation's text or two sources"),
+    "medium": N_("from one secondary source"),
+    "low": N_("unconfirmed"),
+}
+
 OWNER_STATUS_LABELS = {"pending": N_("Awaiting approval"), "approved": N_("Approved"), "rejected": N_("Rejected")}
 
 
@@ -98,6 +105,7 @@ def vocabulary() -> dict[str, Any]:
         "EVENT_LABELS": EVENT_LABELS,
         "ZONE_LABELS": ZONE_LABELS,
         "OWNER_STATUS_LABELS": OWNER_STATUS_LABELS,
+        "CONFIDENCE_LABELS": CONFIDENCE_LABELS,
     }
 
 

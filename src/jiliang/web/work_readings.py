@@ -21,7 +21,16 @@ __all__ = ["TypedResults", "typed_results", "MAX_ROWS"]
 MAX_ROWS = 200
 MAX_ENVIRONMENT = 20
 # the stored lengths (verification/tables.py measurement_points), as the JSON API checks them
-_LIMITS = {"point_id": 32, "reference": 32, "indication": 32, "u": 32, "k": 8}
+_LIMITS = {
+    "point_id": 32,
+    "reference": 32,
+    "indication": 32,
+    "u": 32,
+    "k": 8,
+    "added_load": 32,  # ΔL of the changeover-point method
+    "position": 16,  # eccentricity: where the load stands
+    "indication_after": 32,  # discrimination: the indication after the extra load
+}
 
 
 @dataclass
@@ -45,6 +54,7 @@ class TypedResults:
             return shanghai_today()
 
     def readings(self) -> list[ReadingInput]:
+        """The rows typed in (a pre-filled position alone does not make a row)."""
         return [r for r in self.rows if r.reference.strip() or r.indication.strip()]
 
     def environment(self) -> dict[str, str]:
@@ -96,6 +106,9 @@ async def typed_results(request: Request) -> TypedResults:
             cols["indication"][i],
             cols["u"][i] or None,
             cols["k"][i] or None,
+            cols["added_load"][i] or None,
+            cols["position"][i] or None,
+            cols["indication_after"][i] or None,
         )
         for i in range(n)
     ]

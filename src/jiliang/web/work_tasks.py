@@ -51,12 +51,31 @@ def tasks_page(
     return render(request, "work/tasks.html", context)
 
 
+def _expected_rows(form: ResultsForm) -> list[ReadingInput]:
+    """One row per reading the edition's tests ask for: each position once, each point as often as its
+    test needs (a weighing test's five loads, three weighings per repeatability series)."""
+    if form.edition is None:
+        return []
+    if not form.regulation_tests:
+        return [ReadingInput(p.id, "", "") for p in form.edition.points]
+    rows: list[ReadingInput] = []
+    for test in form.edition.tests:
+        for point_id in test.points:
+            if any(r.point_id == point_id for r in rows):
+                continue
+            if test.positions:
+                rows += [ReadingInput(point_id, "", "", position=pos.id) for pos in test.positions]
+            else:
+                times = 1 if point_id == test.zero_point else test.min_readings
+                rows += [ReadingInput(point_id, "", "") for _ in range(times)]
+    return rows
+
+
 def _initial(form: ResultsForm) -> TypedResults:
     """A fresh form: today, the likely stage, one row per test point, the only usable standard ticked."""
     today, inst = shanghai_today(), form.task["instrument"]
     stage = "" if form.calibration else ("subsequent" if inst.get("last_verified_on") else "initial")
-    points = form.edition.points if form.edition else ()
-    rows = [ReadingInput(p.id, "", "") for p in points] or [ReadingInput("", "", "") for _ in range(3)]
+    rows = _expected_rows(form) or [ReadingInput("", "", "") for _ in range(3)]
     usable = [str(s.id) for s in form.standards if s.problem is None]
     return TypedResults(today.isoformat(), stage, usable if len(usable) == 1 else [], rows)
 
