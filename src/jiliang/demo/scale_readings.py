@@ -33,6 +33,8 @@ def scale_readings(
         return rng.randint(-3, 3) * tenth
 
     cap = max(loads)
+    half = (cap / 2 / e).to_integral_value(rounding=ROUND_FLOOR) * e
+    loads = sorted({*loads, half})  # at least five loads: Min, the MPE steps, ½ Max and Max
     out = [_reading("weighing_zero", Decimal(0), Decimal(0), e)]
     errors = [small() for _ in loads]
     if not passes:
@@ -42,7 +44,6 @@ def scale_readings(
     tests = {t.id: t for t in edition.tests}
     if "eccentricity" in tests:
         out += [_reading("eccentricity", third, small(), e, p.id) for p in tests["eccentricity"].positions]
-    half = (cap / 2 / e).to_integral_value(rounding=ROUND_FLOOR) * e
     for point, m in (("repeat_half", half), ("repeat_max", cap)):
         base = small()
         out += [_reading(point, m, base + rng.randint(0, 2) * tenth, e) for _ in range(3)]
