@@ -43,6 +43,10 @@ class CertificateFacts(BaseModel):
     conclusion: str | None
     status: str
     signature_valid: bool
+    advisory: bool = Field(description="结论依据未确认的限值（参考性）/ the verdict rests on unconfirmed limits")
+    advisory_note: str | None = Field(description="Accept-Language: en 时为英文 / in English with Accept-Language: en")
+    tests: list[dict[str, str | None]] = Field(description="规程规定的各检定项目及结论 / each test of the regulation")
+    rules: list[dict[str, Any]] = Field(description="各限值的来源与可信度 / where each limit comes from")
 
 
 # The QR checks are the platform's hottest path: they run on the event loop with one indexed read
@@ -74,7 +78,8 @@ async def certificate(
         return RedirectResponse(f"/public/verify/{quote(number, safe='')}{query}", status_code=307)
     with single_read(platform.engine) as conn:
         if token:
-            return _json(public_facts(conn, number, token, shanghai_today()))
+            english = request.headers.get("accept-language", "").lower().startswith("en")
+            return _json(public_facts(conn, number, token, shanghai_today(), english))
         return _json(public_status(conn, number, shanghai_today()))
 
 

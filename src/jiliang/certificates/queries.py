@@ -130,7 +130,40 @@ def public_certificate(conn: Connection, number: str, token: str) -> Any:
     return cert
 
 
-def public_facts(conn: Connection, number: str, token: str, today: date) -> dict[str, Any]:
+_STANDING = {
+    "high": ("经规程原文或两处来源确认", "confirmed by the regulation's text or two sources"),
+    "medium": ("来自一处二手来源", "from one secondary source"),
+    "low": ("未确认", "unconfirmed"),
+}
+_ADVISORY = (
+    "结论所依据的部分限值尚未对照规程原文确认，结论仅供参考",
+    "part of the verdict rests on limits not yet confirmed against the printed regulation: it is advisory",
+)
+
+
+def standing(payload: dict[str, Any], english: bool) -> dict[str, Any]:
+    """What the signed certificate says of its rules, in the visitor's language: each test's verdict and
+    where each limit comes from (source and confidence), and whether the verdict is advisory."""
+    pick = 1 if english else 0
+    rules: dict[tuple[str, str], dict[str, Any]] = {}
+    for point in payload.get("points", []):
+        source, confidence = point.get("rule_source"), point.get("rule_confidence")
+        if source and confidence in _STANDING:
+            entry = rules.setdefault((source, confidence), {"source": source, "confidence": confidence})
+            entry["standing"] = _STANDING[confidence][pick]
+            entry["advisory"] = entry.get("advisory", False) or bool(point.get("advisory"))
+    return {
+        "advisory": bool(payload.get("advisory")),
+        "advisory_note": _ADVISORY[pick] if payload.get("advisory") else None,
+        "tests": [
+            {"name": t.get("name_en" if english else "name_zh"), "verdict": t.get("verdict")}
+            for t in payload.get("tests", [])
+        ],
+        "rules": list(rules.values()),
+    }
+
+
+def public_facts(conn: Connection, number: str, token: str, today: date, english: bool = False) -> dict[str, Any]:
     """Number + token from the QR code: the printed facts and whether the signature holds."""
     cert = public_certificate(conn, number, token)
     p = orjson.loads(cert.payload)
@@ -147,4 +180,5 @@ def public_facts(conn: Connection, number: str, token: str, today: date) -> dict
         "conclusion": p.get("conclusion"),
         "status": status_on(cert, today),
         "signature_valid": signature_valid(conn, cert),
+        **standing(p, english),
     }

@@ -362,8 +362,31 @@ export function factsOf(payload) {
     conclusion: payload.conclusion,
     decisionRule: rec.decision_rule,
     issuedAt: payload.issued_at,
+    advisory: payload.advisory === true,
+    tests: Array.isArray(payload.tests) ? payload.tests : [],
+    rules: rulesOf(payload.points),
   };
 }
+
+/** Each distinct source of the limits the points were judged by, with its confidence and advisory flag. */
+export function rulesOf(points) {
+  const seen = new Map();
+  for (const p of Array.isArray(points) ? points : []) {
+    if (!p || !p.rule_source) continue;
+    const key = `${p.rule_confidence}|${p.rule_source}`;
+    const entry = seen.get(key) || { source: p.rule_source, confidence: p.rule_confidence, advisory: false };
+    entry.advisory = entry.advisory || p.advisory === true;
+    seen.set(key, entry);
+  }
+  return [...seen.values()];
+}
+
+const TEST_VERDICTS = { pass: ["合格", "conforms"], fail: ["不合格", "does not conform"], unknown: ["未能判定", "undetermined"] };
+const CONFIDENCE = {
+  high: ["经规程原文或两处来源确认", "confirmed by the regulation's text or two sources"],
+  medium: ["来自一处二手来源", "from one secondary source"],
+  low: ["未确认", "unconfirmed"],
+};
 
 /** Status proven by the ledger unless the platform now reports a later, final one (e.g. expired today). */
 export function resolveStatus(ledgerStatus, currentStatus) {
@@ -554,6 +577,37 @@ function render(root, report) {
   // the record's rule is written "中文 / English"
   const [ruleZh, ...ruleEn] = String(f.decisionRule || "—").split(" / ");
   say(root.querySelector("#fact-decision-rule"), ruleZh, ruleEn.join(" / ") || ruleZh);
+
+  const en = pageLanguage() === "en";
+  const tests = root.querySelector("#fact-tests");
+  tests.replaceChildren(
+    ...(f.tests || []).map((t) => {
+      const li = document.createElement("li");
+      li.dataset.verdict = t.verdict;
+      const verdict = (TEST_VERDICTS[t.verdict] || TEST_VERDICTS.unknown)[en ? 1 : 0];
+      li.textContent = `${en ? t.name_en : t.name_zh}：${verdict}`;
+      return li;
+    }),
+  );
+  if (!tests.children.length) tests.textContent = "—";
+  const rules = root.querySelector("#fact-rules");
+  rules.replaceChildren(
+    ...(f.rules || []).map((r) => {
+      const li = document.createElement("li");
+      li.dataset.confidence = r.confidence;
+      const standing = (CONFIDENCE[r.confidence] || CONFIDENCE.low)[en ? 1 : 0];
+      li.textContent = `${standing}${r.advisory ? (en ? " (advisory)" : "（参考性）") : ""}: ${r.source}`;
+      return li;
+    }),
+  );
+  if (!rules.children.length) rules.textContent = "—";
+  const advisory = root.querySelector("#fact-advisory");
+  advisory.hidden = !f.advisory;
+  say(
+    advisory,
+    "结论所依据的部分限值尚未对照规程原文确认，结论仅供参考。",
+    "Part of the verdict rests on limits not yet confirmed against the printed regulation: it is advisory.",
+  );
 
   const status = root.querySelector("#status");
   status.dataset.status = report.status;
