@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import world  # noqa: E402
+from tests.support import jjg539, world  # noqa: E402
 
 from jiliang.auth import confirm_password, load_actor  # noqa: E402
 from jiliang.bootstrap import init_platform  # noqa: E402
@@ -43,7 +43,15 @@ from jiliang.verification import service as workflow  # noqa: E402
 from jiliang.verification.tables import applications, tasks  # noqa: E402
 
 PG_ADMIN = os.environ.get("JILIANG_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-READINGS = world.SCALE_PASS
+# --record full: a subsequent verification as JJG 539's whole test (weighing with E0 and five loads,
+# eccentricity, repeatability, discrimination, zero-setting: 20 readings); --record weighing: an in-service
+# inspection's weighing test alone (E0 and five loads: 6 readings), about the size of the 4-point
+# records measured before issue 11
+RECORDS = {
+    "full": (world.SCALE_PASS, "subsequent"),
+    "weighing": (jjg539.as_inputs(jjg539.weighing()), "in_service"),
+}
+READINGS, STAGE = RECORDS["full"]
 
 
 def prepare(platform: Platform, n: int) -> tuple[world.Lab, list[int]]:
@@ -130,7 +138,7 @@ def issue(platform: Platform, lab: world.Lab, task_ids: list[int], batch: int) -
                         performed_on=today,
                         standard_ids=[lab.standard_id],
                         readings=READINGS,
-                        stage="subsequent",
+                        stage=STAGE,
                         environment={"temperature": "20.1 °C"},
                     ),
                 )
@@ -271,7 +279,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-wrk", action="store_true")
     ap.add_argument("--skip-postgres", action="store_true")
+    ap.add_argument("--record", choices=sorted(RECORDS), default="full", help="the readings of each certificate")
     a = ap.parse_args()
+    global READINGS, STAGE
+    READINGS, STAGE = RECORDS[a.record]
+    print(f"issue_certificates: {len(READINGS)} readings per certificate ({a.record}, stage {STAGE})")
     workdir = Path(tempfile.mkdtemp(prefix="jiliang-bench-"))
     try:
         sqlite_rate, sqlite_platform = run_backend("sqlite", None, a.n, a.batch, a.repeat, workdir)
