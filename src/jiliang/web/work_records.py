@@ -18,6 +18,7 @@ from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
 from .session import PageActor
+from .vocabulary import CONFIDENCE_LABELS
 from .work_common import KIND_LABELS, STAGE_LABELS, VERDICTS, message, platform_of, reading, signing, translate
 
 __all__ = ["router"]
@@ -56,6 +57,7 @@ def _record_page(
         "verdicts": VERDICTS,
         "points": points,
         "environment_labels": ENVIRONMENT_LABELS,
+        "CONFIDENCE_LABELS": CONFIDENCE_LABELS,
     }
     return render(request, "work/record.html", context, status_code=status_code)
 
