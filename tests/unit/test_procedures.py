@@ -261,3 +261,46 @@ def test_bad_file_in_admin_folder_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "oops.yaml").write_text("- just\n- a list\n", encoding="utf-8")
     with pytest.raises(ProcedureFileError, match="oops.yaml"):
         load_procedures(tmp_path)
+
+
+# ------------------------------------------------------------------ the regulation's tests
+
+
+def _test_of(data: dict[str, Any], test_id: str) -> dict[str, Any]:
+    return next(t for t in data["editions"][0]["tests"] if t["id"] == test_id)
+
+
+def test_a_test_naming_an_unknown_point_is_rejected(tmp_path: Path) -> None:
+    data = _shipped("nawi.yaml")
+    _test_of(data, "eccentricity")["points"] = ["corner"]
+    with pytest.raises(ProcedureFileError, match="unknown point 'corner'") as caught:
+        load_procedure_file(_write(tmp_path, "bad_test.yaml", data))
+    assert caught.value.field == "editions[0].tests[1].points"
+
+
+def test_a_point_in_no_test_is_rejected(tmp_path: Path) -> None:
+    data = _shipped("nawi.yaml")
+    _test_of(data, "tare")["points"] = ["zero_setting"]
+    with pytest.raises(ProcedureFileError, match="point 'tare' belongs to no test"):
+        load_procedure_file(_write(tmp_path, "orphan.yaml", data))
+
+
+def test_e0_without_the_changeover_method_is_rejected(tmp_path: Path) -> None:
+    data = _shipped("nawi.yaml")
+    _test_of(data, "weighing")["method"] = "reading"
+    with pytest.raises(ProcedureFileError, match="changeover-point method"):
+        load_procedure_file(_write(tmp_path, "no_changeover.yaml", data))
+
+
+def test_a_discrimination_test_states_its_extra_load(tmp_path: Path) -> None:
+    data = _shipped("nawi.yaml")
+    del _test_of(data, "discrimination")["extra_load_d"]
+    with pytest.raises(ProcedureFileError, match="extra load"):
+        load_procedure_file(_write(tmp_path, "no_extra.yaml", data))
+
+
+def test_a_rule_limited_to_an_unknown_test_is_rejected(tmp_path: Path) -> None:
+    data = _shipped("nawi.yaml")
+    data["editions"][0]["rules"][0]["applies_to"]["tests"] = ["weighin"]
+    with pytest.raises(ProcedureFileError, match="unknown test 'weighin'"):
+        load_procedure_file(_write(tmp_path, "typo.yaml", data))
