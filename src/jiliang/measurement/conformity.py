@@ -84,6 +84,7 @@ class PointResult:
     indication_after: Decimal | None = None
     tests: tuple[str, ...] = ()  # the ids of the tests this reading belongs to
     rule: MpeRule | None = None  # the rule matched, with its source and confidence
+    judged: bool = True  # False: E0, or a reading judged only with its test (repeatability, discrimination)
 
     @property
     def judged_error(self) -> Decimal:
@@ -317,7 +318,19 @@ class _Judge:
         judged = error_test is not None and point.id != self.edition.zero_point
         if not judged:
             return PointResult(
-                point.id, reference, r.indication, r.error, relative, None, None, None, None, None, False, **common
+                point.id,
+                reference,
+                r.indication,
+                r.error,
+                relative,
+                None,
+                None,
+                None,
+                None,
+                None,
+                False,
+                judged=False,
+                **common,
             )
         assert error_test is not None
         judged_error = r.error if r.corrected is None else r.corrected

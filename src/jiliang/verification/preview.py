@@ -17,7 +17,7 @@ from ..auth import Actor
 from ..errors import JiliangError, NotFound
 from ..measurement.conformity import Evaluation, PointReading, PointResult
 from ..measurement.point_uncertainty import PointUncertainty
-from ..measurement.procedure import Edition, MpeRule, NoEditionInForce, Position, Procedure
+from ..measurement.procedure import Edition, MeasurementPoint, MpeRule, NoEditionInForce, Position, Procedure
 from ..registry.tables import rule_confirmations, standard_calibrations, standard_items, standards
 from .model import standard_problem
 from .queries import task_detail
@@ -89,6 +89,14 @@ class ResultsForm:
         uses = any(t.method == "changeover" for t in (self.edition.tests if self.edition else ()))
         d = params.get("resolution")
         return uses and "e" in params and (not d or str(d) == str(params["e"]))
+
+    def rule_points(self, rule: MpeRule) -> list[MeasurementPoint]:
+        """The points a rule judges, to name it by what the verifier measures."""
+        at = rule.applies_to
+        points = self.edition.points if self.edition else ()
+        return [
+            p for p in points if (at.points is None or p.id in at.points) and (at.zones is None or p.zone in at.zones)
+        ]
 
     @property
     def advisory_rules(self) -> list[MpeRule]:
