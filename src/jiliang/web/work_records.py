@@ -56,6 +56,7 @@ def _record_page(
         "kinds": KIND_LABELS,
         "verdicts": VERDICTS,
         "points": points,
+        "procedure": procedure,
         "environment_labels": ENVIRONMENT_LABELS,
         "CONFIDENCE_LABELS": CONFIDENCE_LABELS,
     }

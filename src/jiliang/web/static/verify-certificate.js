@@ -585,22 +585,23 @@ function render(root, report) {
       const li = document.createElement("li");
       li.dataset.verdict = t.verdict;
       const verdict = (TEST_VERDICTS[t.verdict] || TEST_VERDICTS.unknown)[en ? 1 : 0];
-      li.textContent = `${en ? t.name_en : t.name_zh}：${verdict}`;
+      li.textContent = en ? `${t.name_en}: ${verdict}` : `${t.name_zh}：${verdict}`;
       return li;
     }),
   );
-  if (!tests.children.length) tests.textContent = "—";
   const rules = root.querySelector("#fact-rules");
   rules.replaceChildren(
     ...(f.rules || []).map((r) => {
       const li = document.createElement("li");
       li.dataset.confidence = r.confidence;
       const standing = (CONFIDENCE[r.confidence] || CONFIDENCE.low)[en ? 1 : 0];
-      li.textContent = `${standing}${r.advisory ? (en ? " (advisory)" : "（参考性）") : ""}: ${r.source}`;
+      const flag = r.advisory ? (en ? " (advisory)" : "（参考性）") : "";
+      li.textContent = en ? `${standing}${flag}: ${r.source}` : `${standing}${flag}：${r.source}`;
       return li;
     }),
   );
-  if (!rules.children.length) rules.textContent = "—";
+  root.querySelector("#fact-sources").hidden = !rules.children.length;
+  root.querySelector("#fact-results").hidden = !(tests.children.length || rules.children.length || f.advisory);
   const advisory = root.querySelector("#fact-advisory");
   advisory.hidden = !f.advisory;
   say(
