@@ -164,19 +164,14 @@ def _rule_for(
     test_id: str | None = None,
 ) -> MpeRule | None:
     e = params.get("e")
-    for rule in edition.rules:
+    cls = params.get("accuracy_class")
+    for rule in edition.rules_at(point.id, test_id):  # those whose points, zones and tests fit
         at = rule.applies_to
         if not rule.matches_stage(stage):
             continue
-        if at.tests is not None and test_id not in at.tests:
+        if rule.accuracy_class is not None and cls != rule.accuracy_class:
             continue
-        if rule.accuracy_class is not None and params.get("accuracy_class") != rule.accuracy_class:
-            continue
-        if any(params.get(name) != value for name, value in rule.conditions):
-            continue
-        if at.points is not None and point.id not in at.points:
-            continue
-        if at.zones is not None and point.zone not in at.zones:
+        if rule.conditions and any(params.get(name) != value for name, value in rule.conditions):
             continue
         if at.load_e is not None and not (isinstance(e, Decimal) and at.band_contains(reference / e)):
             continue

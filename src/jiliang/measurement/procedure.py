@@ -196,7 +196,32 @@ class Edition:
         )
 
     def tests_of(self, point_id: str) -> tuple[PrescribedTest, ...]:
-        return tuple(t for t in self.tests if point_id in t.points)
+        return self._tests_by_point.get(point_id, ())
+
+    @cached_property
+    def _tests_by_point(self) -> dict[str, tuple[PrescribedTest, ...]]:
+        return {p.id: tuple(t for t in self.tests if p.id in t.points) for p in self.points}
+
+    def rules_at(self, point_id: str, test_id: str | None) -> tuple[MpeRule, ...]:
+        """The rules, in file order, whose points, zones and tests admit a reading at this point in this
+        test (stage, class, conditions and load band are left to the caller); computed once per pair."""
+        key = (point_id, test_id)
+        found = self._rules_at.get(key)
+        if found is None:
+            point = self.point(point_id)
+            zone = point.zone if point else None
+            found = self._rules_at[key] = tuple(
+                r
+                for r in self.rules
+                if (r.applies_to.points is None or point_id in r.applies_to.points)
+                and (r.applies_to.zones is None or zone in r.applies_to.zones)
+                and (r.applies_to.tests is None or test_id in r.applies_to.tests)
+            )
+        return found
+
+    @cached_property
+    def _rules_at(self) -> dict[tuple[str, str | None], tuple[MpeRule, ...]]:
+        return {}
 
     @cached_property
     def zero_point(self) -> str | None:
