@@ -130,3 +130,15 @@ def test_in_service_mpe_is_twice_the_initial_for_the_same_reading(nawi: Procedur
     reading = jjg539.load(500, D("0.8"))
     assert evaluate(nawi, ON, "initial", SCALE_III, [reading, *jjg539.complete()]).verdict == "fail"
     assert evaluate(nawi, ON, "in_service", SCALE_III, [reading, *jjg539.weighing()]).verdict == "pass"
+
+
+def test_with_d_below_e_readings_are_rounded_to_d_and_need_no_added_load_nor_e0(nawi: Procedure) -> None:
+    # d = 1 g < e = 5 g: the display resolves the error itself (no changeover weights, no E0 correction).
+    # 10 kg = 2000e, in-service MPE 2.0e = 10 g: I = 10.010 passes, 10.011 fails.
+    params = {**SCALE_III, "resolution": D("0.001")}
+    zero = PointReading("weighing_zero", D(0), D(0))
+    loads = [PointReading("load", m, m) for m in (D("0.1"), D("2.5"), D(20), D(30))]
+    for indication, verdict in (("10.010", "pass"), ("10.011", "fail")):
+        readings = [zero, *loads, PointReading("load", D(10), D(indication))]
+        ev = evaluate(nawi, ON, "in_service", params, readings)
+        assert ev.verdict == verdict and ev.points[-1].corrected_error is None

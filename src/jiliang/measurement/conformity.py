@@ -352,7 +352,7 @@ class _Judge:
             )
         lower, upper, unit = _limits(rule, self.params, point)
         value = _compared(rule, point, judged_error, reference)
-        missing_e0 = error_test.corrected and r.corrected is None
+        missing_e0 = error_test.corrected and r.changeover and r.corrected is None  # E0 corrects changeover errors
         decision = (
             None if missing_e0 else decide(self.edition.decision_rule, value, lower, upper, u.expanded if u else None)
         )
@@ -402,7 +402,7 @@ class _Judge:
         if (
             problem is None
             and test.corrected
-            and any(r.corrected is None for r, _ in mine if r.point.id != self.edition.zero_point)
+            and any(r.changeover and r.corrected is None for r, _ in mine if r.point.id != self.edition.zero_point)
         ):
             problem = "未测零点误差 E0 / the error at zero E0 is not measured"
         return PrescribedTestResult(test, _verdict([p.conforms for p in judged], problem), seqs, problem=problem)
