@@ -1,0 +1,242 @@
+"""A verification procedure as data: an instrument item, its regulation's editions, their measurement
+points, the tests each regulation prescribes, and the MPE rules with their source and confidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from jiliang.measurement.decision import DecisionRule
+from jiliang.measurement.point_uncertainty import UncertaintyModel
+
+__all__ = [
+    "STAGES",
+    "AppliesTo",
+    "Edition",
+    "InstrumentParameter",
+    "MeasurementPoint",
+    "MpeRule",
+    "NoEditionInForce",
+    "Position",
+    "PrescribedTest",
+    "Procedure",
+]
+
+STAGES: tuple[str, ...] = ("initial", "subsequent", "in_service")
+
+Stage = Literal["initial", "subsequent", "in_service", "any"]
+Kind = Literal["multiple_of_e", "relative_percent", "absolute"]
+Confidence = Literal["high", "medium", "low"]
+
+
+class NoEditionInForce(ValueError):
+    """No edition of the item's regulation is in force on the requested date."""
+
+
+@dataclass(frozen=True)
+class InstrumentParameter:
+    name: str
+    label_zh: str
+    label_en: str
+    kind: Literal["number", "choice"]
+    unit: str | None
+    required: bool
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class MeasurementPoint:
+    id: str
+    label_zh: str
+    label_en: str
+    nominal: str
+    unit: str
+    zone: str | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a load is placed on the load receptor (eccentricity test)."""
+
+    id: str
+    label_zh: str
+    label_en: str
+
+
+Criterion = Literal["error", "range", "discrimination"]
+Method = Literal["reading", "changeover"]
+
+
+@dataclass(frozen=True)
+class PrescribedTest:
+    """A test the regulation prescribes (检定项目), judged on its own and named on the record:
+
+    - error: each reading's error lies within the MPE rule for its point (and load);
+    - range: the range of the errors of one point's repeated readings is at most |MPE| of that
+      point's rule (repeatability: OIML R 76-1 3.6.1; JJG 443 repeatability);
+    - discrimination: adding `extra_load_d`·d changes the indication by at least d (R 76-1 3.8).
+
+    method changeover: errors before rounding by the changeover-point method (闪变点法, OIML R 76-1
+    A.4.4.3), applied when the instrument's d equals e; `corrected`: less the error at zero E0,
+    read at `zero_point` (a point of the weighing test, not judged itself)."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    criterion: Criterion
+    points: tuple[str, ...]
+    required_in: tuple[str, ...]  # stages in which the record must hold this test
+    source: str
+    confidence: Confidence
+    method: Method = "reading"
+    corrected: bool = False
+    zero_point: str | None = None
+    min_readings: int = 1  # per point (range: per series)
+    positions: tuple[Position, ...] = ()
+    extra_load_d: Decimal | None = None
+
+    def position(self, position_id: str) -> Position | None:
+        return next((p for p in self.positions if p.id == position_id), None)
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    """Where a rule applies: named points, named zones, named tests and/or a load band in units of e."""
+
+    points: tuple[str, ...] | None = None
+    zones: tuple[str, ...] | None = None
+    load_e: tuple[Decimal, Decimal] | None = None
+    tests: tuple[str, ...] | None = None
+
+    def band_contains(self, m: Decimal) -> bool:
+        """Load band lower < m <= upper; the first band (lower 0) also includes m = 0."""
+        if self.load_e is None:
+            return True
+        lower, upper = self.load_e
+        return (lower < m or (lower == 0 and m == 0)) and m <= upper
+
+
+@dataclass(frozen=True)
+class MpeRule:
+    id: str
+    stage: Stage
+    accuracy_class: str | None
+    quantity: str
+    applies_to: AppliesTo
+    kind: Kind
+    mpe_lower: Decimal
+    mpe_upper: Decimal
+    unit: str
+    source: str
+    confidence: Confidence
+    confirmed: bool
+    conditions: tuple[tuple[str, str], ...] = ()
+
+    def matches_stage(self, stage: str) -> bool:
+        return self.stage == "any" or self.stage == stage
+
+
+@dataclass(frozen=True)
+class Edition:
+    regulation: str
+    title_zh: str
+    effective_from: date | None
+    effective_until: date | None
+    points: tuple[MeasurementPoint, ...]
+    rules: tuple[MpeRule, ...]
+    decision_rule: DecisionRule = DecisionRule()
+    uncertainty: UncertaintyModel | None = None
+    declared_tests: tuple[PrescribedTest, ...] = ()
+
+    @cached_property
+    def tests(self) -> tuple[PrescribedTest, ...]:
+        """The tests of the edition; one indication-error test over every point when it lists none."""
+        if self.declared_tests:
+            return self.declared_tests
+        return (
+            PrescribedTest(
+                "indication",
+                "示值误差",
+                "indication error",
+                "error",
+                tuple(p.id for p in self.points),
+                STAGES,
+                self.regulation,
+                "high",
+            ),
+        )
+
+    def tests_of(self, point_id: str) -> tuple[PrescribedTest, ...]:
+        return self._tests_by_point.get(point_id, ())
+
+    @cached_property
+    def _tests_by_point(self) -> dict[str, tuple[PrescribedTest, ...]]:
+        return {p.id: tuple(t for t in self.tests if p.id in t.points) for p in self.points}
+
+    def rules_at(self, point_id: str, test_id: str | None) -> tuple[MpeRule, ...]:
+        """The rules, in file order, whose points, zones and tests admit a reading at this point in this
+        test (stage, class, conditions and load band are left to the caller); computed once per pair."""
+        key = (point_id, test_id)
+        found = self._rules_at.get(key)
+        if found is None:
+            point = self.point(point_id)
+            zone = point.zone if point else None
+            found = self._rules_at[key] = tuple(
+                r
+                for r in self.rules
+                if (r.applies_to.points is None or point_id in r.applies_to.points)
+                and (r.applies_to.zones is None or zone in r.applies_to.zones)
+                and (r.applies_to.tests is None or test_id in r.applies_to.tests)
+            )
+        return found
+
+    @cached_property
+    def _rules_at(self) -> dict[tuple[str, str | None], tuple[MpeRule, ...]]:
+        return {}
+
+    @cached_property
+    def zero_point(self) -> str | None:
+        """The point whose changeover error is E0 (OIML R 76-1 A.4.4.3), if a test names one."""
+        return next((t.zero_point for t in self.tests if t.zero_point), None)
+
+    def in_force_on(self, on: date) -> bool:
+        after_start = self.effective_from is None or self.effective_from <= on
+        return after_start and (self.effective_until is None or on <= self.effective_until)
+
+    def point(self, point_id: str) -> MeasurementPoint | None:
+        return self._points_by_id.get(point_id)
+
+    @cached_property
+    def _points_by_id(self) -> dict[str, MeasurementPoint]:
+        return {p.id: p for p in self.points}
+
+
+@dataclass(frozen=True)
+class Procedure:
+    item_code: str
+    name_zh: str
+    name_en: str
+    catalogue_item_zh: str
+    instrument_types_zh: tuple[str, ...]
+    instrument_parameters: tuple[InstrumentParameter, ...]
+    editions: tuple[Edition, ...]
+    path: Path | None = field(default=None, compare=False)
+    purpose: Literal["verification", "calibration"] = "verification"
+
+    def parameter(self, name: str) -> InstrumentParameter | None:
+        return next((p for p in self.instrument_parameters if p.name == name), None)
+
+    def edition_on(self, on: date) -> Edition:
+        for edition in self.editions:
+            if edition.in_force_on(on):
+                return edition
+        spans = "; ".join(
+            f"{e.regulation} {e.effective_from or '…'} – {e.effective_until or '…'}" for e in self.editions
+        )
+        raise NoEditionInForce(
+            f"{self.name_zh} ({self.item_code}): no regulation edition in force on {on.isoformat()} (editions: {spans})"
+        )
