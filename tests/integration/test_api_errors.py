@@ -12,7 +12,10 @@ from jiliang.registry.tables import instruments, owners, users
 from jiliang.verification import service as workflow
 from jiliang.verification.tables import measurement_points, signoffs, tasks, verification_records
 from tests.conftest import ADMIN_PASSWORD, login
-from tests.support import world
+from tests.support import jjg539, world
+
+# a complete, passing JJG 539 verification (every test the regulation asks for at this stage), as JSON
+COMPLETE = jjg539.as_json(jjg539.complete())
 
 
 def _count(platform, table) -> int:
@@ -60,10 +63,7 @@ def test_non_numeric_reading_is_refused_naming_the_point_and_nothing_is_written(
         headers=h,
         json=_results(
             lab,
-            [
-                {"point_id": "load", "reference": "1.000", "indication": "1.000"},
-                {"point_id": "load", "reference": "5.000", "indication": "5,005"},
-            ],
+            [*COMPLETE, {"point_id": "load", "reference": "5.000", "indication": "5,005", "added_load": "0.0025"}],
         ),
     )
     detail = _error(r, 422, "invalid_input")
@@ -75,7 +75,7 @@ def test_non_numeric_reading_is_refused_naming_the_point_and_nothing_is_written(
     r = client.post(
         f"/api/tasks/{task}/results",
         headers=h,
-        json=_results(lab, [{"point_id": "load", "reference": "5.000", "indication": "5.005"}]),
+        json=_results(lab, COMPLETE),
     )
     assert r.status_code == 201, r.text
 
@@ -86,7 +86,7 @@ def test_reading_at_an_unknown_point_is_refused_and_nothing_is_written(platform,
     r = client.post(
         f"/api/tasks/{task}/results",
         headers=h,
-        json=_results(lab, [{"point_id": "no_such_point", "reference": "1.000", "indication": "1.000"}]),
+        json=_results(lab, [*COMPLETE, {"point_id": "no_such_point", "reference": "1.000", "indication": "1.000"}]),
     )
     assert "no_such_point" in _error(r, 422, "readings")
     assert _count(platform, verification_records) == 0
@@ -99,7 +99,7 @@ def test_verification_date_in_the_future_is_refused(platform, client):
     r = client.post(
         f"/api/tasks/{task}/results",
         headers=h,
-        json=_results(lab, [{"point_id": "load", "reference": "1.000", "indication": "1.000"}], performed_on=tomorrow),
+        json=_results(lab, COMPLETE, performed_on=tomorrow),
     )
     assert r.status_code == 422 and "future" in r.json()["detail"]
     assert _count(platform, verification_records) == 0
@@ -109,9 +109,7 @@ def test_standard_of_another_institution_cannot_be_used(platform, client):
     other = world.make_lab(platform, "D310101", ["nawi"])
     lab, task = _task(platform)
     h = login(client, lab.verifier.username, world.PASSWORD)
-    body = _results(
-        lab, [{"point_id": "load", "reference": "1.000", "indication": "1.000"}], standard_ids=[other.standard_id]
-    )
+    body = _results(lab, COMPLETE, standard_ids=[other.standard_id])
     assert str(other.standard_id) in _error(
         client.post(f"/api/tasks/{task}/results", headers=h, json=body), 422, "invalid_input"
     )
@@ -121,7 +119,7 @@ def test_standard_of_another_institution_cannot_be_used(platform, client):
 def test_wrong_password_when_signing_results_writes_nothing(platform, client):
     lab, task = _task(platform)
     h = login(client, lab.verifier.username, world.PASSWORD)
-    body = _results(lab, [{"point_id": "load", "reference": "1.000", "indication": "1.000"}], password="nope-nope")
+    body = _results(lab, COMPLETE, password="nope-nope")
     _error(client.post(f"/api/tasks/{task}/results", headers=h, json=body), 403, "password_confirmation")
     assert _count(platform, verification_records) == 0 and _task_state(platform, task) == "assigned"
 

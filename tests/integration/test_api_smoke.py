@@ -6,7 +6,7 @@ from datetime import date
 
 from jiliang.platform import shanghai_today
 from tests.conftest import ADMIN_PASSWORD, login
-from tests.support import world
+from tests.support import jjg539, world
 
 
 def test_whole_workflow_over_http(platform, client):
@@ -56,10 +56,8 @@ def test_whole_workflow_over_http(platform, client):
             "performed_on": str(shanghai_today()),
             "standard_ids": [lab.standard_id],
             "stage": "subsequent",
-            "readings": [
-                {"point_id": "load", "reference": "1.000", "indication": "1.000"},
-                {"point_id": "load", "reference": "5.000", "indication": "5.005"},
-            ],
+            # a subsequent verification records every JJG 539 test (tests/support/jjg539.py), all passing
+            "readings": jjg539.as_json(jjg539.complete()),
         },
     )
     assert r.status_code == 201, r.text

@@ -52,21 +52,23 @@ def test_verifier_cannot_change_the_catalogue(platform, client):
 def test_unconfirmed_rule_gives_advisory_verdicts_until_an_administrator_confirms_it(platform, client):
     owner = world.make_owner(platform)
     lab = world.make_lab(platform, "D310104", ["nawi"])
-    zero = [workflow.ReadingInput("zero_setting", "0.000", "0.000"), *world.SCALE_PASS]
+    # the JJG 539 rule still unconfirmed is tare-setting (0.25e, from memory); zero-setting is now sourced and
+    # confirmed. ΔL = e/2 (changeover-point method, d = e): E = I + e/2 − ΔL − L = 0.
+    tare = [workflow.ReadingInput("tare", "0.000", "0.000", added_load="0.0025"), *world.SCALE_PASS]
     [task] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
-    first = world.record(platform, lab, task, zero)
+    first = world.record(platform, lab, task, tare)
     admin = login(client, "admin", ADMIN_PASSWORD)
     rules = {
         r["id"]: r
         for e in next(p for p in client.get("/api/procedures", headers=admin).json() if p["code"] == "nawi")["editions"]
         for r in e["rules"]
     }
-    assert rules["zero_setting"]["confirmed"] is False and rules["zero_setting"]["confidence"] == "low"
-    r = client.post("/api/procedures/nawi/rules/zero_setting/confirm", headers=admin)
+    assert rules["tare_setting"]["confirmed"] is False and rules["tare_setting"]["confidence"] == "low"
+    r = client.post("/api/procedures/nawi/rules/tare_setting/confirm", headers=admin)
     assert r.status_code == 200
-    assert client.post("/api/procedures/nawi/rules/zero_setting/confirm", headers=admin).status_code == 409
+    assert client.post("/api/procedures/nawi/rules/tare_setting/confirm", headers=admin).status_code == 409
     workflow.check_record(platform.uow(), world.confirm(platform, lab.checker), first, accept=False, remark="redo")
-    second = world.record(platform, lab, task, zero)
+    second = world.record(platform, lab, task, tare)
     with platform.engine.connect() as c:
         advisory = dict(c.execute(select(verification_records.c.id, verification_records.c.advisory)).all())
     assert advisory[first] is True and advisory[second] is False

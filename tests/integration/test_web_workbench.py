@@ -16,15 +16,20 @@ from jiliang.platform import shanghai_today
 from jiliang.registry import service as registry
 from jiliang.verification import service as workflow
 from jiliang.verification.queries import task_detail
-from tests.support import world
-from tests.support.work_pages import clients, form_token, overall, post_form, row_output
+from tests.support import jjg539, world
+from tests.support.work_pages import clients, form_token, overall, post_form, row_columns, row_output
 
 TODAY = shanghai_today()
 # A class III scale with e = 0.005 kg (world.scale). JJG 539-2016, subsequent verification:
 # 0 < m <= 500e (2.5 kg): MPE 0.5e = 0.0025 kg; 500e < m <= 2000e (10 kg): MPE 1.0e = 0.005 kg.
-# In service the MPE doubles: 500e < m <= 2000e gives 2.0e = 0.010 kg. Zero-setting: 0.25e = 0.00125 kg,
-# a rule the reference marks "not confirmed", so its verdicts are advisory.
+# In service the MPE doubles: 500e < m <= 2000e gives 2.0e = 0.010 kg. Tare-setting: 0.25e = 0.00125 kg,
+# a rule the reference marks "not confirmed", so its verdicts are advisory (zero-setting, also 0.25e, is
+# now confirmed from two sources).
 E = Decimal("0.005")
+# d = e, so each reading carries the changeover-point ΔL: E = I + e/2 − ΔL − L. With ΔL = e/2 the error is
+# I − L, the numbers worked out below. A verification at stage subsequent records every JJG 539 test, so the
+# readings a test is about come first (rows 0, 1, …) and a complete, passing set (jjg539.complete()) follows.
+HALF_E = "0.0025"
 
 
 @pytest.fixture
@@ -39,31 +44,28 @@ def scale_tasks(platform, lab_code: str = "D310104", district: str = "310104", n
     return lab, tasks
 
 
-def evaluate(client, task: int, rows: list[tuple[str, str, str]], stage: str = "subsequent"):  # type: ignore[no-untyped-def]
+def evaluate(client, task: int, rows: list, stage: str = "subsequent"):  # type: ignore[no-untyped-def]
     token = form_token(client, f"/work/tasks/{task}")
-    data = {
-        "performed_on": TODAY.isoformat(),
-        "stage": stage,
-        "point_id": [r[0] for r in rows],
-        "reference": [r[1] for r in rows],
-        "indication": [r[2] for r in rows],
-    }
+    data = {"performed_on": TODAY.isoformat(), "stage": stage, **row_columns(rows)}
     r = client.post(f"/work/tasks/{task}/evaluate", data=data, headers={"X-CSRF-Token": token, "HX-Request": "true"})
     assert r.status_code == 200, r.text
     return r.text
 
 
-def results_form(lab: world.Lab, rows: list[tuple[str, str, str]], password: str = world.PASSWORD) -> dict:
+def results_form(lab: world.Lab, rows: list, password: str = world.PASSWORD) -> dict:
     return {
         "performed_on": TODAY.isoformat(),
         "stage": "subsequent",
         "standard_ids": [str(lab.standard_id)],
         "temperature": "20.5 °C",
-        "point_id": [r[0] for r in rows],
-        "reference": [r[1] for r in rows],
-        "indication": [r[2] for r in rows],
+        **row_columns(rows),
         "password": password,
     }
+
+
+def complete(*rows: tuple) -> list:
+    """`rows` first, then every other test of a subsequent verification, all passing."""
+    return [*rows, *jjg539.complete()]
 
 
 def test_the_queue_shows_tasks_by_state_with_counts(platform, as_):
@@ -99,7 +101,7 @@ def test_the_task_page_shows_the_regulation_in_force_and_only_valid_standards(pl
     refused = page.split(f'data-standard="{expired}"', 1)[1].split("</li>", 1)[0]
     assert "disabled" in refused and "考核证书已于" in refused
     # posting the expired one anyway is refused by the service, and nothing is written
-    data = results_form(lab, [("load", "5.000", "5.005")]) | {"standard_ids": [str(expired)]}
+    data = results_form(lab, complete()) | {"standard_ids": [str(expired)]}
     r = post_form(client, f"/work/tasks/{task}", f"/work/tasks/{task}/results", data)
     assert r.status_code == 409 and "考核证书已于" in r.text
     with platform.engine.connect() as c:
@@ -110,7 +112,7 @@ def test_live_evaluation_judges_each_point_by_the_published_mpe(platform, as_):
     lab, [task] = scale_tasks(platform)
     client = as_(lab.verifier)
     # m = 5 kg = 1000e: MPE 1.0e = 0.005 kg. Indication 5.005 → error +0.005 kg = MPE → passes.
-    html = evaluate(client, task, [("load", "5.000", "5.005"), ("load", "1.000", "1.000")])
+    html = evaluate(client, task, complete(("load", "5.000", "5.005", HALF_E), ("load", "1.000", "1.000", HALF_E)))
     first, second = row_output(html, 0), row_output(html, 1)
     assert first.error == Decimal("0.005") and first.mpe_upper == E and first.mpe_lower == -E
     assert first.mpe_unit == "kg" and first.verdict == "pass" and not first.advisory
@@ -118,11 +120,11 @@ def test_live_evaluation_judges_each_point_by_the_published_mpe(platform, as_):
     assert second.error == 0 and second.mpe_upper == Decimal("0.0025") and second.verdict == "pass"
     assert overall(html) == ("pass", False)
     # 5.010 → error +0.010 kg > 0.005 kg: the point and the whole verification fail
-    html = evaluate(client, task, [("load", "5.000", "5.010"), ("load", "1.000", "1.000")])
+    html = evaluate(client, task, complete(("load", "5.000", "5.010", HALF_E), ("load", "1.000", "1.000", HALF_E)))
     assert row_output(html, 0).error == Decimal("0.010") and row_output(html, 0).verdict == "fail"
     assert row_output(html, 1).verdict == "pass" and overall(html) == ("fail", False)
-    # in service the MPE doubles (2.0e = 0.010 kg): the same reading passes
-    html = evaluate(client, task, [("load", "5.000", "5.010")], stage="in_service")
+    # in service the MPE doubles (2.0e = 0.010 kg): the same reading passes (in service needs only the weighing test)
+    html = evaluate(client, task, [("load", "5.000", "5.010", HALF_E), *jjg539.weighing()], stage="in_service")
     assert row_output(html, 0).mpe_upper == 2 * E and overall(html) == ("pass", False)
 
 
@@ -130,8 +132,9 @@ def test_verdicts_of_unconfirmed_rules_are_marked_advisory(platform, as_):
     lab, [task] = scale_tasks(platform)
     client = as_(lab.verifier)
     assert 'id="advisory-rules"' in client.get(f"/work/tasks/{task}").text
-    # zero-setting: MPE 0.25e = 0.00125 kg; 0.000 → error 0, passes, but only advisory
-    html = evaluate(client, task, [("zero_setting", "0", "0.000"), ("load", "5.000", "5.005")])
+    # tare-setting (the unconfirmed rule now that zero-setting is sourced): MPE 0.25e = 0.00125 kg;
+    # 0.000 with ΔL = e/2 → error 0, passes, but only advisory
+    html = evaluate(client, task, complete(("tare", "0", "0.000", HALF_E), ("load", "5.000", "5.005", HALF_E)))
     zero = row_output(html, 0)
     assert zero.mpe_upper == Decimal("0.25") * E and zero.verdict == "pass" and zero.advisory
     assert not row_output(html, 1).advisory
@@ -140,7 +143,8 @@ def test_verdicts_of_unconfirmed_rules_are_marked_advisory(platform, as_):
 
 def test_a_bad_row_is_marked_and_blank_rows_are_ignored(platform, as_):
     lab, [task] = scale_tasks(platform)
-    html = evaluate(as_(lab.verifier), task, [("load", "5.000", "abc"), ("load", "", ""), ("load", "1", "1.000")])
+    rows = complete(("load", "5.000", "abc", HALF_E), ("load", "", ""), ("load", "1", "1.000", HALF_E))
+    html = evaluate(as_(lab.verifier), task, rows)
     assert row_output(html, 0).verdict == "problem" and "不是数字" in html
     assert row_output(html, 1).verdict is None and row_output(html, 2).verdict == "pass"
     assert overall(html)[0] == "problem"
@@ -149,7 +153,7 @@ def test_a_bad_row_is_marked_and_blank_rows_are_ignored(platform, as_):
 def test_a_wrong_password_refuses_the_results_and_writes_nothing(platform, as_):
     lab, [task] = scale_tasks(platform)
     client = as_(lab.verifier)
-    data = results_form(lab, [("load", "5.000", "5.005")], password="not-my-password")
+    data = results_form(lab, complete(("load", "5.000", "5.005", HALF_E)), password="not-my-password")
     r = post_form(client, f"/work/tasks/{task}", f"/work/tasks/{task}/results", data)
     assert r.status_code == 403 and "密码错误" in r.text
     assert 'value="5.005"' in r.text  # the form comes back as typed
@@ -160,7 +164,7 @@ def test_a_wrong_password_refuses_the_results_and_writes_nothing(platform, as_):
 def test_results_check_and_approval_through_the_pages_issue_a_certificate(platform, as_):
     lab, [task] = scale_tasks(platform)
     verifier = as_(lab.verifier)
-    rows = [("load", "1.000", "1.000"), ("load", "5.000", "5.005")]
+    rows = complete(("load", "1.000", "1.000", HALF_E), ("load", "5.000", "5.005", HALF_E))
     r = post_form(verifier, f"/work/tasks/{task}", f"/work/tasks/{task}/results", results_form(lab, rows))
     assert r.status_code == 303, r.text
     record_url = r.headers["location"]
@@ -337,7 +341,7 @@ def test_institution_a_cannot_open_institution_b_by_url(platform, as_):
 def test_a_post_without_the_csrf_token_is_refused(platform, as_):
     lab, [task] = scale_tasks(platform)
     client = as_(lab.verifier)
-    data = results_form(lab, [("load", "5.000", "5.005")])
+    data = results_form(lab, complete(("load", "5.000", "5.005", HALF_E)))
     r = client.post(f"/work/tasks/{task}/results", data=data, follow_redirects=False)
     assert r.status_code == 403 and "页面已过期" in r.text
     r = client.post(f"/work/tasks/{task}/evaluate", data=data, headers={"HX-Request": "true"})
@@ -359,7 +363,7 @@ def test_the_workbench_speaks_english_too(platform, as_):
     client.get("/lang/en")
     page = client.get(f"/work/tasks/{task}").text
     assert '<html lang="en">' in page and "Record the results" in page and "weighing test load m" in page
-    html = evaluate(client, task, [("load", "5.000", "5.010")])
+    html = evaluate(client, task, complete(("load", "5.000", "5.010", HALF_E)))
     assert ">Fail<" in html and "不合格" not in html
 
 

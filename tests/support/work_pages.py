@@ -97,3 +97,21 @@ def overall(html: str) -> tuple[str | None, bool]:
     found = re.search(r'id="overall-verdict"[^>]*', html)
     assert found, "no overall verdict"
     return _attr(found.group(0), "data-verdict"), _attr(found.group(0), "data-advisory") == "yes"
+
+
+COLUMNS = ("point_id", "reference", "indication", "added_load", "position", "indication_after")
+
+
+def row_columns(rows: Any) -> dict[str, list[str]]:
+    """The results form's per-row columns for `rows`: tuples (point_id, reference, indication[, added_load
+    [, position[, indication_after]]]) as typed, or readings (PointReading / ReadingInput, e.g. from
+    tests/support/jjg539.py); a missing or None column is posted blank, one value per row."""
+    from tests.support.jjg539 import as_inputs
+
+    typed = []
+    for row in rows:
+        if not isinstance(row, tuple):
+            [r] = as_inputs([row]) if not hasattr(row, "expanded_uncertainty") else [row]
+            row = (r.point_id, r.reference, r.indication, r.added_load, r.position, r.indication_after)
+        typed.append(tuple(row) + (None,) * (len(COLUMNS) - len(row)))
+    return {name: ["" if t[i] is None else str(t[i]) for t in typed] for i, name in enumerate(COLUMNS)}

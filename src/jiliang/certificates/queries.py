@@ -42,6 +42,11 @@ PUBLIC_FIELDS = (
     "conclusion",
     "status",
     "signature_valid",
+    # what the signed certificate says of its rules (standing): advisory flag, tests, limits' sources
+    "advisory",
+    "advisory_note",
+    "tests",
+    "rules",
 )
 
 # kid -> (alg, pem, compromised_from, read at): keys never change, but a key can be reported

@@ -254,10 +254,8 @@ def preview_results(
                 row = RowPreview(r, None, None, exc.message)
         rows.append(row)
     evaluation, problem = None, None
-    if any(row.problem for row in rows):
-        problem = "请先改正标出的行 / correct the marked rows first"
-    elif parsed:
-        try:  # all rows together: the error at zero E0 and the tests need every reading
+    if parsed:
+        try:  # the readable rows together: the error at zero E0 and the tests need every reading
             evaluation = _judge(form, stage, on, [p for _, p in parsed], context)
         except JiliangError as exc:
             problem = exc.message
@@ -272,6 +270,6 @@ def preview_results(
                 rows[i] = _row(form, rows[i].reading, point, stage, on, context)
             except JiliangError as exc:
                 rows[i] = RowPreview(rows[i].reading, None, None, exc.message)
-    if problem is not None and any(row.problem for row in rows):
-        problem = "请先改正标出的行 / correct the marked rows first"
+    if any(row.problem for row in rows):  # no overall verdict while a row is wrong
+        evaluation, problem = None, "请先改正标出的行 / correct the marked rows first"
     return Preview(tuple(rows), evaluation, problem, form.wants_statement, form.budget)
