@@ -147,3 +147,41 @@ def test_changing_a_recorded_added_load_or_a_rules_standing_is_named_by_the_audi
         platform, update(measurement_points).where(measurement_points.c.id == point.id).values(rule_confidence="high")
     )
     assert not audit(platform).clean
+
+
+def test_an_electricity_meter_is_verified_once_and_gets_a_replace_by_date_from_its_service_life(platform):
+    # verification_periods.csv: 电子式交流电能表 JJG 596-2012 "first_only_limited_use_rotation", "8 years (rotation)"
+    from jiliang.registry import service as registry
+    from jiliang.registry.periods import add_months
+
+    owner = world.make_owner(platform, "310104")
+    lab = world.make_lab(platform, "SIMT", ["energy_meter"])  # the city institute: energy meters are its item
+    iid = registry.register_instrument(
+        platform.uow(),
+        owner,
+        registry.InstrumentRegistration(
+            item_code="energy_meter",
+            name="单相电子式电能表",
+            serial_no="EM0001",
+            use="trade",
+            type_id=world.type_id(platform, "energy_meter", "电子式交流电能表"),
+            procedure_code="energy_meter",
+            parameters={"accuracy_class": "2", "resolution": "0.0001"},
+        ),
+    )
+    [task] = workflow.apply(platform.uow(), owner, [iid])
+    # JJG 596-2012 class 2 basic error: ±2.5 % (low current bands), ±2.0 % (0.1 Ib or 0.2 Ib up to Imax)
+    readings = [
+        workflow.ReadingInput("pf1_low", "1.0000", "1.0250"),
+        workflow.ReadingInput("pf1", "10.0000", "9.8000"),
+        workflow.ReadingInput("pf05_low", "1.0000", "0.9750"),
+        workflow.ReadingInput("pf05", "5.0000", "5.1000"),
+    ]
+    on = shanghai_today() - timedelta(days=3)
+    number = world.verify(platform, lab, task, readings, stage="initial", on=on)
+    with platform.engine.connect() as c:
+        payload = json.loads(c.execute(select(certificates.c.payload).where(certificates.c.number == number)).scalar())
+        inst = c.execute(select(instruments).where(instruments.c.id == iid)).one()
+    assert payload["conclusion"].startswith("合格") and [t["name_zh"] for t in payload["tests"]] == ["基本误差"]
+    assert payload["valid_until"] is None and payload["replace_by"] == str(add_months(on, 96) - timedelta(days=1))
+    assert inst.replace_by == add_months(on, 96) - timedelta(days=1)
