@@ -55,3 +55,18 @@ def test_the_qr_page_lists_each_test_and_the_standing_of_its_limits_in_the_visit
     text = page.inner_text("#fact-results")
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in text.split("Where the limits come from")[0]), text
     assert page.script_errors == []
+
+
+def test_an_in_service_inspection_says_it_does_not_renew_the_validity(platform, live_server, page):
+    owner = world.make_owner(platform, "310104")
+    lab = world.make_lab(platform, "D310104", ["fuel_dispenser"])
+    [task] = workflow.apply(platform.uow(), owner, [world.fuel_dispenser(platform, owner)])
+    number = world.verify(platform, lab, task, [workflow.ReadingInput("volume", "20.00", "20.02")], stage="in_service")
+    with platform.engine.connect() as c:
+        token = c.execute(select(certificates.c.public_token).where(certificates.c.number == number)).scalar_one()
+    issue_checkpoint(platform)
+    page.goto(f"{live_server}/public/verify/{number}?token={token}")
+    page.wait_for_selector('#verdict[data-result="valid"]', timeout=15_000)
+    assert page.inner_text("#fact-valid-until") == "使用中检查，不更新有效期"
+    assert page.locator("#fact-tests li").all_inner_texts() == ["示值误差：合格"]
+    assert page.script_errors == []

@@ -362,6 +362,7 @@ export function factsOf(payload) {
     conclusion: payload.conclusion,
     decisionRule: rec.decision_rule,
     issuedAt: payload.issued_at,
+    stage: rec.stage,
     advisory: payload.advisory === true,
     tests: Array.isArray(payload.tests) ? payload.tests : [],
     rules: rulesOf(payload.points),
@@ -572,6 +573,7 @@ function render(root, report) {
   setFact(root, "date", f.date);
   if (f.validUntil) setFact(root, "valid-until", f.validUntil);
   else if (f.replaceBy) say(root.querySelector("#fact-valid-until"), `须于 ${f.replaceBy} 前更换`, `Replace by ${f.replaceBy}`);
+  else if (f.stage === "in_service") say(root.querySelector("#fact-valid-until"), "使用中检查，不更新有效期", "In-service inspection: validity not renewed");
   else say(root.querySelector("#fact-valid-until"), "未规定（无检定周期数据）", "Not stated (no period in the data)");
   setFact(root, "conclusion", f.conclusion);
   // the record's rule is written "中文 / English"
