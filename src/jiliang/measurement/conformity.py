@@ -159,53 +159,28 @@ class _Judge(PrescribedTestJudge):
         reference, point = Decimal(r.raw.reference), r.point
         relative = r.error / reference * 100 if reference != 0 else None
         common: dict[str, Any] = {
+            "point_id": point.id,
+            "reference": reference,
+            "indication": r.indication,
+            "error": r.error,
+            "relative_error_percent": relative,
             "corrected_error": r.corrected,
             "added_load": r.raw.added_load,
             "position": r.raw.position,
             "indication_after": r.raw.indication_after,
             "tests": tuple(t.id for t in r.tests),
         }
+        no_rule: dict[str, Any] = dict.fromkeys(("mpe_lower", "mpe_upper", "mpe_unit", "rule_id", "conforms"))
         error_test = next((t for t in r.tests if t.criterion == "error"), None)
-        judged = error_test is not None and point.id != self.edition.zero_point
-        if not judged:
-            return PointResult(
-                point.id,
-                reference,
-                r.indication,
-                r.error,
-                relative,
-                None,
-                None,
-                None,
-                None,
-                None,
-                False,
-                judged=False,
-                **common,
-            )
-        assert error_test is not None
+        if error_test is None or point.id == self.edition.zero_point:
+            return PointResult(**common, **no_rule, advisory=False, judged=False)
         judged_error = r.error if r.corrected is None else r.corrected
         u, problem = uncertainty_at(
             self.edition, point.id, budget_values(self.params, self.context, reference, r.indication)
         )
         rule = rule_for(self.edition, self.stage, self.params, point, reference, error_test.id)
         if rule is None:
-            return PointResult(
-                point.id,
-                reference,
-                r.indication,
-                r.error,
-                relative,
-                None,
-                None,
-                None,
-                None,
-                None,
-                False,
-                u,
-                problem,
-                **common,
-            )
+            return PointResult(**common, **no_rule, advisory=False, uncertainty=u, uncertainty_problem=problem)
         lower, upper, unit = limits_of(rule, self.params, point)
         value = compared_error(rule, point, judged_error, reference)
         missing_e0 = error_test.corrected and r.changeover and r.corrected is None  # E0 corrects changeover errors
@@ -213,22 +188,17 @@ class _Judge(PrescribedTestJudge):
             None if missing_e0 else decide(self.edition.decision_rule, value, lower, upper, u.expanded if u else None)
         )
         return PointResult(
-            point.id,
-            reference,
-            r.indication,
-            r.error,
-            relative,
-            lower,
-            upper,
-            unit,
-            rule.id,
-            None if decision is None else decision.conforms,
-            not rule.confirmed and rule.id not in self.confirmed,
-            u,
-            problem,
-            decision,
-            rule=rule,
             **common,
+            mpe_lower=lower,
+            mpe_upper=upper,
+            mpe_unit=unit,
+            rule_id=rule.id,
+            conforms=None if decision is None else decision.conforms,
+            advisory=not rule.confirmed and rule.id not in self.confirmed,
+            uncertainty=u,
+            uncertainty_problem=problem,
+            decision=decision,
+            rule=rule,
         )
 
 
