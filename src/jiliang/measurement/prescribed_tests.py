@@ -82,11 +82,12 @@ class PrescribedTestJudge:
                     f"{test.name_en}, which the record lacks",
                 )
             return PrescribedTestResult(test, "unknown", seqs)  # not done; left out of the verdict
-        problem = self._incomplete(test, [r for r, _ in mine])
+        own = [r for r, _ in mine]
+        problem = self._incomplete(test, own)
         if test.criterion == "range":
-            return self._range(test, mine, seqs, problem)
+            return self._range(test, own, seqs, problem)
         if test.criterion == "discrimination":
-            return self._discrimination(test, mine, seqs, problem)
+            return self._discrimination(test, own, seqs, problem)
         judged = [c for r, c in mine if r.point.id != self.edition.zero_point]
         if (
             problem is None
@@ -129,14 +130,14 @@ class PrescribedTestJudge:
     def _range(
         self,
         test: PrescribedTest,
-        mine: Sequence[tuple[ReadingUnderTest, bool | None]],
+        readings: Sequence[ReadingUnderTest],
         seqs: tuple[int, ...],
         problem: str | None,
     ) -> PrescribedTestResult:
         """OIML R 76-1 3.6.1: the difference between results of several weighings of the same load is at
         most |MPE| at that load (JJG 443: the range of the relative errors at most the repeatability limit)."""
         series: dict[str, list[ReadingUnderTest]] = defaultdict(list)
-        for r, _ in mine:
+        for r in readings:
             series[r.point.id].append(r)
         worst: tuple[Decimal, Decimal, str] | None = None
         verdicts: list[bool | None] = []
@@ -168,19 +169,19 @@ class PrescribedTestJudge:
     def _discrimination(
         self,
         test: PrescribedTest,
-        mine: Sequence[tuple[ReadingUnderTest, bool | None]],
+        readings: Sequence[ReadingUnderTest],
         seqs: tuple[int, ...],
         problem: str | None,
     ) -> PrescribedTestResult:
         """OIML R 76-1 3.8 / A.4.12: an extra load of 1.4 d changes the indication by at least d."""
         d = self.resolution
         changes = []
-        for r, _ in mine:
+        for r in readings:
             assert r.raw.indication_after is not None
             changes.append(round_to_resolution(Decimal(r.raw.indication_after), d) - r.indication)
         smallest = min(changes)
         verdict = verdict_of([c >= d for c in changes], problem)
-        unit = mine[0][0].point.unit
+        unit = readings[0].point.unit
         return PrescribedTestResult(test, verdict, seqs, smallest, d, unit, problem)
 
 
