@@ -232,7 +232,11 @@ def evaluate(
                 r.corrected = r.error - e0
     results = [judge.point_result(r) for r in parsed]
     conforms = [r.conforms for r in results]
-    tests = tuple(judge.test_result(t, parsed, conforms) for t in edition.tests)
+    own: dict[str, list[ReadingUnderTest]] = {t.id: [] for t in edition.tests}
+    for r in parsed:
+        for t in r.tests:
+            own[t.id].append(r)
+    tests = tuple(judge.test_result(t, own[t.id], conforms) for t in edition.tests)
     res_param = procedure.parameter("resolution" if "resolution" in params else "e")
     unit = (res_param.unit if res_param else None) or edition.points[0].unit
     stage_en, stage_zh = STAGE_TEXT[stage]

@@ -68,8 +68,8 @@ class PrescribedTestJudge:
     def test_result(
         self, test: PrescribedTest, readings: Sequence[ReadingUnderTest], conforms: Sequence[bool | None]
     ) -> PrescribedTestResult:
-        # each of its readings with that reading's verdict against its MPE (tests matched by identity: cheap)
-        mine = [(r, conforms[r.seq]) for r in readings if any(t is test for t in r.tests)]
+        """`readings`: the test's own readings; `conforms`: every reading's verdict against its MPE, by seq."""
+        mine = [(r, conforms[r.seq]) for r in readings]
         seqs = tuple(r.seq for r, _ in mine)
         if not mine:
             if self.stage in test.required_in:
