@@ -8,8 +8,10 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from jiliang.api import create_app
 from jiliang.certificates.tables import certificates
 from jiliang.ledger.auditor import audit
 from jiliang.platform import shanghai_today
@@ -18,6 +20,7 @@ from jiliang.verification import service as workflow
 from jiliang.verification.tables import measurement_points, verification_records
 from tests.conftest import login
 from tests.support import jjg539, tamper, world
+from tests.support.work_pages import log_in
 
 JJG539_TESTS = {"weighing", "eccentricity", "repeatability", "discrimination", "zero_setting"}
 
@@ -70,6 +73,14 @@ def test_the_record_and_certificate_carry_each_test_the_changeover_error_and_eac
     assert {"name": "eccentricity test", "verdict": "pass"} in en["tests"]
     tare = next(rule for rule in en["rules"] if rule["confidence"] == "low")
     assert tare["advisory"] is True and tare["standing"] == "unconfirmed"
+    # the record and certificate pages name each test with its verdict, in the page's language
+    with TestClient(create_app(platform)) as browser:
+        log_in(browser, lab.approver.username)
+        record_page = browser.get(f"/work/records/{rec['id']}").text
+        assert 'data-test="eccentricity" data-verdict="pass"' in record_page and "偏载测试" in record_page
+        assert "未确认" in record_page and "tare_setting" not in record_page  # standing in words, not rule codes
+        page = browser.get(f"/work/certificates/{number}").text
+        assert 'id="certificate-tests"' in page and "称量测试" in page and "除皮准确度" in page
     assert audit(platform).clean
 
 

@@ -24,6 +24,7 @@ from .session import PageActor
 from .work_common import (
     CERTIFICATE_STATUSES,
     KIND_LABELS,
+    TEST_VERDICTS,
     PostedTexts,
     message,
     platform_of,
@@ -103,6 +104,7 @@ def _certificate_page(
         "field_labels": FIELD_LABELS,
         "statuses": CERTIFICATE_STATUSES,
         "kinds": KIND_LABELS,
+        "test_verdicts": TEST_VERDICTS,
         "can_amend": cert.status == "valid" and actor.has("approver"),
         "can_revoke": cert.status == "valid" and actor.has("approver", "lab_manager"),
         "error": error,

@@ -44,6 +44,8 @@ TASK_STATES = {
     "issued": N_("Certificate issued"),
 }
 VERDICTS = {"pass": N_("Pass"), "fail": N_("Fail"), "unknown": N_("Unknown: no MPE rule")}
+# a test of the regulation is undetermined for more reasons than a missing rule (incomplete, undetermined zone)
+TEST_VERDICTS = {"pass": N_("Pass"), "fail": N_("Fail"), "unknown": N_("Not determined")}
 CERTIFICATE_STATUSES = {code: STATUS_LABELS[code] for code in ("valid", "superseded", "revoked", "expired")}
 
 

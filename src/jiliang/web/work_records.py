@@ -19,7 +19,17 @@ from .render import redirect, render
 from .routing import page_router
 from .session import PageActor
 from .vocabulary import CONFIDENCE_LABELS
-from .work_common import KIND_LABELS, STAGE_LABELS, VERDICTS, message, platform_of, reading, signing, translate
+from .work_common import (
+    KIND_LABELS,
+    STAGE_LABELS,
+    TEST_VERDICTS,
+    VERDICTS,
+    message,
+    platform_of,
+    reading,
+    signing,
+    translate,
+)
 
 __all__ = ["router"]
 
@@ -55,6 +65,7 @@ def _record_page(
         "stages": STAGE_LABELS,
         "kinds": KIND_LABELS,
         "verdicts": VERDICTS,
+        "test_verdicts": TEST_VERDICTS,
         "points": points,
         "procedure": procedure,
         "environment_labels": ENVIRONMENT_LABELS,

@@ -24,7 +24,17 @@ from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
 from .session import PageActor
-from .work_common import STAGE_LABELS, TASK_STATES, VERDICTS, message, platform_of, reading, signing, translate
+from .work_common import (
+    STAGE_LABELS,
+    TASK_STATES,
+    TEST_VERDICTS,
+    VERDICTS,
+    message,
+    platform_of,
+    reading,
+    signing,
+    translate,
+)
 from .work_readings import MAX_ROWS, TypedResults, typed_results
 
 __all__ = ["router"]
@@ -102,6 +112,7 @@ def _task_page(
         "stages": STAGE_LABELS,
         "states": TASK_STATES,
         "verdicts": VERDICTS,
+        "test_verdicts": TEST_VERDICTS,
     }
     return render(request, "work/task.html", context, status_code=status_code)
 
@@ -122,7 +133,9 @@ def evaluate(request: Request, task_id: int, actor: PageActor, typed: TypedDep) 
     with reading(request) as conn:
         procedures = platform_of(request).procedures
         preview = _preview(conn, procedures, actor, task_id, typed)
-    return render(request, "work/_evaluation.html", {"preview": preview, "verdicts": VERDICTS})
+    return render(
+        request, "work/_evaluation.html", {"preview": preview, "verdicts": VERDICTS, "test_verdicts": TEST_VERDICTS}
+    )
 
 
 def _preview(
