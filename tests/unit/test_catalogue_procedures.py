@@ -184,3 +184,33 @@ def test_taximeter_without_a_rule_for_the_stage_is_unknown(procedures: dict[str,
     (result,) = evaluation.points
     assert result.rule_id is None and result.conforms is None and result.mpe_upper is None
     assert evaluation.verdict == "unknown"
+
+
+# ------------------------------------------------------------------ combustible gas detectors (JJG 693-2011)
+
+CITED = Path(__file__).resolve().parents[2] / "src" / "jiliang" / "measurement" / "cited_rules.csv"
+
+
+def _cited(regulation: str, quantity: str) -> dict[str, str]:
+    with CITED.open(encoding="utf-8", newline="") as f:
+        [row] = [r for r in csv.DictReader(f) if r["regulation"] == regulation and r["quantity"] == quantity]
+    return row
+
+
+# JJG 693-2011 Table 1 as reproduced by an enterprise procedure: "示值误差 ±5 %FS" (low, unconfirmed).
+@pytest.mark.parametrize(("indication", "conforms"), [("55.0", True), ("45.0", True), ("55.1", False), ("44.9", False)])
+def test_gas_detector_error_is_judged_against_a_share_of_its_full_scale(indication: str, conforms: bool) -> None:
+    row = _cited("JJG 693-2011", "indication error")
+    limit = Decimal(row["mpe_value"]) * Decimal(100) / 100  # %FS of a 0–100 %LEL instrument, in %LEL
+    procedure = load_procedures()["gas_detector"]
+    params = {"full_scale": "100", "resolution": "0.1"}
+    ev = evaluate(
+        procedure,
+        date(2026, 6, 1),
+        "subsequent",
+        params,
+        [PointReading("concentration", Decimal(50), Decimal(indication))],
+    )
+    [point] = ev.points
+    assert point.mpe_upper == limit and point.mpe_unit == "%LEL" and point.conforms is conforms
+    assert point.advisory and ev.advisory  # a low-confidence rule ships unconfirmed

@@ -64,6 +64,10 @@ def limits_of(
     rule: MpeRule, params: Mapping[str, str | Decimal], point: MeasurementPoint
 ) -> tuple[Decimal, Decimal, str]:
     """The rule's limits in the unit the error is compared in."""
+    if rule.kind == "percent_of_full_scale":  # ±5 %FS: a share of the instrument's full scale, in its unit
+        full_scale = params["full_scale"]
+        assert isinstance(full_scale, Decimal)
+        return rule.mpe_lower * full_scale / 100, rule.mpe_upper * full_scale / 100, point.unit
     if rule.kind == "multiple_of_e":
         e = params["e"]
         assert isinstance(e, Decimal)

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = ["check_procedure", "comparison_unit"]
 
-_KIND_UNIT = {"multiple_of_e": "e", "relative_percent": "%"}
+_KIND_UNIT = {"multiple_of_e": "e", "relative_percent": "%", "percent_of_full_scale": "%FS"}
 
 
 def check_procedure(procedure: Procedure) -> Iterator[tuple[str, str]]:
@@ -35,7 +35,9 @@ def check_procedure(procedure: Procedure) -> Iterator[tuple[str, str]]:
 
 def comparison_unit(rule: MpeRule, point_unit: str) -> str:
     """The unit an error is compared in: % for relative rules, the point's unit for multiples of e."""
-    return "%" if rule.kind == "relative_percent" else point_unit if rule.kind == "multiple_of_e" else rule.unit
+    if rule.kind == "relative_percent":
+        return "%"
+    return point_unit if rule.kind in ("multiple_of_e", "percent_of_full_scale") else rule.unit
 
 
 def _check_uncertainty(edition: Edition, where: str) -> Iterator[tuple[str, str]]:
@@ -154,6 +156,8 @@ def _check_rule(procedure: Procedure, edition: Edition, rule: MpeRule, where: st
             yield f"{where}.applies_to.zones", f"no point is in zone '{name}' (zones: {sorted(zones)})"
     if at.load_e is not None and at.load_e[0] >= at.load_e[1]:
         yield f"{where}.applies_to.load_e", "lower must be below upper"
+    if rule.kind == "percent_of_full_scale" and procedure.parameter("full_scale") is None:
+        yield f"{where}.kind", "rules in %FS need an instrument parameter named 'full_scale'"
     if (rule.kind == "multiple_of_e" or at.load_e is not None) and procedure.parameter("e") is None:
         yield f"{where}.kind", "rules in units of e need an instrument parameter named 'e'"
     expected = _KIND_UNIT.get(rule.kind)

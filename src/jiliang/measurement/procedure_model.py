@@ -29,7 +29,7 @@ __all__ = [
 STAGES: tuple[str, ...] = ("initial", "subsequent", "in_service")
 
 Stage = Literal["initial", "subsequent", "in_service", "any"]
-Kind = Literal["multiple_of_e", "relative_percent", "absolute"]
+Kind = Literal["multiple_of_e", "relative_percent", "percent_of_full_scale", "absolute"]
 Confidence = Literal["high", "medium", "low"]
 
 
