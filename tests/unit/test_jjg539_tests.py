@@ -142,3 +142,11 @@ def test_with_d_below_e_readings_are_rounded_to_d_and_need_no_added_load_nor_e0(
         readings = [zero, *loads, PointReading("load", D(10), D(indication))]
         ev = evaluate(nawi, ON, "in_service", params, readings)
         assert ev.verdict == verdict and ev.points[-1].corrected_error is None
+
+
+def test_a_bad_added_load_is_explained_in_each_language_once(nawi: Procedure) -> None:
+    with pytest.raises(ReadingError) as caught:
+        evaluate(nawi, ON, "initial", SCALE_III, [PointReading("load", D(10), D(10), D("0.0003")), *jjg539.complete()])
+    zh, en = str(caught.value).split(" / ")  # the pages show one half: the page's language
+    assert zh.startswith("称量测试载荷") and "整数倍" in zh and not any(c.isascii() and c.isalpha() for c in zh[:6])
+    assert en.startswith("weighing test load m") and "0.1e steps" in en

@@ -119,37 +119,37 @@ class _Judge(PrescribedTestJudge):
             known = ", ".join(p.id for p in edition.points)
             raise ReadingError(f"unknown measurement point '{raw.point_id}' for {edition.regulation} (points: {known})")
         tests = edition.tests_of(point.id)
-        label = f"{point.label_zh} / {point.label_en}"
+        zh, en = point.label_zh, point.label_en  # each message reads "中文 / English"
         changeover = self.d_equals_e and any(t.method == "changeover" for t in tests)
         indication = round_to_resolution(Decimal(raw.indication), self.resolution)
         reference = Decimal(raw.reference)
         if changeover:
             if raw.added_load is None:
                 raise ReadingError(
-                    f"{label}：请填写闪变点附加砝码 ΔL / {label}: give the additional load ΔL "
+                    f"{zh}：请填写闪变点附加砝码 ΔL / {en}: give the additional load ΔL "
                     "(changeover-point method, d = e)"
                 )
             assert self.e is not None
             try:
                 error = error_before_rounding(reference, indication, Decimal(raw.added_load), self.e)
             except ChangeoverError as exc:
-                raise ReadingError(f"{label}: {exc}") from None
+                raise ReadingError(f"{zh}：{exc.zh} / {en}: {exc.en}") from None
         else:
             if raw.added_load is not None:
                 raise ReadingError(
-                    f"{label}：此处不用闪变点法，不应填写 ΔL / {label}: ΔL belongs to the changeover-point "
+                    f"{zh}：此处不用闪变点法，不应填写 ΔL / {en}: ΔL belongs to the changeover-point "
                     "method, used here only when d = e"
                 )
             error = indication - reference
         positioned = [t for t in tests if t.positions]
         if raw.position is not None and not any(t.position(raw.position) for t in positioned):
-            raise ReadingError(f"{label}：没有位置 {raw.position!r} / {label}: no position {raw.position!r}")
+            raise ReadingError(f"{zh}：没有位置 {raw.position!r} / {en}: no position {raw.position!r}")
         if positioned and raw.position is None:
-            raise ReadingError(f"{label}：请注明加载位置 / {label}: name the position of the load")
+            raise ReadingError(f"{zh}：请注明加载位置 / {en}: name the position of the load")
         discriminating = any(t.criterion == "discrimination" for t in tests)
         if discriminating != (raw.indication_after is not None):
             raise ReadingError(
-                f"{label}：鉴别力测试须填写加放附加载荷后的示值，其他测试不填 / {label}: the indication after "
+                f"{zh}：鉴别力测试须填写加放附加载荷后的示值，其他测试不填 / {en}: the indication after "
                 "the extra load is given for the discrimination test, and only there"
             )
         return ReadingUnderTest(seq, raw, point, tests, indication, error, changeover)

@@ -87,8 +87,11 @@ class ResultsForm:
         """The changeover-point method applies: a test asks for it and the instrument's d equals e."""
         params = self.task["instrument"]["parameters"] or {}
         uses = any(t.method == "changeover" for t in (self.edition.tests if self.edition else ()))
-        d = params.get("resolution")
-        return uses and "e" in params and (not d or str(d) == str(params["e"]))
+        e, d = params.get("e"), params.get("resolution")
+        try:
+            return uses and e is not None and (not d or Decimal(str(d)) == Decimal(str(e)))
+        except ArithmeticError:  # a malformed parameter: the evaluation will say so
+            return False
 
     def rule_points(self, rule: MpeRule) -> list[MeasurementPoint]:
         """The points a rule judges, to name it by what the verifier measures."""
