@@ -304,3 +304,12 @@ def test_a_rule_limited_to_an_unknown_test_is_rejected(tmp_path: Path) -> None:
     data["editions"][0]["rules"][0]["applies_to"]["tests"] = ["weighin"]
     with pytest.raises(ProcedureFileError, match="unknown test 'weighin'"):
         load_procedure_file(_write(tmp_path, "typo.yaml", data))
+
+
+def test_an_edition_without_declared_tests_stands_no_stronger_than_its_weakest_rule() -> None:
+    # mpe_rules.csv: JJG 443-2015 volume error "high"; the EV AC charger's energy-error rows are "low"
+    procedures = load_procedures()
+    [fuel] = procedures["fuel_dispenser"].editions[0].tests
+    [charger] = procedures["ev_charger_ac"].editions[0].tests
+    assert (fuel.name_zh, fuel.confidence) == ("示值误差", "high")
+    assert charger.confidence == "low"

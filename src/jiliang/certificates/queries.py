@@ -135,6 +135,7 @@ def public_certificate(conn: Connection, number: str, token: str) -> Any:
     return cert
 
 
+# the words of web/vocabulary.py CONFIDENCE_LABELS (and of the public page's script), for the JSON answer
 _STANDING = {
     "high": ("经规程原文或两处来源确认", "confirmed by the regulation's text or two sources"),
     "medium": ("来自一处二手来源", "from one secondary source"),
@@ -154,9 +155,16 @@ def standing(payload: dict[str, Any], english: bool) -> dict[str, Any]:
     for point in payload.get("points", []):
         source, confidence = point.get("rule_source"), point.get("rule_confidence")
         if source and confidence in _STANDING:
-            entry = rules.setdefault((source, confidence), {"source": source, "confidence": confidence})
-            entry["standing"] = _STANDING[confidence][pick]
-            entry["advisory"] = entry.get("advisory", False) or bool(point.get("advisory"))
+            entry = rules.setdefault(
+                (source, confidence),
+                {
+                    "source": source,
+                    "confidence": confidence,
+                    "standing": _STANDING[confidence][pick],
+                    "advisory": False,
+                },
+            )
+            entry["advisory"] = entry["advisory"] or bool(point.get("advisory"))
     return {
         "advisory": bool(payload.get("advisory")),
         "advisory_note": _ADVISORY[pick] if payload.get("advisory") else None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-__all__ = ["STEP_E", "ChangeoverError", "error_before_rounding"]
+__all__ = ["STEP_E", "ChangeoverError", "applies", "error_before_rounding"]
 
 STEP_E = Decimal("0.1")  # the additional weights, in units of e
 
@@ -18,6 +18,11 @@ class ChangeoverError(ValueError):
     def __init__(self, zh: str, en: str) -> None:
         super().__init__(en)
         self.zh, self.en = zh, en
+
+
+def applies(e: Decimal | None, d: Decimal | None) -> bool:
+    """The method is needed where the display does not resolve better than e: d absent or equal to e."""
+    return e is not None and (d is None or d == e)
 
 
 def error_before_rounding(load: Decimal, indication: Decimal, added: Decimal, e: Decimal) -> Decimal:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from jiliang.measurement.changeover import ChangeoverError, error_before_rounding
+from jiliang.measurement.changeover import applies as changeover_applies
 from jiliang.measurement.decision import Decision, decide
 from jiliang.measurement.limits import budget_values, compared_error, limits_of, rule_for, uncertainty_at
 from jiliang.measurement.point_uncertainty import PointUncertainty
@@ -62,14 +63,8 @@ class PointResult:
     added_load: Decimal | None = None
     position: str | None = None
     indication_after: Decimal | None = None
-    tests: tuple[str, ...] = ()  # the ids of the tests this reading belongs to
     rule: MpeRule | None = None  # the rule matched, with its source and confidence
     judged: bool = True  # False: E0, or a reading judged only with its test (repeatability, discrimination)
-
-    @property
-    def judged_error(self) -> Decimal:
-        """The error compared with the limits: Ec where the test corrects by E0, else E."""
-        return self.error if self.corrected_error is None else self.corrected_error
 
 
 @dataclass(frozen=True)
@@ -109,8 +104,8 @@ class _Judge(PrescribedTestJudge):
         self.confirmed, self.context = confirmed_rule_ids, context
         e = params.get("e")
         self.e = e if isinstance(e, Decimal) else None
-        # JJG 539 / R 76-1: the changeover-point method where the display does not resolve better than e
-        self.d_equals_e = self.e is not None and resolution == self.e
+        d = params.get("resolution")
+        self.d_equals_e = changeover_applies(self.e, d if isinstance(d, Decimal) else None)
 
     def reading(self, seq: int, raw: PointReading) -> ReadingUnderTest:
         edition = self.edition
@@ -168,13 +163,11 @@ class _Judge(PrescribedTestJudge):
             "added_load": r.raw.added_load,
             "position": r.raw.position,
             "indication_after": r.raw.indication_after,
-            "tests": tuple(t.id for t in r.tests),
         }
         no_rule: dict[str, Any] = dict.fromkeys(("mpe_lower", "mpe_upper", "mpe_unit", "rule_id", "conforms"))
         error_test = next((t for t in r.tests if t.criterion == "error"), None)
         if error_test is None or point.id == self.edition.zero_point:
             return PointResult(**common, **no_rule, advisory=False, judged=False)
-        judged_error = r.error if r.corrected is None else r.corrected
         u, problem = uncertainty_at(
             self.edition, point.id, budget_values(self.params, self.context, reference, r.indication)
         )
@@ -182,7 +175,7 @@ class _Judge(PrescribedTestJudge):
         if rule is None:
             return PointResult(**common, **no_rule, advisory=False, uncertainty=u, uncertainty_problem=problem)
         lower, upper, unit = limits_of(rule, self.params, point)
-        value = compared_error(rule, point, judged_error, reference)
+        value = compared_error(rule, point, r.judged_error, reference)
         missing_e0 = error_test.corrected and r.changeover and r.corrected is None  # E0 corrects changeover errors
         decision = (
             None if missing_e0 else decide(self.edition.decision_rule, value, lower, upper, u.expanded if u else None)

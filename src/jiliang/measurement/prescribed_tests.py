@@ -45,7 +45,12 @@ class ReadingUnderTest:
     indication: Decimal
     error: Decimal
     changeover: bool
-    corrected: Decimal | None = None
+    corrected: Decimal | None = None  # Ec = E − E0
+
+    @property
+    def judged_error(self) -> Decimal:
+        """The error compared with the limits: Ec where its test corrects by E0, else E."""
+        return self.error if self.corrected is None else self.corrected
 
 
 @dataclass(frozen=True)
@@ -154,9 +159,7 @@ class PrescribedTestJudge:
                 verdicts.append(None)
                 continue
             lower, upper, unit = limits_of(rule, self.params, first.point)
-            values = [
-                compared_error(rule, r.point, r.corrected if r.corrected is not None else r.error, load) for r in group
-            ]
+            values = [compared_error(rule, r.point, r.judged_error, load) for r in group]
             spread, limit = max(values) - min(values), max(abs(lower), abs(upper))
             verdicts.append(spread <= limit)
             if worst is None or spread - limit > worst[0] - worst[1]:

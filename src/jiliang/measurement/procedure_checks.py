@@ -60,7 +60,7 @@ def _check_uncertainty(edition: Edition, where: str) -> Iterator[tuple[str, str]
         for p in edition.points:
             if not model.covers(p.id):
                 continue
-            if _covers_point(rule, p.id, p.zone) and comparison_unit(rule, p.unit) != model.unit:
+            if rule.applies_to.covers(p.id, p.zone) and comparison_unit(rule, p.unit) != model.unit:
                 yield (
                     f"{where}.uncertainty.budget.measurands[0].unit",
                     f"'{model.unit}' differs from the unit '{comparison_unit(rule, p.unit)}' rule "
@@ -164,7 +164,7 @@ def _check_rule(procedure: Procedure, edition: Edition, rule: MpeRule, where: st
     if expected and rule.unit != expected:
         yield f"{where}.unit", f"a {rule.kind} rule has unit '{expected}', not '{rule.unit}'"
     if rule.kind == "absolute":
-        targets = [p for p in edition.points if _covers_point(rule, p.id, p.zone)]
+        targets = [p for p in edition.points if rule.applies_to.covers(p.id, p.zone)]
         for p in targets:
             if p.unit != rule.unit:
                 yield f"{where}.unit", f"unit '{rule.unit}' differs from point '{p.id}' unit '{p.unit}'"
@@ -182,13 +182,6 @@ def _check_value(procedure: Procedure, name: str, value: str, where: str) -> Ite
         yield where, f"'{value}' is not one of {list(param.choices)}"
 
 
-def _covers_point(rule: MpeRule, point_id: str, zone: str | None) -> bool:
-    at = rule.applies_to
-    in_points = at.points is None or point_id in at.points
-    in_zones = at.zones is None or (zone is not None and zone in at.zones)
-    return in_points and in_zones
-
-
 def _overlap(a: MpeRule, b: MpeRule, edition: Edition) -> bool:
     if not (a.stage == b.stage or "any" in (a.stage, b.stage)):
         return False
@@ -197,7 +190,7 @@ def _overlap(a: MpeRule, b: MpeRule, edition: Edition) -> bool:
     cond_a, cond_b = dict(a.conditions), dict(b.conditions)
     if any(cond_b.get(k, v) != v for k, v in cond_a.items()):
         return False
-    if not any(_covers_point(a, p.id, p.zone) and _covers_point(b, p.id, p.zone) for p in edition.points):
+    if not any(a.applies_to.covers(p.id, p.zone) and b.applies_to.covers(p.id, p.zone) for p in edition.points):
         return False
     tests_a, tests_b = a.applies_to.tests, b.applies_to.tests
     if tests_a is not None and tests_b is not None and not set(tests_a) & set(tests_b):

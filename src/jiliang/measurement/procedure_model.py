@@ -31,6 +31,7 @@ STAGES: tuple[str, ...] = ("initial", "subsequent", "in_service")
 Stage = Literal["initial", "subsequent", "in_service", "any"]
 Kind = Literal["multiple_of_e", "relative_percent", "percent_of_full_scale", "absolute"]
 Confidence = Literal["high", "medium", "low"]
+_CONFIDENCE_ORDER: tuple[Confidence, ...] = ("low", "medium", "high")
 
 
 class NoEditionInForce(ValueError):
@@ -112,6 +113,14 @@ class AppliesTo:
     load_e: tuple[Decimal, Decimal] | None = None
     tests: tuple[str, ...] | None = None
 
+    def covers(self, point_id: str, zone: str | None) -> bool:
+        """The rule names this point (or every point) and its zone (or every zone)."""
+        in_points = self.points is None or point_id in self.points
+        return in_points and (self.zones is None or (zone is not None and zone in self.zones))
+
+    def in_test(self, test_id: str | None) -> bool:
+        return self.tests is None or test_id in self.tests
+
     def band_contains(self, m: Decimal) -> bool:
         """Load band lower < m <= upper; the first band (lower 0) also includes m = 0."""
         if self.load_e is None:
@@ -157,6 +166,9 @@ class Edition:
         """The tests of the edition; one indication-error test over every point when it lists none."""
         if self.declared_tests:
             return self.declared_tests
+        # its standing is no stronger than the weakest of the rules it applies ("low" with none)
+        levels: list[Confidence] = [r.confidence for r in self.rules] or ["low"]
+        weakest = min(levels, key=_CONFIDENCE_ORDER.index)
         return (
             PrescribedTest(
                 "indication",
@@ -165,8 +177,8 @@ class Edition:
                 "error",
                 tuple(p.id for p in self.points),
                 STAGES,
-                self.regulation,
-                "high",
+                f"{self.regulation}: each point's error against its MPE rule",
+                weakest,
             ),
         )
 
@@ -186,11 +198,7 @@ class Edition:
             point = self.point(point_id)
             zone = point.zone if point else None
             found = self._rules_at[key] = tuple(
-                r
-                for r in self.rules
-                if (r.applies_to.points is None or point_id in r.applies_to.points)
-                and (r.applies_to.zones is None or zone in r.applies_to.zones)
-                and (r.applies_to.tests is None or test_id in r.applies_to.tests)
+                r for r in self.rules if r.applies_to.covers(point_id, zone) and r.applies_to.in_test(test_id)
             )
         return found
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from ..auth import Actor
 from ..errors import JiliangError, NotFound
+from ..measurement.changeover import applies as changeover_applies
 from ..measurement.conformity import Evaluation, PointReading, PointResult
 from ..measurement.point_uncertainty import PointUncertainty
 from ..measurement.procedure import Edition, MeasurementPoint, MpeRule, NoEditionInForce, Position, Procedure
@@ -87,19 +88,16 @@ class ResultsForm:
         """The changeover-point method applies: a test asks for it and the instrument's d equals e."""
         params = self.task["instrument"]["parameters"] or {}
         uses = any(t.method == "changeover" for t in (self.edition.tests if self.edition else ()))
-        e, d = params.get("e"), params.get("resolution")
         try:
-            return uses and e is not None and (not d or Decimal(str(d)) == Decimal(str(e)))
+            e, d = (Decimal(str(params[k])) if params.get(k) else None for k in ("e", "resolution"))
         except ArithmeticError:  # a malformed parameter: the evaluation will say so
             return False
+        return uses and changeover_applies(e, d)
 
     def rule_points(self, rule: MpeRule) -> list[MeasurementPoint]:
         """The points a rule judges, to name it by what the verifier measures."""
-        at = rule.applies_to
         points = self.edition.points if self.edition else ()
-        return [
-            p for p in points if (at.points is None or p.id in at.points) and (at.zones is None or p.zone in at.zones)
-        ]
+        return [p for p in points if rule.applies_to.covers(p.id, p.zone)]
 
     @property
     def advisory_rules(self) -> list[MpeRule]:
