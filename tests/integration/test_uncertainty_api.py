@@ -27,8 +27,10 @@ from tests.support import world
 
 BUDGETS = Path(__file__).resolve().parents[2] / "docs" / "budgets"
 EVALUATE = "/api/uncertainty/evaluate"
-SCHEMA = "/public/schemas/uncertainty-budget-1.json"
+SCHEMA = "/public/schemas/uncertainty-budget-2.json"
+SCHEMA_1 = "/public/schemas/uncertainty-budget-1.json"
 FORMAT = "jiliang.uncertainty-budget/1"
+FORMAT_2 = "jiliang.uncertainty-budget/2"
 
 
 def _budget(name: str) -> dict:
@@ -60,12 +62,25 @@ def test_budget_schema_is_public_and_is_the_json_schema_of_the_format(client) ->
     assert r.headers["content-type"].startswith("application/json")
     schema = r.json()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["properties"]["format"]["const"] == FORMAT
+    assert schema["properties"]["format"]["const"] == FORMAT_2
     Draft202012Validator.check_schema(schema)  # a well-formed JSON Schema …
     validator = Draft202012Validator(schema)
     for path in sorted(BUDGETS.glob("*.json")):  # … that every published example budget satisfies
         assert list(validator.iter_errors(json.loads(path.read_text(encoding="utf-8")))) == [], path.name
     assert list(validator.iter_errors({**_budget("ws-two-term.json"), "format": "other/1"}))
+
+
+def test_format_1_schema_is_still_published_and_format_1_budgets_are_still_read(client) -> None:
+    schema = client.get(SCHEMA_1).json()
+    assert schema["properties"]["format"]["const"] == FORMAT
+    assert "student_t" not in schema["$defs"]["input"]["properties"]["distribution"]["enum"]
+    budget = {
+        "format": FORMAT,
+        "title": "format 1",
+        "inputs": [{"symbol": "a", "estimate": 0, "standard_uncertainty": 1, "dof": 3}],
+        "measurands": [{"symbol": "y", "expression": "a"}],
+    }
+    Draft202012Validator(schema).validate(budget)
 
 
 def test_gum_h1_end_gauge_matches_the_published_result(client, admin) -> None:

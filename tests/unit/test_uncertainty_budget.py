@@ -272,7 +272,7 @@ def test_number_too_large_for_a_float_in_the_json_is_a_budget_error() -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"format": "jiliang.uncertainty-budget/2"}, "format"),
+        ({"format": "jiliang.uncertainty-budget/9"}, "format"),
         ({"unexpected": 1}, "(top level)"),
         ({"title": ""}, "title"),
         ({"probability": 1.5}, "probability"),
@@ -310,12 +310,14 @@ def test_unknown_symbol_in_an_equation_is_a_budget_error() -> None:
     assert "Z" in error.message
 
 
-def test_intermediate_used_before_it_is_defined_is_a_budget_error() -> None:
+def test_intermediate_may_use_one_defined_after_it() -> None:
     data = _data(
         intermediates=[{"symbol": "A", "expression": "B + X"}, {"symbol": "B", "expression": "2 * X"}],
         measurands=[{"symbol": "Y", "expression": "A"}],
     )
-    assert _error(data).field == "intermediates[0].expression"
+    (y,) = evaluate_gum(parse_budget(data)).measurands
+    assert y.value == pytest.approx(3.0)  # A = 2X + X with X = 1 ± 0.1
+    assert y.standard_uncertainty == pytest.approx(0.3)
 
 
 def test_duplicate_input_symbol_is_a_budget_error() -> None:

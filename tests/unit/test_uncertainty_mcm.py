@@ -201,7 +201,7 @@ def test_correlated_non_normal_input_is_a_budget_error_in_monte_carlo() -> None:
     )
     with pytest.raises(BudgetError) as info:
         evaluate_mcm(budget, trials=10_000, seed=0)
-    assert info.value.field == "correlations"
+    assert info.value.field == "correlations[0]"
 
 
 # --- the shortest interval of a skewed output -------------------------------------------------------------

@@ -16,7 +16,8 @@ __all__ = ["API_MAX_TRIALS", "router", "public_router"]
 
 API_MAX_TRIALS = 5_000_000  # one request may not hold a worker for more than a second or so
 API_MAX_VALUES = 50_000_000  # trials × (inputs + intermediates + measurands): about 400 MB of samples
-SCHEMA_PATH = "/public/schemas/uncertainty-budget-1.json"
+SCHEMA_PATH = "/public/schemas/uncertainty-budget-2.json"
+SCHEMA_1_PATH = "/public/schemas/uncertainty-budget-1.json"  # format 1 is still read, with its meaning
 
 router = APIRouter(prefix="/api/uncertainty", tags=["measurement 测量不确定度"])
 public_router = APIRouter(tags=["public 公开查询"])
@@ -47,4 +48,9 @@ def evaluate(body: EvaluateBody, actor: ActorDep) -> dict[str, Any]:
 
 @public_router.get(SCHEMA_PATH, summary="不确定度评定文件格式 / the budget file format (JSON Schema)")
 def schema() -> dict[str, Any]:
-    return budget_schema()
+    return budget_schema(2)
+
+
+@public_router.get(SCHEMA_1_PATH, summary="不确定度评定文件格式 1 / the budget file format 1 (JSON Schema)")
+def schema_1() -> dict[str, Any]:
+    return budget_schema(1)

@@ -6,6 +6,7 @@ from .budget import (
     BudgetError,
     BudgetTemplate,
     Correlation,
+    CurveFit,
     Equation,
     InputQuantity,
     MonteCarloSettings,
@@ -14,7 +15,7 @@ from .budget import (
     parse_budget,
 )
 from .coverage import coverage_factor
-from .gum import Contribution, GumEvaluation, GumResult, evaluate_gum
+from .gum import Contribution, GumEvaluation, GumResult, OutputCorrelation, evaluate_gum
 from .mcm import McmEvaluation, McmResult, Validation, evaluate_mcm, numerical_tolerance, validate_gum
 from .report import METHODS, evaluate_report
 
@@ -25,6 +26,7 @@ __all__ = [
     "BudgetTemplate",
     "Contribution",
     "Correlation",
+    "CurveFit",
     "Equation",
     "GumEvaluation",
     "GumResult",
@@ -32,6 +34,7 @@ __all__ = [
     "McmEvaluation",
     "McmResult",
     "MonteCarloSettings",
+    "OutputCorrelation",
     "Validation",
     "budget_schema",
     "coverage_factor",

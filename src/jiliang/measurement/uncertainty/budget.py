@@ -18,8 +18,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from ..field_path import field_path
+from .correlation import CorrelatedSet, Correlation, correlated_sets, simultaneous
 from .coverage import coverage_factor
-from .expression import FLOAT_NAMESPACE, RESERVED, Expression, ExpressionError, parse_expression
+from .curves import CurveFit, fit_line
+from .equations import Equation, ModelEquations, model_equations, new_symbol
+from .errors import BudgetError
+from .expression import FLOAT_NAMESPACE, Expression, ExpressionError, parse_expression
 
 __all__ = [
     "SCHEMA_PATH",
@@ -27,6 +31,7 @@ __all__ = [
     "BudgetError",
     "BudgetTemplate",
     "Correlation",
+    "CurveFit",
     "Equation",
     "InputQuantity",
     "MonteCarloSettings",
@@ -35,21 +40,15 @@ __all__ = [
     "parse_budget",
 ]
 
-SCHEMA_PATH = Path(__file__).parent / "budget_schema.json"
-FORMAT = "jiliang.uncertainty-budget/1"
-Distribution = Literal["normal", "rectangular", "triangular", "arcsine", "curvilinear_trapezoid"]
+SCHEMA_PATH = Path(__file__).parent / "budget_schema.json"  # format 2
+SCHEMA_1_PATH = Path(__file__).parent / "budget_schema_1.json"  # format 1, as published
+FORMAT = "jiliang.uncertainty-budget/2"
+FORMAT_1 = "jiliang.uncertainty-budget/1"
+Distribution = Literal["normal", "student_t", "rectangular", "triangular", "arcsine", "curvilinear_trapezoid"]
 # u = a / divisor for a distribution of half-width a (JJF 1059.1 §4.3.3.4, table 2)
 _DIVISOR = {"rectangular": math.sqrt(3), "triangular": math.sqrt(6), "arcsine": math.sqrt(2)}
-_SPECS = ("standard_uncertainty", "half_width", "expanded")
-
-
-class BudgetError(ValueError):
-    """A budget that cannot be evaluated; names the field (e.g. inputs[2].half_width)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}" if field else message)
+_SPECS = ("standard_uncertainty", "half_width", "expanded", "scale")
+_SCALE_OF_V1 = "_scale_of_v1"  # internal mark: format 1's `standard_uncertainty` of a t input is its scale
 
 
 class InputQuantity(NamedTuple):  # a tuple: a procedure's budget makes one per input per point
@@ -66,6 +65,26 @@ class InputQuantity(NamedTuple):  # a tuple: a procedure's budget makes one per 
     half_width_uncertainty: float | None = None  # d of a curvilinear trapezoid
     readings: tuple[float, ...] | None = None  # type A
     relative: bool = False
+    t_scale: float | None = None  # a Student t input's scale s in Monte Carlo: t_ν(x, s²)
+
+    @property
+    def t_convention(self) -> Literal["scale", "standard_deviation"] | None:
+        """How a Student t input was stated: by its scale (JCGM 101 §6.4.9, u = s) or by its standard
+        deviation u (NIST TN1900, the NIST Uncertainty Machine: s = u·√((ν − 2)/ν))."""
+        if self.t_scale is None:
+            return None
+        return "standard_deviation" if self.stated[0] == "u" else "scale"
+
+    @property
+    def draw(self) -> str:
+        """The distribution Monte Carlo draws, in words."""
+        if self.t_convention == "scale":
+            return f"Student t, ν = {self.dof:g}, scale = u (JCGM 101 §6.4.9)"
+        if self.t_convention == "standard_deviation":
+            return f"Student t, ν = {self.dof:g}, standard deviation = u (NIST TN1900)"
+        if self.distribution == "normal":
+            return "normal, standard deviation = u"
+        return self.distribution.replace("_", " ")
 
     @property
     def how(self) -> str:
@@ -73,6 +92,8 @@ class InputQuantity(NamedTuple):  # a tuple: a procedure's budget makes one per 
         kind, *rest = self.stated
         if kind == "A":
             return f"A, n = {rest[0]}, s = {rest[1]:.4g}"
+        if kind == "fit":
+            return f"A, least-squares line, n = {rest[0]}" + (", weighted" if rest[1] else "")
         if kind == "expanded":
             value, k, level = rest
             text = (
@@ -84,24 +105,11 @@ class InputQuantity(NamedTuple):  # a tuple: a procedure's budget makes one per 
             text = f"B, trapezoid a = {rest[0]:.4g}, d = {rest[1]:.4g}"
         elif kind == "half_width":
             text = f"B, {self.distribution} a = {rest[0]:.4g}"
+        elif kind == "scale":
+            text = f"B, Student t scale = {rest[0]:.4g}"
         else:
             text = f"B, {self.distribution}"
         return text + (" (relative)" if self.relative else "")
-
-
-@dataclass(frozen=True)
-class Correlation:
-    a: str
-    b: str
-    r: float
-
-
-@dataclass(frozen=True)
-class Equation:
-    symbol: str
-    expression: Expression
-    unit: str = ""
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,16 +132,25 @@ class Budget:
     title_zh: str = ""
     id: str = ""
     coverage_factor: float | None = None  # a fixed k; None: k = t_p(ν_eff)
+    order: tuple[Equation, ...] = ()  # intermediates and measurands, each after those it uses
+    uses: Mapping[str, tuple[str, ...]] | None = None  # equation → the equations it depends on
+    correlated: tuple[CorrelatedSet, ...] = ()
+    curves: tuple[CurveFit, ...] = ()
+    format: str = FORMAT
+
+    def using(self, symbol: str) -> tuple[str, ...]:
+        return () if self.uses is None else self.uses.get(symbol, ())
 
 
 @cache
-def budget_schema() -> dict[str, Any]:
-    return dict(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+def budget_schema(version: int = 2) -> dict[str, Any]:
+    path = SCHEMA_1_PATH if version == 1 else SCHEMA_PATH
+    return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(budget_schema())
+def _validator(version: int) -> Draft202012Validator:
+    return Draft202012Validator(budget_schema(version))
 
 
 def _field(where: str, name: str) -> str:
@@ -201,13 +218,26 @@ def _type_a(readings: tuple[float, ...]) -> tuple[float, float, float, tuple[Any
     return statistics.fmean(readings), s / math.sqrt(n), float(n - 1), ("A", n, s)
 
 
-_NUMBERS = ("estimate", "standard_uncertainty", "half_width", "half_width_uncertainty", "expanded", "coverage_factor")
+_NUMBERS = (
+    "estimate",
+    "standard_uncertainty",
+    "half_width",
+    "half_width_uncertainty",
+    "expanded",
+    "coverage_factor",
+    "scale",
+)
 
 
-def _prepared(raw: dict[str, Any], i: int) -> dict[str, Any]:
+def _prepared(raw: dict[str, Any], i: int, version: int) -> dict[str, Any]:
     """An input with its equations parsed and its numbers made floats once, when the template is read,
-    so that binding it for every measurement point only evaluates them."""
+    so that binding it for every measurement point only evaluates them. A format-1 input that is normal
+    with finite ν (or type A) was drawn as a t distribution scaled by its u: it keeps that meaning."""
     out = dict(raw)
+    if version == 1 and raw.get("distribution", "normal") == "normal":
+        if "readings" in raw or raw.get("dof") is not None:
+            out["distribution"] = "student_t"
+            out[_SCALE_OF_V1] = True
     for name in (*_NUMBERS, "dof"):
         value = raw.get(name)
         try:
@@ -247,46 +277,49 @@ def _with_estimate(fixed: InputQuantity, raw: dict[str, Any], i: int, bind: _Bin
 def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
     where = f"inputs[{i}]"
     symbol = raw["symbol"]
-    dist: Distribution = raw.get("distribution", "normal")
+    dist: Distribution = raw.get("distribution", "student_t" if "readings" in raw else "normal")
     given = [k for k in _SPECS if k in raw]
     dof_raw = raw.get("dof")
     dof = math.inf if dof_raw is None else bind.number(dof_raw, where, "dof")
     if dof <= 0:
         raise BudgetError(f"{where}.dof", "degrees of freedom must be positive")
-    half, half_u = None, None
+    half, half_u, t_scale = None, None, None
     readings = None
     if "readings" in raw:
         if given or "estimate" in raw:
             raise BudgetError(where, f"'{symbol}' has readings (type A): give no estimate or uncertainty beside them")
+        if dist not in ("student_t", "normal"):
+            raise BudgetError(
+                f"{where}.distribution", "readings are drawn as a Student t (JCGM 101 §6.4.9) or a normal"
+            )
+        if dof_raw is not None:
+            raise BudgetError(f"{where}.dof", f"'{symbol}' has readings: ν = n − 1 follows from them")
         readings = bind.readings(raw["readings"], f"{where}.readings")
         estimate, u, dof, stated = _type_a(readings)
+        t_scale = u if dist == "student_t" else None
         evaluation: Literal["A", "B"] = "A"
     else:
         if "estimate" not in raw:
             raise BudgetError(f"{where}.estimate", f"'{symbol}' needs an estimate (or readings for type A)")
         if len(given) != 1:
             got = ", ".join(given) or "none"
-            raise BudgetError(where, f"'{symbol}' needs one of standard_uncertainty, half_width, expanded ({got})")
+            raise BudgetError(
+                where, f"'{symbol}' needs one of standard_uncertainty, half_width, expanded, scale ({got})"
+            )
         estimate = bind.number(raw["estimate"], where, "estimate")
         evaluation = "B"
         spec = given[0]
+        if dist == "student_t" and math.isinf(dof):
+            raise BudgetError(f"{where}.dof", f"'{symbol}' is a Student t input: it needs its degrees of freedom ν")
+        if spec == "scale" and dist != "student_t":
+            raise BudgetError(f"{where}.scale", f"'{symbol}': a scale belongs to a Student t input")
         value = bind.number(raw[spec], where, spec)
         if value < 0:
             raise BudgetError(f"{where}.{spec}", "must not be negative")
         if spec == "expanded":
-            if ("coverage_factor" in raw) == ("level" in raw):
-                raise BudgetError(where, f"'{symbol}': give U with either coverage_factor or level")
-            if "coverage_factor" in raw:
-                k = bind.number(raw["coverage_factor"], where, "coverage_factor")
-                if k <= 0:
-                    raise BudgetError(f"{where}.coverage_factor", "must be positive")
-                stated = ("expanded", value, k, None)
-            else:
-                k = coverage_factor(dof, raw["level"])
-                stated = ("expanded", value, k, raw["level"])
-            u = value / k
+            u, stated = _expanded(raw, value, dof, where, bind)
         elif spec == "half_width":
-            if dist == "normal":
+            if dist in ("normal", "student_t"):
                 raise BudgetError(f"{where}.distribution", f"'{symbol}': a half-width needs a bounded distribution")
             half = value
             if dist == "curvilinear_trapezoid":
@@ -297,6 +330,8 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
             else:
                 u = half / _DIVISOR[dist]
             stated = ("half_width", half, half_u)
+        elif spec == "scale" or raw.get(_SCALE_OF_V1):
+            u, stated = value, ("scale", value)
         else:
             u = value
             if dist == "curvilinear_trapezoid":
@@ -304,12 +339,14 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
             if dist in _DIVISOR:
                 half = u * _DIVISOR[dist]
             stated = ("u",)
+        if dist == "student_t":
+            t_scale = _t_scale(symbol, u, dof, stated, where)
         if raw.get("relative"):
             scale = abs(estimate)
             u = u * scale
             half = None if half is None else half * scale
             half_u = None if half_u is None else half_u * scale
-    assert u is not None
+            t_scale = None if t_scale is None else t_scale * scale
     return InputQuantity(
         symbol=symbol,
         estimate=estimate,
@@ -324,31 +361,37 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
         half_width_uncertainty=half_u,
         readings=readings,
         relative=bool(raw.get("relative")),
+        t_scale=t_scale,
     )
 
 
-def _equations(raw: list[dict[str, Any]], field: str, known: set[str]) -> tuple[Equation, ...]:
-    out = []
-    for i, eq in enumerate(raw):
-        where = f"{field}[{i}]"
-        try:
-            expr = parse_expression(eq["expression"], f"{where}.expression")
-        except ExpressionError as exc:
-            raise BudgetError(f"{where}.expression", str(exc)) from None
-        unknown = sorted(expr.names - known)
-        if unknown:
-            raise BudgetError(f"{where}.expression", f"unknown symbol(s) {', '.join(unknown)}")
-        _new_symbol(eq["symbol"], f"{where}.symbol", known)
-        out.append(Equation(eq["symbol"], expr, eq.get("unit", ""), eq.get("description", "")))
-    return tuple(out)
+def _expanded(
+    raw: dict[str, Any], value: float, dof: float, where: str, bind: _Binder
+) -> tuple[float, tuple[Any, ...]]:
+    """u = U/k from a certificate's U with k, or with p (k = t_p(ν))."""
+    if ("coverage_factor" in raw) == ("level" in raw):
+        raise BudgetError(where, f"'{raw['symbol']}': give U with either coverage_factor or level")
+    if "coverage_factor" in raw:
+        k = bind.number(raw["coverage_factor"], where, "coverage_factor")
+        if k <= 0:
+            raise BudgetError(f"{where}.coverage_factor", "must be positive")
+        return value / k, ("expanded", value, k, None)
+    k = coverage_factor(dof, raw["level"])
+    return value / k, ("expanded", value, k, raw["level"])
 
 
-def _new_symbol(symbol: str, field: str, known: set[str]) -> None:
-    if symbol in known:
-        raise BudgetError(field, f"symbol '{symbol}' is defined twice")
-    if symbol in RESERVED:
-        raise BudgetError(field, f"'{symbol}' is the name of a function or constant")
-    known.add(symbol)
+def _t_scale(symbol: str, u: float, dof: float, stated: tuple[Any, ...], where: str) -> float:
+    """The scale s of a Student t input: u itself when u was stated as a scale or as U/k (JCGM 101
+    §6.4.9.7), u·√((ν − 2)/ν) when u is its standard deviation, which a t with ν ≤ 2 does not have."""
+    if stated[0] != "u":
+        return u
+    if dof <= 2:
+        raise BudgetError(
+            f"{where}.dof",
+            f"'{symbol}': a Student t with ν = {dof:g} has no finite standard deviation, so u cannot be one; "
+            "state its scale instead (JCGM 101 §6.4.9)",
+        )
+    return u * math.sqrt((dof - 2) / dof)
 
 
 class BudgetTemplate:
@@ -357,26 +400,32 @@ class BudgetTemplate:
     def __init__(self, data: Any) -> None:
         if not isinstance(data, dict):
             raise BudgetError("", "a budget is a JSON object")
-        error = best_match(_validator().iter_errors(data))
+        version = 1 if data.get("format") == FORMAT_1 else 2
+        error = best_match(_validator(version).iter_errors(data))
         if error is not None:
             raise BudgetError(field_path(error.absolute_path) or "(top level)", error.message)
         self.data = data
-        self._inputs = [_prepared(raw, i) for i, raw in enumerate(data["inputs"])]
+        self.format = data["format"]
+        self._inputs = [_prepared(raw, i, version) for i, raw in enumerate(data["inputs"])]
         self._fixed = [_fixed_part(raw, i) for i, raw in enumerate(self._inputs)]
         self.parameters = tuple(p["name"] for p in data.get("parameters", ()))
         known: set[str] = set()
         for i, raw in enumerate(data["inputs"]):
-            _new_symbol(raw["symbol"], f"inputs[{i}].symbol", known)
+            new_symbol(raw["symbol"], f"inputs[{i}].symbol", known)
+        for i, curve in enumerate(data.get("curves", ())):
+            for name in ("intercept", "slope"):
+                new_symbol(curve[name], f"curves[{i}].{name}", known)
         self.input_symbols = frozenset(known)
         for i, c in enumerate(data.get("correlations", ())):
-            a, b = c["between"]
-            for s in (a, b):
+            kind = "between" if "between" in c else "simultaneous"
+            for s in c[kind]:
                 if s not in self.input_symbols:
-                    raise BudgetError(f"correlations[{i}].between", f"'{s}' is not an input")
-            if a == b:
-                raise BudgetError(f"correlations[{i}].between", "an input cannot be correlated with itself")
-        self.intermediates = _equations(data.get("intermediates", []), "intermediates", known)
-        self.measurands = _equations(data["measurands"], "measurands", known)
+                    raise BudgetError(f"correlations[{i}].{kind}", f"'{s}' is not an input")
+            if len(set(c[kind])) != len(c[kind]):
+                raise BudgetError(f"correlations[{i}].{kind}", "an input cannot be correlated with itself")
+        self.equations: ModelEquations = model_equations(data, known)
+        self.intermediates = self.equations.intermediates
+        self.measurands = self.equations.measurands
         mc = data.get("monte_carlo", {})
         self.monte_carlo = MonteCarloSettings(mc.get("trials"), mc.get("significant_digits", 2), mc.get("seed"))
 
@@ -388,28 +437,80 @@ class BudgetTemplate:
             raise BudgetError("parameters", f"no value given for {', '.join(missing)}")
         bind = _Binder(values)
         data = self.data
-        correlations = []
+        inputs = [
+            _input(raw, i, bind) if fixed is None else _with_estimate(fixed, raw, i, bind)
+            for i, (raw, fixed) in enumerate(zip(self._inputs, self._fixed, strict=True))
+        ]
+        correlations: list[Correlation] = []
+        curves = tuple(_curve(raw, i, bind) for i, raw in enumerate(data.get("curves", ())))
+        for i, fit in enumerate(curves):
+            inputs.extend(_coefficients(fit))
+            correlations.append(Correlation(fit.intercept, fit.slope, fit.r, "curve", f"curves[{i}]"))
+        by_symbol = {q.symbol: q for q in inputs}
         for i, c in enumerate(data.get("correlations", ())):
-            r = bind.number(c["r"], f"correlations[{i}]", "r")
+            where = f"correlations[{i}]"
+            if "simultaneous" in c:
+                correlations.extend(simultaneous(by_symbol, c["simultaneous"], f"{where}.simultaneous"))
+                continue
+            r = bind.number(c["r"], where, "r")
             if not -1 <= r <= 1:
-                raise BudgetError(f"correlations[{i}].r", "a correlation coefficient lies between −1 and 1")
-            correlations.append(Correlation(c["between"][0], c["between"][1], r))
+                raise BudgetError(f"{where}.r", "a correlation coefficient lies between −1 and 1")
+            correlations.append(Correlation(c["between"][0], c["between"][1], r, "stated", where))
+        equations = self.equations
         return Budget(
             title=data["title"],
             probability=data.get("probability", 0.95),
-            inputs=tuple(
-                _input(raw, i, bind) if fixed is None else _with_estimate(fixed, raw, i, bind)
-                for i, (raw, fixed) in enumerate(zip(self._inputs, self._fixed, strict=True))
-            ),
+            inputs=tuple(inputs),
             correlations=tuple(correlations),
-            intermediates=self.intermediates,
-            measurands=self.measurands,
+            intermediates=equations.intermediates,
+            measurands=equations.measurands,
             monte_carlo=self.monte_carlo,
             source=data.get("source", ""),
             title_zh=data.get("title_zh", ""),
             id=data.get("id", ""),
             coverage_factor=data.get("coverage_factor"),
+            order=equations.order,
+            uses=equations.uses,
+            correlated=correlated_sets(by_symbol, correlations) if correlations else (),
+            curves=curves,
+            format=self.format,
         )
+
+
+def _curve(raw: dict[str, Any], i: int, bind: _Binder) -> CurveFit:
+    where = f"curves[{i}]"
+    x = bind.readings(raw["x"], f"{where}.x")
+    y = bind.readings(raw["y"], f"{where}.y")
+    u_y = bind.readings(raw["u_y"], f"{where}.u_y") if "u_y" in raw else None
+    x0 = bind.number(raw.get("x_offset", 0.0), where, "x_offset")
+    return fit_line(
+        x, y, u_y, x0, (raw["intercept"], raw["slope"]), where, raw.get("description", ""), raw.get("unit", "")
+    )
+
+
+def _coefficients(fit: CurveFit) -> tuple[InputQuantity, InputQuantity]:
+    """The fitted a and b as input quantities: a bivariate t with ν = n − 2 (scale: their standard
+    uncertainties) for an ordinary fit, normal for a fit weighted by stated u(y)."""
+    dist: Distribution = "normal" if fit.weighted else "student_t"
+    stated = ("fit", fit.n, fit.weighted)
+    return tuple(
+        InputQuantity(
+            symbol=symbol,
+            estimate=value,
+            standard_uncertainty=u,
+            dof=fit.dof,
+            distribution=dist,
+            evaluation="A",
+            stated=stated,
+            description=f"{fit.description} ({name})".strip(),
+            unit=unit,
+            t_scale=None if fit.weighted else u,
+        )
+        for symbol, value, u, name, unit in (
+            (fit.intercept, fit.a, fit.u_a, "intercept", fit.unit),
+            (fit.slope, fit.b, fit.u_b, "slope", ""),
+        )
+    )  # type: ignore[return-value]
 
 
 def parse_budget(data: Any, parameters: Mapping[str, Any] | None = None) -> Budget:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import GTC
-from GTC import reporting
+from GTC import reporting, type_a
 
 from .budget import Budget, BudgetError, InputQuantity
 from .coverage import coverage_factor
 from .expression import GTC_NAMESPACE
 
-__all__ = ["Contribution", "GumEvaluation", "GumResult", "evaluate_gum"]
+__all__ = ["Contribution", "GumEvaluation", "GumResult", "OutputCorrelation", "evaluate_gum"]
 
 
 class Contribution(NamedTuple):  # a tuple: one is made per input per evaluation
@@ -45,6 +45,13 @@ class GumEvaluation:
     budget: Budget
     intermediates: tuple[GumResult, ...]
     measurands: tuple[GumResult, ...]
+    correlation: OutputCorrelation | None = None  # between intermediates and measurands, when two or more
+
+
+@dataclass(frozen=True)
+class OutputCorrelation:
+    symbols: tuple[str, ...]
+    matrix: tuple[tuple[float, ...], ...]
 
 
 def _ureal(q: InputQuantity, independent: bool) -> Any:
@@ -75,37 +82,62 @@ def _result(
     return GumResult(symbol, unit, float(y.x), u, dof, k, k * u, p, contributions(inputs), contributions(via))
 
 
-def evaluate_gum(budget: Budget) -> GumEvaluation:
-    """Propagate the budget's inputs through its equations; first order unless the model uses mul2."""
-    correlated = {s for c in budget.correlations for s in (c.a, c.b)}
+def _input_space(budget: Budget) -> tuple[dict[str, Any], Influences]:
+    """Each input as an uncertain number; a correlated set with finite ν is declared one ensemble, so
+    that ν_eff follows Willink's extension of Welch–Satterthwaite."""
+    correlated = {s for group in budget.correlated for s in group.symbols}
     space: dict[str, Any] = dict(GTC_NAMESPACE)
     inputs = []
     for q in budget.inputs:
         x = _ureal(q, q.symbol not in correlated)
         space[q.symbol] = x
         inputs.append((q.symbol, x, q.standard_uncertainty))
+    for group in budget.correlated:
+        if not math.isinf(group.dof):
+            type_a.real_ensemble([space[s] for s in group.symbols], group.dof)
     for c in budget.correlations:
         GTC.set_correlation(c.r, space[c.a], space[c.b])
-    p = budget.probability
-    via: Influences = []
-    intermediates = []
+    return space, inputs
+
+
+def evaluate_gum(budget: Budget) -> GumEvaluation:
+    """Propagate the budget's inputs through its equations; first order unless the model uses mul2."""
+    space, inputs = _input_space(budget)
+    p, k = budget.probability, budget.coverage_factor
+    results: dict[str, GumResult] = {}
     try:
-        for eq in budget.intermediates:
-            y = GTC.result(_as_ureal(eq.expression.evaluate(space)), label=eq.symbol)
+        for eq in budget.order:
+            y = _as_ureal(eq.expression.evaluate(space))
+            if not (y.is_elementary or y.is_intermediate):  # so that later equations report it as a contribution
+                y = GTC.result(y, label=eq.symbol)
             space[eq.symbol] = y
-            via.append((eq.symbol, y, float(y.u)))
-            intermediates.append(_result(eq.symbol, eq.unit, y, p, budget.coverage_factor, inputs, []))
-        measurands = tuple(
-            _result(
-                eq.symbol, eq.unit, _as_ureal(eq.expression.evaluate(space)), p, budget.coverage_factor, inputs, via
-            )
-            for eq in budget.measurands
-        )
-    except (ArithmeticError, ValueError) as exc:
+            via = [(s, space[s], float(space[s].u)) for s in budget.using(eq.symbol)]
+            results[eq.symbol] = _result(eq.symbol, eq.unit, y, p, k, inputs, via)
+    except (ArithmeticError, ValueError, TypeError) as exc:
         raise BudgetError("measurands", f"the model cannot be evaluated at the estimates: {exc}") from None
     except RuntimeError as exc:  # GTC's mul2 refuses correlated or shared influences
         raise BudgetError("measurands", str(exc)) from None
-    return GumEvaluation(budget, tuple(intermediates), measurands)
+    equations = (*budget.intermediates, *budget.measurands)
+    correlation = None
+    if len(equations) > 1:
+        values = [space[eq.symbol] for eq in equations]
+        matrix = tuple(tuple(_correlation(a, b) for b in values) for a in values)
+        correlation = OutputCorrelation(tuple(eq.symbol for eq in equations), matrix)
+    return GumEvaluation(
+        budget,
+        tuple(results[eq.symbol] for eq in budget.intermediates),
+        tuple(results[eq.symbol] for eq in budget.measurands),
+        correlation,
+    )
+
+
+def _correlation(a: Any, b: Any) -> float:
+    """r(a, b); 1 on the diagonal, 0 when either has no uncertainty (GTC would divide by zero)."""
+    if a is b:
+        return 1.0
+    if a.u == 0 or b.u == 0:
+        return 0.0
+    return float(GTC.get_correlation(a, b))
 
 
 def _as_ureal(value: Any) -> Any:

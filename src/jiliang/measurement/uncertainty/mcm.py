@@ -14,7 +14,7 @@ import numpy as np
 
 from .budget import Budget, BudgetError, InputQuantity
 from .expression import NUMPY_NAMESPACE
-from .gum import GumEvaluation
+from .gum import GumEvaluation, OutputCorrelation
 
 __all__ = ["McmEvaluation", "McmResult", "Validation", "evaluate_mcm", "numerical_tolerance", "validate_gum"]
 
@@ -40,6 +40,7 @@ class McmEvaluation:
     converged: bool  # adaptive: every result stable to the numerical tolerance (fixed M: True)
     seed: int | None
     measurands: tuple[McmResult, ...]
+    correlation: OutputCorrelation | None = None  # between intermediates and measurands, from the samples
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,10 @@ def numerical_tolerance(u: float, significant_digits: int) -> float:
 
 def _draw(q: InputQuantity, rng: np.random.Generator, m: int) -> np.ndarray:
     x, u = q.estimate, q.standard_uncertainty
+    if q.t_scale is not None:  # scaled and shifted t (§6.4.9), by scale or by standard deviation
+        return x + q.t_scale * rng.standard_t(q.dof, m)
     if q.distribution == "normal":
-        if math.isinf(q.dof):
-            return rng.normal(x, u, m)
-        return x + u * rng.standard_t(q.dof, m)  # scaled and shifted t (§6.4.9)
+        return rng.normal(x, u, m)
     a = q.half_width
     assert a is not None
     if q.distribution == "rectangular":
@@ -81,44 +82,49 @@ def _draw(q: InputQuantity, rng: np.random.Generator, m: int) -> np.ndarray:
 
 
 def _correlated(budget: Budget, rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
-    """Correlated inputs as one multivariate Gaussian (§6.4.8); other shapes cannot be correlated here."""
-    symbols = sorted({s for c in budget.correlations for s in (c.a, c.b)})
+    """Each set of correlated inputs drawn together: a multivariate Gaussian (§6.4.8) when all are
+    normal, a multivariate t with their shared ν (JCGM 102 §6.5: one χ² draw scales the whole vector)
+    when all are Student t; other shapes cannot be correlated here."""
     by_symbol = {q.symbol: q for q in budget.inputs}
-    for s in symbols:
-        q = by_symbol[s]
-        if q.distribution != "normal" or not math.isinf(q.dof):
+    out: dict[str, np.ndarray] = {}
+    for group in budget.correlated:
+        members = [by_symbol[s] for s in group.symbols]
+        t = [q.t_scale is not None for q in members]
+        if not (all(t) or (not any(t) and all(q.distribution == "normal" for q in members))):
+            kinds = ", ".join(f"{q.symbol}: {q.draw}" for q in members)
             raise BudgetError(
-                "correlations", f"Monte Carlo: correlated input '{s}' must be normal with infinite degrees of freedom"
+                group.field,
+                f"Monte Carlo draws correlated inputs together, as all normal or all Student t ({kinds})",
             )
-    u = np.array([by_symbol[s].standard_uncertainty for s in symbols])
-    r = np.eye(len(symbols))
-    index = {s: i for i, s in enumerate(symbols)}
-    for c in budget.correlations:
-        r[index[c.a], index[c.b]] = r[index[c.b], index[c.a]] = c.r
-    try:
-        lower = np.linalg.cholesky(r)
-    except np.linalg.LinAlgError:
-        raise BudgetError("correlations", "the correlation matrix is not positive definite") from None
-    z = lower @ rng.standard_normal((len(symbols), m))
-    return {s: by_symbol[s].estimate + u[i] * z[i] for i, s in enumerate(symbols)}
+        scale = np.array([q.t_scale if q.t_scale is not None else q.standard_uncertainty for q in members])
+        values, vectors = np.linalg.eigh(group.matrix)  # the matrix may be singular: no Cholesky
+        root = vectors * np.sqrt(np.clip(values, 0, None))
+        z = root @ rng.standard_normal((len(members), m))
+        if all(t):
+            z = z / np.sqrt(rng.chisquare(group.dof, m) / group.dof)
+        for i, q in enumerate(members):
+            out[q.symbol] = q.estimate + scale[i] * z[i]
+    return out
 
 
-def _model_values(budget: Budget, rng: np.random.Generator, m: int) -> list[np.ndarray]:
+def _model_values(budget: Budget, rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
+    """The values of every intermediate and measurand, M of each."""
     space: dict[str, Any] = dict(NUMPY_NAMESPACE)
-    space.update(_correlated(budget, rng, m) if budget.correlations else {})
+    space.update(_correlated(budget, rng, m) if budget.correlated else {})
     for q in budget.inputs:
         if q.symbol not in space:
             space[q.symbol] = _draw(q, rng, m)
+    out = {}
     with np.errstate(all="ignore"):
-        for eq in budget.intermediates:
-            space[eq.symbol] = eq.expression.evaluate(space)
-        values = [np.broadcast_to(np.asarray(eq.expression.evaluate(space), float), (m,)) for eq in budget.measurands]
-    for eq, v in zip(budget.measurands, values, strict=True):
-        if not np.isfinite(v).all():
+        for eq in budget.order or (*budget.intermediates, *budget.measurands):
+            value = eq.expression.evaluate(space)
+            space[eq.symbol] = out[eq.symbol] = np.broadcast_to(np.asarray(value, float), (m,))
+    for eq in budget.measurands:
+        if not np.isfinite(out[eq.symbol]).all():
             raise BudgetError(
                 "measurands", f"Monte Carlo: the model of '{eq.symbol}' is undefined for some drawn input values"
             )
-    return values
+    return out
 
 
 def _interval_size(m: int, p: float) -> tuple[int, int]:
@@ -160,12 +166,25 @@ def evaluate_mcm(
         raise BudgetError("monte_carlo.trials", f"at most {max_trials:,} trials here")
     seed = budget.monte_carlo.seed if seed is None else seed
     rng = np.random.default_rng(seed)
-    p = budget.probability
     if trials is not None:
-        values = _model_values(budget, rng, trials)
-        results = tuple(_summarise(eq.symbol, eq.unit, v, p) for eq, v in zip(budget.measurands, values, strict=True))
-        return McmEvaluation(budget, trials, False, True, seed, results)
+        return _evaluation(budget, _model_values(budget, rng, trials), trials, False, True, seed)
     return _adaptive(budget, rng, seed, max_trials)
+
+
+def _evaluation(
+    budget: Budget, values: dict[str, np.ndarray], trials: int, adaptive: bool, converged: bool, seed: int | None
+) -> McmEvaluation:
+    p = budget.probability
+    results = tuple(_summarise(eq.symbol, eq.unit, values[eq.symbol], p) for eq in budget.measurands)
+    equations = (*budget.intermediates, *budget.measurands)
+    correlation = None
+    if len(equations) > 1:
+        samples = np.array([values[eq.symbol] for eq in equations])
+        with np.errstate(all="ignore"):  # a constant equation has no correlation: 0, as in the GUM report
+            matrix = np.nan_to_num(np.corrcoef(samples), nan=0.0)
+        np.fill_diagonal(matrix, 1.0)
+        correlation = OutputCorrelation(tuple(eq.symbol for eq in equations), tuple(map(tuple, matrix.tolist())))
+    return McmEvaluation(budget, trials, adaptive, converged, seed, results, correlation)
 
 
 def _adaptive(budget: Budget, rng: np.random.Generator, seed: int | None, max_trials: int) -> McmEvaluation:
@@ -173,13 +192,15 @@ def _adaptive(budget: Budget, rng: np.random.Generator, seed: int | None, max_tr
     batch averages of y, u(y), y_low and y_high is at most δ for every measurand (h ≥ 2)."""
     p = budget.probability
     batch = max(math.ceil(100 / (1 - p)), 10_000)
-    batches: list[list[np.ndarray]] = []
+    batches: list[dict[str, np.ndarray]] = []
     stats: list[list[tuple[float, float, float, float]]] = []  # per batch, per measurand
     converged = False
     while len(batches) * batch < max_trials:
         values = _model_values(budget, rng, batch)
         batches.append(values)
-        stats.append([(v.mean(), v.std(ddof=1), *_symmetric(v, p)) for v in values])
+        stats.append(
+            [(v.mean(), v.std(ddof=1), *_symmetric(v, p)) for v in (values[eq.symbol] for eq in budget.measurands)]
+        )
         h = len(batches)
         if h < 2:
             continue
@@ -190,9 +211,8 @@ def _adaptive(budget: Budget, rng: np.random.Generator, seed: int | None, max_tr
         if (spread <= delta[:, None]).all():
             converged = True
             break
-    joined = [np.concatenate([b[i] for b in batches]) for i in range(len(budget.measurands))]
-    results = tuple(_summarise(eq.symbol, eq.unit, v, p) for eq, v in zip(budget.measurands, joined, strict=True))
-    return McmEvaluation(budget, len(batches) * batch, True, converged, seed, results)
+    joined = {symbol: np.concatenate([b[symbol] for b in batches]) for symbol in batches[0]}
+    return _evaluation(budget, joined, len(batches) * batch, True, converged, seed)
 
 
 def validate_gum(gum: GumEvaluation, mcm: McmEvaluation) -> tuple[Validation, ...]:

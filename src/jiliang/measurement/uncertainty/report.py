@@ -7,7 +7,8 @@ import math
 from typing import Any, Literal
 
 from .budget import Budget
-from .gum import Contribution, GumResult, evaluate_gum
+from .curves import CurveFit
+from .gum import Contribution, GumResult, OutputCorrelation, evaluate_gum
 from .mcm import MAX_TRIALS, McmResult, evaluate_mcm, validate_gum
 
 __all__ = ["METHODS", "Method", "evaluate_report"]
@@ -66,9 +67,31 @@ def _inputs(budget: Budget) -> list[dict[str, Any]]:
             "distribution": q.distribution,
             "evaluation": q.evaluation,
             "how": q.how,
+            "monte_carlo_draw": q.draw,
+            "t_convention": q.t_convention,
         }
         for q in budget.inputs
     ]
+
+
+def _matrix(c: OutputCorrelation | None) -> dict[str, Any] | None:
+    return None if c is None else {"symbols": list(c.symbols), "matrix": [list(row) for row in c.matrix]}
+
+
+def _curve(f: CurveFit) -> dict[str, Any]:
+    return {
+        "description": f.description,
+        "model": f"y = {f.intercept} + {f.slope}·(x − {f.x_offset:g})",
+        "x_offset": f.x_offset,
+        "points": f.n,
+        "weighted": f.weighted,
+        "intercept": {"symbol": f.intercept, "value": f.a, "standard_uncertainty": f.u_a},
+        "slope": {"symbol": f.slope, "value": f.b, "standard_uncertainty": f.u_b},
+        "correlation": f.r,
+        "covariance": f.r * f.u_a * f.u_b,
+        "dof": _num(f.dof),
+        "residual_standard_deviation": _num(f.residual_sd),
+    }
 
 
 def evaluate_report(
@@ -85,8 +108,11 @@ def evaluate_report(
         "title": budget.title,
         "title_zh": budget.title_zh,
         "source": budget.source,
+        "format": budget.format,
         "probability": budget.probability,
         "inputs": _inputs(budget),
+        "input_correlations": [{"between": [c.a, c.b], "r": c.r, "from": c.origin} for c in budget.correlations],
+        "curves": [_curve(f) for f in budget.curves],
     }
     gum = evaluate_gum(budget) if method in ("gum", "both") else None
     mcm = evaluate_mcm(budget, trials, seed, max_trials) if method in ("mcm", "both") else None
@@ -95,6 +121,7 @@ def evaluate_report(
             "method": "JJF 1059.1 / JCGM 100 law of propagation (GTC), Welch–Satterthwaite ν_eff, k = t_p(⌊ν_eff⌋)",
             "intermediates": [_gum(r) for r in gum.intermediates],
             "measurands": [_gum(r) for r in gum.measurands],
+            "correlation": _matrix(gum.correlation),
         }
     if mcm is not None:
         out["mcm"] = {
@@ -104,6 +131,7 @@ def evaluate_report(
             "converged": mcm.converged,
             "seed": mcm.seed,
             "measurands": [_mcm(r) for r in mcm.measurands],
+            "correlation": _matrix(mcm.correlation),
         }
     if gum is not None and mcm is not None:
         out["validation"] = [
