@@ -167,7 +167,7 @@ class _Binder:
 
     def number(self, raw: Any, where: str, name: str = "") -> float:
         """The field `where.name` as a float (its path is only spelt out in an error)."""
-        if type(raw) is float:  # prepared constants are finite
+        if type(raw) is float and math.isfinite(raw):
             return raw
         if type(raw) is Expression and raw.names <= self.names:  # the common case, without the checks below
             try:
@@ -267,9 +267,7 @@ def _fixed_part(raw: dict[str, Any], i: int) -> InputQuantity | None:
 
 
 def _with_estimate(fixed: InputQuantity, raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
-    estimate = raw["estimate"]
-    if isinstance(estimate, Expression):
-        estimate = bind.number(estimate, f"inputs[{i}]", "estimate")
+    estimate = bind.number(raw["estimate"], f"inputs[{i}]", "estimate")
     # InputQuantity(symbol, estimate, …) with the rest as evaluated once: a plain tuple copy, no checks
     return tuple.__new__(InputQuantity, (fixed[0], estimate, *fixed[2:]))
 
@@ -280,9 +278,9 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
     dist: Distribution = raw.get("distribution", "student_t" if "readings" in raw else "normal")
     given = [k for k in _SPECS if k in raw]
     dof_raw = raw.get("dof")
-    dof = math.inf if dof_raw is None else bind.number(dof_raw, where, "dof")
-    if dof <= 0:
-        raise BudgetError(f"{where}.dof", "degrees of freedom must be positive")
+    dof = math.inf if dof_raw is None or dof_raw == math.inf else bind.number(dof_raw, where, "dof")
+    if dof < 1:
+        raise BudgetError(f"{where}.dof", "degrees of freedom must be at least 1")
     half, half_u, t_scale = None, None, None
     readings = None
     if "readings" in raw:
@@ -326,19 +324,18 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
                 half_u = bind.number(raw.get("half_width_uncertainty", 0), where, "half_width_uncertainty")
                 if not 0 <= half_u <= half:
                     raise BudgetError(f"{where}.half_width_uncertainty", "must lie between 0 and the half-width")
-                u = math.sqrt(half**2 / 3 + half_u**2 / 9)  # JCGM 101 §6.4.3.3
+                u = math.hypot(half / math.sqrt(3), half_u / 3)  # u² = a²/3 + d²/9, JCGM 101 §6.4.3.3
             else:
                 u = half / _DIVISOR[dist]
             stated = ("half_width", half, half_u)
         elif spec == "scale" or raw.get(_SCALE_OF_V1):
             u, stated = value, ("scale", value)
         else:
-            u = value
-            if dist == "curvilinear_trapezoid":
-                raise BudgetError(f"{where}.half_width", f"'{symbol}': give a curvilinear trapezoid by its half-width")
-            if dist in _DIVISOR:
-                half = u * _DIVISOR[dist]
-            stated = ("u",)
+            u, stated = value, ("u",)
+        if half is None and dist in _DIVISOR:  # stated by u or U: Monte Carlo still needs the half-width
+            half = u * _DIVISOR[dist]
+        elif dist == "curvilinear_trapezoid" and half is None:
+            raise BudgetError(f"{where}.half_width", f"'{symbol}': give a curvilinear trapezoid by its half-width")
         if dist == "student_t":
             t_scale = _t_scale(symbol, u, dof, stated, where)
         if raw.get("relative"):
@@ -347,10 +344,12 @@ def _input(raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
             half = None if half is None else half * scale
             half_u = None if half_u is None else half_u * scale
             t_scale = None if t_scale is None else t_scale * scale
+    if not all(math.isfinite(v) for v in (u, half or 0.0, half_u or 0.0, t_scale or 0.0)):
+        raise BudgetError(where, f"'{symbol}': its uncertainty is out of the range of numbers")
     return InputQuantity(
         symbol=symbol,
         estimate=estimate,
-        standard_uncertainty=u,
+        standard_uncertainty=u + 0.0,  # never −0.0, which NumPy refuses as a spread
         dof=dof,
         distribution=dist,
         evaluation=evaluation,
@@ -404,6 +403,8 @@ class BudgetTemplate:
         error = best_match(_validator(version).iter_errors(data))
         if error is not None:
             raise BudgetError(field_path(error.absolute_path) or "(top level)", error.message)
+        if not data["inputs"] and not data.get("curves"):
+            raise BudgetError("inputs", "a budget needs at least one input quantity (or a curve)")
         self.data = data
         self.format = data["format"]
         self._inputs = [_prepared(raw, i, version) for i, raw in enumerate(data["inputs"])]

@@ -66,6 +66,8 @@ def _result(
     symbol: str, unit: str, y: Any, p: float, fixed_k: float | None, inputs: Influences, via: Influences
 ) -> GumResult:
     u = float(y.u)
+    if not (math.isfinite(u) and math.isfinite(float(y.x))):
+        raise BudgetError("measurands", f"'{symbol}' or its uncertainty is beyond the range of numbers")
     dof = float(y.df)
     if math.isnan(dof):  # GTC gives nan when u_c = 0
         dof = math.inf
@@ -137,7 +139,10 @@ def _correlation(a: Any, b: Any) -> float:
         return 1.0
     if a.u == 0 or b.u == 0:
         return 0.0
-    return float(GTC.get_correlation(a, b))
+    try:
+        return float(GTC.get_correlation(a, b))
+    except ArithmeticError:  # variances below the smallest float: undefined here (null in the report)
+        return math.nan
 
 
 def _as_ureal(value: Any) -> Any:

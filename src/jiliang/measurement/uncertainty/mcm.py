@@ -73,7 +73,7 @@ def _draw(q: InputQuantity, rng: np.random.Generator, m: int) -> np.ndarray:
     if q.distribution == "rectangular":
         return rng.uniform(x - a, x + a, m)
     if q.distribution == "triangular":
-        return rng.triangular(x - a, x, x + a, m) if a > 0 else np.full(m, x)
+        return x + a * (rng.random(m) - rng.random(m))  # the difference of two uniforms is triangular
     if q.distribution == "arcsine":
         return x + a * np.sin(2 * np.pi * rng.random(m))  # §6.4.6
     d = q.half_width_uncertainty or 0.0  # curvilinear trapezoid, §6.4.3.4
@@ -127,6 +127,11 @@ def _model_values(budget: Budget, rng: np.random.Generator, m: int) -> dict[str,
     return out
 
 
+def _least_trials(p: float) -> int:
+    """M ≥ 100/(1 − p) trials, so that the coverage interval leaves about 100 values outside it."""
+    return math.ceil(100 / (1 - p))
+
+
 def _interval_size(m: int, p: float) -> tuple[int, int]:
     """q and r of §7.7.2 (1-based r): q = pM, rounded half up when pM is not an integer."""
     q = round(p * m) if float(p * m).is_integer() else int(p * m + 0.5)
@@ -145,15 +150,20 @@ def _summarise(symbol: str, unit: str, values: np.ndarray, p: float) -> McmResul
     q, r = _interval_size(ordered.size, p)
     widths = ordered[q:] - ordered[: ordered.size - q]
     best = int(np.argmin(widths))
-    return McmResult(
+    with np.errstate(all="ignore"):
+        mean, sd = float(values.mean()), float(values.std(ddof=1))
+    result = McmResult(
         symbol,
         unit,
-        float(values.mean()),
-        float(values.std(ddof=1)),
+        mean,
+        sd,
         p,
         (float(ordered[r - 1]), float(ordered[r - 1 + q])),
         (float(ordered[best]), float(ordered[best + q])),
     )
+    if not (math.isfinite(mean) and math.isfinite(sd) and math.isfinite(float(widths[best]))):
+        raise BudgetError("measurands", f"Monte Carlo: the values of '{symbol}' are beyond the range of numbers")
+    return result
 
 
 def evaluate_mcm(
@@ -164,6 +174,13 @@ def evaluate_mcm(
     trials = trials or budget.monte_carlo.trials
     if trials is not None and trials > max_trials:
         raise BudgetError("monte_carlo.trials", f"at most {max_trials:,} trials here")
+    least = _least_trials(budget.probability)
+    if (trials or max_trials) < least:
+        raise BudgetError(
+            "monte_carlo.trials",
+            f"a {100 * budget.probability:g} % coverage interval needs at least {least:,} trials, "
+            "M ≥ 100/(1 − p) (JCGM 101 §7.2.2)",
+        )
     seed = budget.monte_carlo.seed if seed is None else seed
     rng = np.random.default_rng(seed)
     if trials is not None:
@@ -191,7 +208,7 @@ def _adaptive(budget: Budget, rng: np.random.Generator, seed: int | None, max_tr
     """§7.9.4: batches of M = max(100/(1 − p), 10⁴); stop once twice the standard deviation of the
     batch averages of y, u(y), y_low and y_high is at most δ for every measurand (h ≥ 2)."""
     p = budget.probability
-    batch = max(math.ceil(100 / (1 - p)), 10_000)
+    batch = max(_least_trials(p), 10_000)
     batches: list[dict[str, np.ndarray]] = []
     stats: list[list[tuple[float, float, float, float]]] = []  # per batch, per measurand
     converged = False

@@ -138,4 +138,16 @@ def evaluate_report(
             {"symbol": v.symbol, "d_low": v.d_low, "d_high": v.d_high, "tolerance": v.tolerance, "passed": v.passed}
             for v in validate_gum(gum, mcm)
         ]
-    return out
+    return _strict(out)
+
+
+def _strict(value: Any) -> Any:
+    """Strict JSON has no NaN or infinity: ∞ (an infinite ν) is written "inf", an undefined number
+    (e.g. the sensitivity to an input of zero uncertainty where the model has no derivative) null."""
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    return value
