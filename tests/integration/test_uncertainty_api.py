@@ -403,3 +403,82 @@ def test_monte_carlo_work_per_request_is_bounded_by_trials_times_quantities(clie
     assert client.post(EVALUATE, headers=admin, json={"budget": budget, "method": "gum"}).status_code == 200
     huge = budget | {"inputs": [{"symbol": f"x{i}", "estimate": 1, "standard_uncertainty": 0.1} for i in range(201)]}
     assert client.post(EVALUATE, headers=admin, json={"budget": huge}).status_code == 422
+
+
+# --- format 2 over HTTP and on the command line -------------------------------------------------------
+
+
+def test_gum_h2_over_http_reports_input_and_output_correlations(client, admin) -> None:
+    """GUM H.2 (JCGM 100:2008 Tables H.2 and H.4): r(V, I) = −0.36, r(V, φ) = 0.86, r(I, φ) = −0.65
+    from the readings; r(R, X) = −0.588, r(R, Z) = −0.485, r(X, Z) = 0.993."""
+    body = {"budget": _budget("gum-h2-impedance.json"), "method": "both", "trials": 100_000, "seed": 3}
+    r = client.post(EVALUATE, headers=admin, json=body)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    given = {tuple(c["between"]): c for c in report["input_correlations"]}
+    assert given[("V", "I")]["r"] == pytest.approx(-0.36, abs=0.005)
+    assert given[("V", "phi")]["r"] == pytest.approx(0.86, abs=0.005)
+    assert given[("I", "phi")]["from"] == "readings"
+    matrix = report["gum"]["correlation"]
+    assert matrix["symbols"] == ["R", "X", "Z"]
+    assert matrix["matrix"][0][1] == pytest.approx(-0.588, abs=0.0005)
+    assert matrix["matrix"][1][2] == pytest.approx(0.993, abs=0.0005)
+    assert report["mcm"]["correlation"]["symbols"] == ["R", "X", "Z"]
+    assert all(q["t_convention"] == "scale" for q in report["inputs"])
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            {"measurands": [{"symbol": "y", "expression": "z + a"}, {"symbol": "z", "expression": "y"}]},
+            "measurands[0].expression",
+        ),
+        (
+            {
+                "inputs": [
+                    {"symbol": "a", "estimate": 0, "distribution": "student_t", "standard_uncertainty": 1, "dof": 2}
+                ]
+            },
+            "inputs[0].dof",
+        ),
+        ({"curves": [{"x": [1, 1, 1], "y": [1, 2, 3], "intercept": "k0", "slope": "k1"}]}, "curves[0].x"),
+    ],
+)
+def test_format_2_mistakes_are_422_naming_the_field(client, admin, change, field) -> None:
+    budget = {
+        "format": FORMAT_2,
+        "title": "mistake",
+        "inputs": [{"symbol": "a", "estimate": 1, "standard_uncertainty": 0.1}],
+        "measurands": [{"symbol": "y", "expression": "a"}],
+        **change,
+    }
+    r = client.post(EVALUATE, headers=admin, json={"budget": budget, "method": "both", "trials": 10_000})
+    assert r.status_code == 422, r.text
+    assert field in r.text
+
+
+def test_cli_prints_the_least_squares_line_and_the_correlation_matrix(cli) -> None:
+    """GUM H.3 (JCGM 100:2008 H.3.3): y1 = −0.1712 °C, y2 = 0.00218, r = −0.930, ν = 9."""
+    r = cli(str(BUDGETS / "gum-h3-thermometer.json"))
+    assert r.exit_code == 0, r.output
+    said = _said(r)
+    assert "least-squares line y = y1 + y2·(x − 20), n = 11" in said
+    assert "y1 = -0.1712" in said and "y2 = 0.00218" in said and "r = -0.9304" in said
+    r = cli(str(BUDGETS / "gum-h2-impedance.json"))
+    assert "GUM 相关系数 / correlation coefficients" in _said(r)
+    assert "-0.5884" in _said(r)
+
+
+def test_cli_refuses_a_t_input_whose_standard_deviation_does_not_exist(cli, tmp_path) -> None:
+    path = tmp_path / "t2.json"
+    budget = {
+        "format": FORMAT_2,
+        "title": "nu 2",
+        "inputs": [{"symbol": "a", "estimate": 0, "distribution": "student_t", "standard_uncertainty": 1, "dof": 2}],
+        "measurands": [{"symbol": "y", "expression": "a"}],
+    }
+    path.write_text(json.dumps(budget), encoding="utf-8")
+    r = cli(str(path), "--method", "mcm")
+    assert r.exit_code == 2
+    assert _error_says(r, "inputs[0].dof", "no finite standard deviation"), r.stderr

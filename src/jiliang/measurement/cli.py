@@ -48,8 +48,9 @@ def _print_report(report: dict[str, Any]) -> None:
             sensitivity[m["symbol"]] = {c["symbol"]: c for c in m["contributions"]}
     for m_symbol, contributions in sensitivity.items() or [(None, {})]:
         table = Table(title=f"不确定度分量 / budget{'' if m_symbol is None else f' of {m_symbol}'}")
-        for header in ("x_i", "x̂_i", "u(x_i)", "ν_i", "评定 / how", "c_i", "c_i·u(x_i)", "%"):
-            table.add_column(header, justify="left" if header in ("x_i", "评定 / how") else "right")
+        headers = ("x_i", "x̂_i", "u(x_i)", "ν_i", "评定 / how", "蒙特卡洛 / drawn as", "c_i", "c_i·u(x_i)", "%")
+        for header in headers:
+            table.add_column(header, justify="right" if header[0] in "ucν%x" and header != "x_i" else "left")
         for q in report["inputs"]:
             c = contributions.get(q["symbol"])
             table.add_row(
@@ -58,11 +59,13 @@ def _print_report(report: dict[str, Any]) -> None:
                 _g(q["standard_uncertainty"]),
                 _g(q["dof"], 3),
                 q["how"],
-                "" if c is None else _g(c["sensitivity"]),
+                q["monte_carlo_draw"],
+                "" if c is None or c["sensitivity"] is None else _g(c["sensitivity"]),
                 "" if c is None else _g(c["contribution"]),
                 "" if c is None else f"{100 * c['share']:.1f}",
             )
         console.print(table)
+    _print_input_correlations(report)
     if gum:
         for m in gum["intermediates"] + gum["measurands"]:
             console.print(
@@ -70,6 +73,7 @@ def _print_report(report: dict[str, Any]) -> None:
                 f"ν_eff = {_g(m['dof'], 4)}  k = {m['coverage_factor']:.3f}  "
                 f"U({100 * m['probability']:g} %) = {_g(m['expanded'])}"
             )
+        _print_matrix("GUM", gum["correlation"])
     mcm = report.get("mcm")
     if mcm:
         state = "" if mcm["converged"] else "  [red]未收敛 / not converged[/red]"
@@ -83,12 +87,43 @@ def _print_report(report: dict[str, Any]) -> None:
                 f"{100 * m['probability']:g} % symmetric [{_g(lo, 10)}, {_g(hi, 10)}]  "
                 f"shortest [{_g(slo, 10)}, {_g(shi, 10)}]"
             )
+        _print_matrix("MCM", mcm["correlation"])
     for v in report.get("validation", []):
         verdict = "[green]通过 / validated[/green]" if v["passed"] else "[red]未通过 / not validated[/red]"
         console.print(
             f"JCGM 101 §8 {v['symbol']}: d_low = {_g(v['d_low'])}, d_high = {_g(v['d_high'])}, "
             f"δ = {_g(v['tolerance'])} → {verdict}"
         )
+
+
+def _print_input_correlations(report: dict[str, Any]) -> None:
+    origin = {"stated": "stated", "readings": "from simultaneous readings", "curve": "of a fitted line"}
+    for c in report["input_correlations"]:
+        a, b = c["between"]
+        console.print(f"r({a}, {b}) = {c['r']:.4f}  ({origin[c['from']]})")
+    for f in report["curves"]:
+        a, b = (
+            f"{c['symbol']} = {_g(c['value'], 6)} (u {_g(c['standard_uncertainty'])})"
+            for c in (f["intercept"], f["slope"])
+        )
+        weighted = ", weighted" if f["weighted"] else ""
+        console.print(
+            f"最小二乘直线 / least-squares line {f['model']}, n = {f['points']}{weighted}: {a}, {b}, "
+            f"r = {f['correlation']:.4f}, ν = {_g(f['dof'], 3)}"
+        )
+
+
+def _print_matrix(method: str, correlation: dict[str, Any] | None) -> None:
+    """The correlation matrix of the intermediates and measurands."""
+    if correlation is None:
+        return
+    table = Table(title=f"{method} 相关系数 / correlation coefficients")
+    table.add_column("")
+    for symbol in correlation["symbols"]:
+        table.add_column(symbol, justify="right")
+    for symbol, row in zip(correlation["symbols"], correlation["matrix"], strict=True):
+        table.add_row(symbol, *("—" if r is None else f"{r:.4f}" for r in row))
+    console.print(table)
 
 
 @uncertainty_app.command("evaluate")
