@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from jiliang.verification.tables import measurement_points, verification_records
 from tests.conftest import login
 from tests.support import tamper, world
 from tests.support.uncertainty_world import K95, ev_u95, thermometer_u, two_digits_up
+from tests.support.work_pages import clients
 
 _serial = itertools.count(1)
 JJF1094_NOT_EVALUATED = "JJF 1094 §5.3.1"
@@ -484,7 +486,7 @@ def test_ledger_audit_stays_clean_and_leaves_record_u_and_decision(platform) -> 
     report = audit(platform)
     assert report.findings == [] and report.clean
     leaf = _latest_leaf(platform, "verification_record", ids["unknown"])
-    assert leaf.projection == "verification_record/v3"
+    assert leaf.projection == "verification_record/v4"
     [point] = leaf.fields["points"]
     assert point["expanded_uncertainty"] == "0.50" and point["coverage_factor"] == "1.96"
     assert point["decision"]["zone"] == "undetermined" and point["uncertainty"]["U"] == "0.50"
@@ -586,3 +588,94 @@ def test_a_calibration_that_asked_for_a_verdict_is_not_issued_from_the_undetermi
     with pytest.raises(RuleViolation) as refused:
         workflow.approve_record(platform.uow(), world.confirm(platform, ev.lab.approver), rid)
     assert refused.value.rule == "verdict_unknown" and certificate_count(platform) == before
+
+
+# --- the thermometer's correction curve (GUM H.3 on a calibration) ------------------------------------
+
+CURVE_POINTS = [  # (point, reference t_s, indication t_x) in °C
+    ("t1", "0.000", "0.04"),
+    ("t2", "20.000", "20.03"),
+    ("t3", "40.000", "40.01"),
+    ("t4", "60.000", "59.97"),
+    ("t5", "80.000", "79.97"),
+]
+
+
+def textbook_line(points: list[tuple[str, str, str]], t0: float) -> dict[str, float]:
+    """Ordinary least squares by hand (GUM H.3.2): b = t_s − t_x against t_x − t0."""
+    x = [float(ind) - t0 for _, _, ind in points]
+    y = [float(ref) - float(ind) for _, ref, ind in points]
+    n = len(x)
+    mx, my = sum(x) / n, sum(y) / n
+    sxx = sum((xi - mx) ** 2 for xi in x)
+    b1 = sum((xi - mx) * (yi - my) for xi, yi in zip(x, y, strict=True)) / sxx
+    b0 = my - b1 * mx
+    s2 = sum((yi - b0 - b1 * xi) ** 2 for xi, yi in zip(x, y, strict=True)) / (n - 2)
+    u_b0, u_b1 = math.sqrt(s2 * (1 / n + mx**2 / sxx)), math.sqrt(s2 / sxx)
+    return {"b0": b0, "b1": b1, "u_b0": u_b0, "u_b1": u_b1, "r": -s2 * mx / sxx / (u_b0 * u_b1), "s": math.sqrt(s2)}
+
+
+def _record_curve(thermo: ThermometerWorld, points: list[tuple[str, str, str]]) -> int:
+    return workflow.record_results(
+        thermo.platform.uow(),
+        world.confirm(thermo.platform, thermo.lab.verifier),
+        thermo.task(),
+        workflow.ResultsInput(
+            performed_on=shanghai_today(),
+            standard_ids=[thermo.lab.standard_id],
+            readings=[workflow.ReadingInput(p, ref, ind) for p, ref, ind in points],
+            environment={"temperature": "20.5 °C", **BATH},
+        ),
+    )
+
+
+def test_thermometer_calibration_states_its_least_squares_correction_curve(thermo) -> None:
+    platform = thermo.platform
+    rid = _record_curve(thermo, CURVE_POINTS)
+    expected = textbook_line(CURVE_POINTS, 20.0)
+    curve = record_row(platform, rid).correction_curve
+    assert (curve["x_offset"], curve["unit"], curve["points"], curve["dof"]) == ("20", "°C", "5", "3")
+    assert float(curve["b0"]) == pytest.approx(expected["b0"], abs=0.5 * 10 ** -(len(curve["b0"].split(".")[1])))
+    assert float(curve["b1"]) == pytest.approx(expected["b1"], abs=0.5 * 10 ** -(len(curve["b1"].split(".")[1])))
+    for key in ("u_b0", "u_b1", "s"):
+        stored = curve["residual_sd" if key == "s" else key]
+        assert float(stored) == pytest.approx(expected[key], rel=0.05), key  # two significant digits
+    assert float(curve["r"]) == pytest.approx(expected["r"], abs=0.0005)
+    workflow.check_record(platform.uow(), world.confirm(platform, thermo.lab.checker), rid)
+    number = workflow.approve_record(platform.uow(), world.confirm(platform, thermo.lab.approver), rid)
+    with platform.engine.connect() as c:
+        stored = c.execute(select(certificates.c.payload).where(certificates.c.number == number)).scalar_one()
+    payload = json.loads(stored)
+    assert payload["correction_curve"] == curve  # signed with the certificate
+    for lang, title in (("zh-CN", "修正值曲线"), ("en", "Correction curve")):
+        for as_ in clients(platform):
+            client = as_(thermo.lab.approver)
+            client.get(f"/lang/{lang}?next=/")
+            page = client.get(f"/work/certificates/{number}").text + client.get(f"/work/records/{rid}").text
+        assert page.count(title) == 2
+        assert f"b(t) = {curve['b0']} + {curve['b1']} · (t − 20 °C)" in page
+        assert curve["u_b0"] in page and curve["r"] in page
+
+
+def test_a_calibration_with_two_points_states_no_curve(thermo) -> None:
+    rid = _record_curve(thermo, CURVE_POINTS[:2])
+    assert record_row(thermo.platform, rid).correction_curve is None
+
+
+def test_points_on_one_reading_name_why_the_curve_cannot_be_fitted(thermo) -> None:
+    same = [(p, ref, "20.00") for p, ref, _ in CURVE_POINTS[:3]]
+    curve = record_row(thermo.platform, _record_curve(thermo, same)).correction_curve
+    assert "the x values must not all be equal" in curve["problem"]
+
+
+def test_ledger_audit_names_a_correction_curve_changed_with_sql(platform) -> None:
+    thermo = ThermometerWorld(platform)
+    rid = _record_curve(thermo, CURVE_POINTS)
+    issue_checkpoint(platform)
+    assert audit(platform).clean
+    forged = {**record_row(platform, rid).correction_curve, "b0": "0.000"}
+    tamper.sql(
+        platform, update(verification_records).where(verification_records.c.id == rid).values(correction_curve=forged)
+    )
+    found = {(f.what, f.table, f.id) for f in audit(platform).findings}
+    assert ("changed", "verification_records", str(rid)) in found

@@ -142,6 +142,7 @@ def _payloads(
             "record": content["record"] | {"environment": content["environment"]},
             "points": content["points"],
             **({"tests": content["tests"]} if "tests" in content else {}),
+            **({"correction_curve": content["correction_curve"]} if "correction_curve" in content else {}),
             "standards": stds[rec.id],
             "signatories": {
                 "verifier": names[rec.id].get("verify"),

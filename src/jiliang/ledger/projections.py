@@ -181,6 +181,9 @@ _UNCERTAINTY_0005 = {
     "measurement_points": ("uncertainty", "decision"),
 }
 
+# the column added by migration 0007 (a calibration's correction curve), absent from v1–v3
+_CURVE_0007 = ("correction_curve",)
+
 # columns added by migration 0006 (the regulation's tests), absent from the earlier projections
 _TESTS_0006 = {
     "verification_records": ("tests",),
@@ -243,15 +246,16 @@ _PROJECTIONS = (
                 Child("signoffs", signoffs, "record_id", _all_but(signoffs, "record_id"), ("id",)),
             ),
         )
-        # v1: before migration 0005; v2: before 0006; v3: all columns
+        # v1: before migration 0005; v2: before 0006; v3: before 0007; v4: all columns
         for version, left_out_records, left_out in (
             (
                 1,
-                _TESTS_0006["verification_records"],
+                (*_TESTS_0006["verification_records"], *_CURVE_0007),
                 (*_UNCERTAINTY_0005["measurement_points"], *_TESTS_0006["measurement_points"]),
             ),
-            (2, _TESTS_0006["verification_records"], _TESTS_0006["measurement_points"]),
-            (3, (), ()),
+            (2, (*_TESTS_0006["verification_records"], *_CURVE_0007), _TESTS_0006["measurement_points"]),
+            (3, _CURVE_0007, ()),
+            (4, (), ()),
         )
     ),
     Projection(

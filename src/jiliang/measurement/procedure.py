@@ -14,6 +14,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from jiliang.measurement.correction_curve import CorrectionCurveSpec
 from jiliang.measurement.decision import DecisionRule
 from jiliang.measurement.field_path import field_path
 from jiliang.measurement.point_uncertainty import UncertaintyModel
@@ -150,6 +151,10 @@ def _uncertainty(path: Path, raw: dict[str, Any] | None, where: str) -> Uncertai
     return UncertaintyModel(template, raw["source"], raw.get("standard_unit"), points)
 
 
+def _correction_curve(raw: dict[str, Any] | None) -> CorrectionCurveSpec | None:
+    return None if raw is None else CorrectionCurveSpec(float(raw["x_offset"]), raw["unit"], raw["source"])
+
+
 def _decision_rule(raw: dict[str, Any] | None) -> DecisionRule:
     if raw is None:
         return DecisionRule()
@@ -191,6 +196,7 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
             decision_rule=_decision_rule(e.get("decision_rule")),
             uncertainty=_uncertainty(path, e.get("uncertainty"), f"editions[{i}].uncertainty"),
             declared_tests=tuple(_build_test(t) for t in e.get("tests", [])),
+            correction_curve=_correction_curve(e.get("correction_curve")),
         )
         for i, e in enumerate(data["editions"])
     )

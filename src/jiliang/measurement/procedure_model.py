@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from jiliang.measurement.correction_curve import CorrectionCurveSpec
 from jiliang.measurement.decision import DecisionRule
 from jiliang.measurement.point_uncertainty import UncertaintyModel
 
@@ -160,6 +161,7 @@ class Edition:
     decision_rule: DecisionRule = DecisionRule()
     uncertainty: UncertaintyModel | None = None
     declared_tests: tuple[PrescribedTest, ...] = ()
+    correction_curve: CorrectionCurveSpec | None = None  # a calibration's least-squares correction line
 
     @cached_property
     def tests(self) -> tuple[PrescribedTest, ...]:

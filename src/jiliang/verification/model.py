@@ -181,6 +181,8 @@ def record_content(
     }
     if record.get("tests") is not None:  # the regulation's tests and their verdicts (migration 0006)
         content["tests"] = _text(record["tests"])
+    if record.get("correction_curve") is not None:  # a calibration's correction line (migration 0007)
+        content["correction_curve"] = _text(record["correction_curve"])
     return content
 
 

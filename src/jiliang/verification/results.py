@@ -19,6 +19,7 @@ from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
 from ..measurement.conformity import Evaluation, PointReading
+from ..measurement.correction_curve import fit_correction_curve
 from ..platform import shanghai_today
 from ..registry.periods import Period, replace_by, valid_until
 from ..registry.tables import (
@@ -178,6 +179,14 @@ def _evaluate(
     return None, [assessment_fields(u, problem, None) for u, problem in found]
 
 
+def _correction_curve(procedure: Any, on: date, readings: Sequence[PointReading]) -> dict[str, Any] | None:
+    """The least-squares correction line the edition asks for, through the recorded points."""
+    edition = procedure.edition_on(on) if procedure else None
+    if edition is None or edition.correction_curve is None:
+        return None
+    return fit_correction_curve(edition.correction_curve, [(r.reference, r.indication) for r in readings])
+
+
 def _dates(ctx: _Context, inst: Any, res: ResultsInput, verdict: str | None, kind: str) -> tuple[Any, Any, str]:
     """Valid-until (or replace-by) of a passed verification; unknown periods stay unknown."""
     if kind != "verification" or verdict != "pass":
@@ -284,6 +293,7 @@ def record_results_batch(
                     "period_note": note,
                     "created_at": now,
                     "tests": tests_fields(ev) if ev is not None else None,
+                    "correction_curve": _correction_curve(procedure, res.performed_on, readings),
                 }
             )
             all_points.append(_points(res.readings, readings, ev, assessed))

@@ -60,6 +60,8 @@ verification_records = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # each test the regulation prescribes: [{id, name_zh, name_en, verdict, seqs, value, limit, unit, problem}]
     Column("tests", JSON),
+    # a calibration's least-squares correction line (migration 0007): {b0, u_b0, b1, u_b1, r, …} or {problem}
+    Column("correction_curve", JSON),
 )
 
 measurement_points = Table(

@@ -60,14 +60,16 @@ def fit_line(
     try:
         fit = type_a.line_fit(shifted, list(y)) if u_y is None else type_a.line_fit_wls(shifted, list(y), list(u_y))
         a, b = fit.a_b
+        if u_y is None and (fit.ssr == 0 or a.u == 0 or b.u == 0):
+            raise BudgetError(field, "the points lie exactly on a line: the residuals give no uncertainty (give u_y)")
         r = float(GTC.get_correlation(a, b))
     except (ArithmeticError, ValueError) as exc:
+        if isinstance(exc, BudgetError):
+            raise
         raise BudgetError(field, f"the line cannot be fitted: {exc}") from None
     values = (float(a.x), float(b.x), float(a.u), float(b.u), r)
     if not all(math.isfinite(v) for v in values):
         raise BudgetError(field, "the line cannot be fitted: the data are out of range")
-    if u_y is None and values[2] == 0:
-        raise BudgetError(field, "the points lie exactly on a line: the residuals give no uncertainty (give u_y)")
     dof = float(n - 2) if u_y is None else math.inf
     s = math.sqrt(fit.ssr / (n - 2)) if n > 2 else math.nan
     return CurveFit(symbols[0], symbols[1], x_offset, n, u_y is not None, *values, dof, s, description, unit)
