@@ -134,6 +134,7 @@ class Budget:
     coverage_factor: float | None = None  # a fixed k; None: k = t_p(ν_eff)
     order: tuple[Equation, ...] = ()  # intermediates and measurands, each after those it uses
     uses: Mapping[str, tuple[str, ...]] | None = None  # equation → the equations it depends on
+    reused: frozenset[str] = frozenset()  # intermediates, and measurands other equations use
     correlated: tuple[CorrelatedSet, ...] = ()
     curves: tuple[CurveFit, ...] = ()
     format: str = FORMAT
@@ -267,7 +268,9 @@ def _fixed_part(raw: dict[str, Any], i: int) -> InputQuantity | None:
 
 
 def _with_estimate(fixed: InputQuantity, raw: dict[str, Any], i: int, bind: _Binder) -> InputQuantity:
-    estimate = bind.number(raw["estimate"], f"inputs[{i}]", "estimate")
+    estimate = raw["estimate"]
+    if type(estimate) is not float or not math.isfinite(estimate):
+        estimate = bind.number(estimate, f"inputs[{i}]", "estimate")
     # InputQuantity(symbol, estimate, …) with the rest as evaluated once: a plain tuple copy, no checks
     return tuple.__new__(InputQuantity, (fixed[0], estimate, *fixed[2:]))
 
@@ -442,21 +445,8 @@ class BudgetTemplate:
             _input(raw, i, bind) if fixed is None else _with_estimate(fixed, raw, i, bind)
             for i, (raw, fixed) in enumerate(zip(self._inputs, self._fixed, strict=True))
         ]
-        correlations: list[Correlation] = []
-        curves = tuple(_curve(raw, i, bind) for i, raw in enumerate(data.get("curves", ())))
-        for i, fit in enumerate(curves):
-            inputs.extend(_coefficients(fit))
-            correlations.append(Correlation(fit.intercept, fit.slope, fit.r, "curve", f"curves[{i}]"))
-        by_symbol = {q.symbol: q for q in inputs}
-        for i, c in enumerate(data.get("correlations", ())):
-            where = f"correlations[{i}]"
-            if "simultaneous" in c:
-                correlations.extend(simultaneous(by_symbol, c["simultaneous"], f"{where}.simultaneous"))
-                continue
-            r = bind.number(c["r"], where, "r")
-            if not -1 <= r <= 1:
-                raise BudgetError(f"{where}.r", "a correlation coefficient lies between −1 and 1")
-            correlations.append(Correlation(c["between"][0], c["between"][1], r, "stated", where))
+        curves = tuple(_curve(raw, i, bind) for i, raw in enumerate(data["curves"])) if "curves" in data else ()
+        correlations = _correlations_of(data, bind, inputs, curves) if curves or "correlations" in data else []
         equations = self.equations
         return Budget(
             title=data["title"],
@@ -472,10 +462,33 @@ class BudgetTemplate:
             coverage_factor=data.get("coverage_factor"),
             order=equations.order,
             uses=equations.uses,
-            correlated=correlated_sets(by_symbol, correlations) if correlations else (),
+            reused=equations.used | {eq.symbol for eq in equations.intermediates},
+            correlated=correlated_sets({q.symbol: q for q in inputs}, correlations) if correlations else (),
             curves=curves,
             format=self.format,
         )
+
+
+def _correlations_of(
+    data: dict[str, Any], bind: _Binder, inputs: list[InputQuantity], curves: tuple[CurveFit, ...]
+) -> list[Correlation]:
+    """Every correlation the budget holds: its curves' coefficients (adding them to the inputs), the
+    coefficients it states and those computed from simultaneous readings."""
+    correlations = []
+    for i, fit in enumerate(curves):
+        inputs.extend(_coefficients(fit))
+        correlations.append(Correlation(fit.intercept, fit.slope, fit.r, "curve", f"curves[{i}]"))
+    by_symbol = {q.symbol: q for q in inputs}
+    for i, c in enumerate(data.get("correlations", ())):
+        where = f"correlations[{i}]"
+        if "simultaneous" in c:
+            correlations.extend(simultaneous(by_symbol, c["simultaneous"], f"{where}.simultaneous"))
+            continue
+        r = bind.number(c["r"], where, "r")
+        if not -1 <= r <= 1:
+            raise BudgetError(f"{where}.r", "a correlation coefficient lies between −1 and 1")
+        correlations.append(Correlation(c["between"][0], c["between"][1], r, "stated", where))
+    return correlations
 
 
 def _curve(raw: dict[str, Any], i: int, bind: _Binder) -> CurveFit:

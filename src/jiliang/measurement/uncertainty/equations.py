@@ -30,6 +30,7 @@ class ModelEquations:
     measurands: tuple[Equation, ...]
     order: tuple[Equation, ...]  # every equation after those it uses
     uses: Mapping[str, tuple[str, ...]]  # symbol → the equations it depends on, directly or not, in order
+    used: frozenset[str]  # the equations some other equation uses
 
 
 def new_symbol(symbol: str, field: str, known: set[str]) -> None:
@@ -77,4 +78,5 @@ def model_equations(data: Mapping[str, Any], known: set[str]) -> ModelEquations:
     for eq in order:  # each equation's own uses are known before it
         closure = set(graph[eq.symbol]).union(*(uses[d] for d in graph[eq.symbol]))
         uses[eq.symbol] = tuple(sorted(closure, key=position.__getitem__))
-    return ModelEquations(tuple(intermediates), tuple(measurands), order, uses)
+    used = frozenset(name for deps in graph.values() for name in deps)
+    return ModelEquations(tuple(intermediates), tuple(measurands), order, uses, used)

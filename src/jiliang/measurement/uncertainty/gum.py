@@ -105,31 +105,33 @@ def _input_space(budget: Budget) -> tuple[dict[str, Any], Influences]:
 def evaluate_gum(budget: Budget) -> GumEvaluation:
     """Propagate the budget's inputs through its equations; first order unless the model uses mul2."""
     space, inputs = _input_space(budget)
-    p, k = budget.probability, budget.coverage_factor
+    p, k, reused, uses = budget.probability, budget.coverage_factor, budget.reused, budget.uses or {}
     results: dict[str, GumResult] = {}
     try:
-        for eq in budget.order:
+        for eq in budget.order or (*budget.intermediates, *budget.measurands):
+            symbol = eq.symbol
             y = _as_ureal(eq.expression.evaluate(space))
-            if not (y.is_elementary or y.is_intermediate):  # so that later equations report it as a contribution
-                y = GTC.result(y, label=eq.symbol)
-            space[eq.symbol] = y
-            via = [(s, space[s], float(space[s].u)) for s in budget.using(eq.symbol)]
-            results[eq.symbol] = _result(eq.symbol, eq.unit, y, p, k, inputs, via)
+            if symbol in reused and not (y.is_elementary or y.is_intermediate):
+                y = GTC.result(y, label=symbol)  # so that the equations using it report it as a contribution
+            space[symbol] = y
+            deps = uses.get(symbol)
+            via = [(s, space[s], float(space[s].u)) for s in deps] if deps else []
+            results[symbol] = _result(symbol, eq.unit, y, p, k, inputs, via)
     except (ArithmeticError, ValueError, TypeError) as exc:
         raise BudgetError("measurands", f"the model cannot be evaluated at the estimates: {exc}") from None
     except RuntimeError as exc:  # GTC's mul2 refuses correlated or shared influences
         raise BudgetError("measurands", str(exc)) from None
+    measurands = tuple([results[eq.symbol] for eq in budget.measurands])
+    if not budget.intermediates and len(measurands) == 1:  # a procedure's point budget: nothing to correlate
+        return GumEvaluation(budget, (), measurands)
     equations = (*budget.intermediates, *budget.measurands)
-    correlation = None
-    if len(equations) > 1:
-        values = [space[eq.symbol] for eq in equations]
-        matrix = tuple(tuple(_correlation(a, b) for b in values) for a in values)
-        correlation = OutputCorrelation(tuple(eq.symbol for eq in equations), matrix)
+    values = [space[eq.symbol] for eq in equations]
+    matrix = tuple(tuple(_correlation(a, b) for b in values) for a in values)
     return GumEvaluation(
         budget,
-        tuple(results[eq.symbol] for eq in budget.intermediates),
-        tuple(results[eq.symbol] for eq in budget.measurands),
-        correlation,
+        tuple([results[eq.symbol] for eq in budget.intermediates]),
+        measurands,
+        OutputCorrelation(tuple(eq.symbol for eq in equations), matrix),
     )
 
 
