@@ -377,7 +377,9 @@ class ThermometerWorld:
         [task] = workflow.apply(self.platform.uow(), self.owner, [iid], kind="calibration", conformity_statement=False)
         return task
 
-    def record(self, environment: dict[str, str], on: date | None = None) -> int:
+    def record(
+        self, environment: dict[str, str], on: date | None = None, readings: list[workflow.ReadingInput] | None = None
+    ) -> int:
         return workflow.record_results(
             self.platform.uow(),
             world.confirm(self.platform, self.lab.verifier),
@@ -385,7 +387,8 @@ class ThermometerWorld:
             workflow.ResultsInput(
                 performed_on=on or shanghai_today(),
                 standard_ids=[self.lab.standard_id],
-                readings=[
+                readings=readings
+                or [
                     # a U typed by the laboratory is replaced by the budget's
                     workflow.ReadingInput("t1", "20.000", "20.03", expanded_uncertainty="0.1", coverage_factor="3"),
                     workflow.ReadingInput("t3", "50.000", "49.98"),
@@ -616,17 +619,7 @@ def textbook_line(points: list[tuple[str, str, str]], t0: float) -> dict[str, fl
 
 
 def _record_curve(thermo: ThermometerWorld, points: list[tuple[str, str, str]]) -> int:
-    return workflow.record_results(
-        thermo.platform.uow(),
-        world.confirm(thermo.platform, thermo.lab.verifier),
-        thermo.task(),
-        workflow.ResultsInput(
-            performed_on=shanghai_today(),
-            standard_ids=[thermo.lab.standard_id],
-            readings=[workflow.ReadingInput(p, ref, ind) for p, ref, ind in points],
-            environment={"temperature": "20.5 °C", **BATH},
-        ),
-    )
+    return thermo.record(BATH, readings=[workflow.ReadingInput(p, ref, ind) for p, ref, ind in points])
 
 
 def test_thermometer_calibration_states_its_least_squares_correction_curve(thermo) -> None:
