@@ -139,9 +139,6 @@ class Budget:
     curves: tuple[CurveFit, ...] = ()
     format: str = FORMAT
 
-    def using(self, symbol: str) -> tuple[str, ...]:
-        return () if self.uses is None else self.uses.get(symbol, ())
-
 
 @cache
 def budget_schema(version: int = 2) -> dict[str, Any]:
@@ -239,6 +236,8 @@ def _prepared(raw: dict[str, Any], i: int, version: int) -> dict[str, Any]:
         if "readings" in raw or raw.get("dof") is not None:
             out["distribution"] = "student_t"
             out[_SCALE_OF_V1] = True
+        if "readings" in raw:
+            out.pop("dof", None)  # format 1 let the readings' n − 1 override a stated ν
     for name in (*_NUMBERS, "dof"):
         value = raw.get(name)
         try:

@@ -83,8 +83,8 @@ def _draw(q: InputQuantity, rng: np.random.Generator, m: int) -> np.ndarray:
 
 def _correlated(budget: Budget, rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
     """Each set of correlated inputs drawn together: a multivariate Gaussian (§6.4.8) when all are
-    normal, a multivariate t with their shared ν (JCGM 102 §6.5: one χ² draw scales the whole vector)
-    when all are Student t; other shapes cannot be correlated here."""
+    normal, a multivariate t with their shared ν (as in JCGM 102: one χ² draw scales the whole vector,
+    so each marginal is its own t_ν) when all are Student t; other shapes cannot be correlated here."""
     by_symbol = {q.symbol: q for q in budget.inputs}
     out: dict[str, np.ndarray] = {}
     for group in budget.correlated:
