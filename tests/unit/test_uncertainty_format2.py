@@ -337,3 +337,18 @@ def test_bad_line_data_is_a_field_error(change: dict[str, Any], field: str) -> N
     with pytest.raises(BudgetError) as info:
         parse_budget(data)
     assert info.value.field == field
+
+
+def test_value_predicted_from_a_new_reading_adds_the_readings_own_uncertainty() -> None:
+    """y(t) = a + b·t at a new reading t = 5 ± 0.2 on the weighted line above: u²(y) = u²(a) + t²u²(b)
+    + 2t·cov(a, b) + b²u²(t), with the textbook u(a), u(b), cov(a, b)."""
+    data = _data(
+        {"symbol": "t", "estimate": 5.0, "standard_uncertainty": 0.2},
+        curves=[{**LINE, "u_y": [0.1] * 4}],
+        expression="a + b * t",
+    )
+    (y,) = evaluate_gum(parse_budget(data)).measurands
+    slope = (sum(x * y for x, y in zip(LINE["x"], LINE["y"], strict=True)) - 4 * 1.5 * 1.55) / 5
+    var_a, var_b, cov = 0.01 * (0.25 + 2.25 / 5), 0.01 / 5, -0.01 * 1.5 / 5
+    assert y.value == pytest.approx(1.55 + slope * (5 - 1.5))
+    assert y.standard_uncertainty == pytest.approx(math.sqrt(var_a + 25 * var_b + 10 * cov + slope**2 * 0.04))
