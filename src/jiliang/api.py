@@ -19,6 +19,8 @@ from .measurement.routes import public_router as measurement_public_router
 from .measurement.routes import router as measurement_router
 from .platform import Platform
 from .registry.routes import router as registry_router
+from .request_guard import RequestGuard
+from .security_headers import SecurityHeaders
 from .verification.routes import router as verification_router
 from .web import install as install_pages
 from .web import page_response
@@ -36,7 +38,10 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
         "Log in at POST /api/auth/login and send `Authorization: Bearer <token>`.",
     )
     app.state.platform = platform
+    app.add_middleware(RequestGuard, max_body_bytes=platform.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals by the guard carry the headers too
     app.state.public_window = SlidingWindow()
+    app.state.login_window = SlidingWindow()
     app.state.demo = demo
 
     @app.exception_handler(JiliangError)

@@ -1,4 +1,8 @@
-"""Who is acting: password hashing, API tokens, roles, and the password re-entry that signs a step."""
+"""Who is acting: password hashing (argon2id; older scrypt hashes are upgraded at the next login), API
+tokens, roles, and the password re-entry that signs a step. Wrong passwords are counted per account,
+at login and at signing alike: after `login_max_failures` in a row the account is locked for
+`login_lock_minutes`, and the lock is an audit event. An unknown username costs the same work as a
+known one, so the answer's timing does not tell which names exist."""
 
 from __future__ import annotations
 
@@ -7,12 +11,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Connection, delete, insert, select
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from .errors import Forbidden, Unauthenticated
-from .registry.tables import api_tokens, users
+from .errors import Forbidden, JiliangError, Unauthenticated
+from .registry.tables import account_locks, api_tokens, users
 from .types import utcnow
 
 __all__ = [
@@ -22,6 +29,9 @@ __all__ = [
     "hash_password",
     "check_password",
     "login",
+    "authenticate",
+    "AccountLocked",
+    "LoginPolicy",
     "actor_for_token",
     "load_actor",
     "confirm_password",
@@ -29,23 +39,115 @@ __all__ = [
 
 ROLES = ("verifier", "checker", "approver", "lab_manager", "regulator", "owner_user", "admin")
 
-# scrypt (RFC 7914) from the standard library; argon2id comes with the hardening work.
-_N, _R, _P = 2**14, 8, 1
+# argon2id with the OWASP minimum (19 MiB, 2 passes): about 60 ms here
+_ARGON2 = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    return _ARGON2.hash(password)
 
 
 def check_password(password: str, stored: str) -> bool:
+    if stored.startswith("$argon2"):
+        try:
+            return _ARGON2.verify(stored, password)
+        except (VerificationError, InvalidHashError):  # VerifyMismatchError is a VerificationError
+            return False
+    return _check_scrypt(password, stored)
+
+
+def _check_scrypt(password: str, stored: str) -> bool:
+    """The scrypt (RFC 7914) hashes of earlier versions, until their owners next log in."""
     try:
         _, n, r, p, salt, digest = stored.split("$")
         got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32)
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+def _needs_rehash(stored: str) -> bool:
+    return not stored.startswith("$argon2id$") or _ARGON2.check_needs_rehash(stored)
+
+
+@cache
+def _decoy() -> str:
+    """A hash checked for unknown usernames and locked accounts, so every answer costs the same."""
+    return _ARGON2.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int = 5
+    lock_minutes: int = 15
+
+
+_policy = LoginPolicy()
+
+
+def configure(policy: LoginPolicy) -> None:
+    """The platform's settings (JILIANG_LOGIN_MAX_FAILURES, JILIANG_LOGIN_LOCK_MINUTES)."""
+    global _policy
+    _policy = policy
+
+
+class AccountLocked(JiliangError):
+    status = 429
+    rule = "account_locked"
+
+
+_WRONG = "用户名或密码错误 / wrong username or password"
+
+
+def _lock_state(conn: Connection, user_id: int) -> tuple[int, datetime | None]:
+    """Wrong passwords in a row, and the lock's end while it holds."""
+    row = conn.execute(
+        select(account_locks.c.failures, account_locks.c.locked_until).where(account_locks.c.user_id == user_id)
+    ).first()
+    if row is None:
+        return 0, None
+    return row.failures, row.locked_until if row.locked_until is not None and row.locked_until > utcnow() else None
+
+
+def _locked_until(conn: Connection, user_id: int) -> datetime | None:
+    return _lock_state(conn, user_id)[1]
+
+
+def _refuse_locked(until: datetime) -> AccountLocked:
+    when = f"{until:%Y-%m-%d %H:%M} UTC"
+    return AccountLocked(
+        f"密码多次错误，账号已锁定至 {when} / too many wrong passwords: the account is locked until {when}"
+    )
+
+
+def _count_failure(engine: Engine, user_id: int, where: str) -> datetime | None:
+    """One more wrong password, in its own transaction (the caller's is rolled back by the refusal);
+    the lock when this one reaches the limit, with its audit event."""
+    from .audit import record_event
+    from .db import UnitOfWork
+
+    uow = UnitOfWork(engine)
+    with uow:
+        now = utcnow()
+        row = uow.conn.execute(select(account_locks).where(account_locks.c.user_id == user_id)).first()
+        expired = row is not None and row.locked_until is not None and row.locked_until <= now
+        failures = 1 if row is None or expired else row.failures + 1
+        until = now + timedelta(minutes=_policy.lock_minutes) if failures >= _policy.max_failures else None
+        values = {"failures": failures, "locked_until": until}
+        if row is None:
+            uow.conn.execute(insert(account_locks).values(user_id=user_id, **values))
+        else:
+            uow.conn.execute(update(account_locks).where(account_locks.c.user_id == user_id).values(**values))
+        if until is not None:
+            record_event(
+                uow, None, "user.locked", "user", user_id, None, {"failures": failures, "until": until, "at": where}
+            )
+        uow.commit()
+    return until
+
+
+def _clear_failures(conn: Connection, user_id: int) -> None:
+    conn.execute(delete(account_locks).where(account_locks.c.user_id == user_id))
 
 
 @dataclass(frozen=True)
@@ -93,22 +195,58 @@ def load_actor(conn: Connection, user_id: int) -> Actor:
     return _actor_from_row(row)
 
 
+def authenticate(engine: Engine, username: str, password: str, ttl_minutes: int) -> tuple[str, Actor]:
+    """Check the password and store a new API token (only its SHA-256 is kept). The slow hash is
+    checked outside any write transaction; a wrong password is counted in its own."""
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.username == username, users.c.active.is_(True))).first()
+        until = None if row is None else _locked_until(conn, row.id)
+        conn.rollback()
+    if row is None or until is not None:
+        check_password(password, _decoy())  # the same work as for a real account
+        if until is not None:
+            raise _refuse_locked(until)
+        raise Unauthenticated(_WRONG)
+    if not check_password(password, row.password_hash):
+        locked = _count_failure(engine, row.id, "login")
+        raise _refuse_locked(locked) if locked else Unauthenticated(_WRONG)
+    from .audit import record_event
+    from .db import UnitOfWork
+    from .ledger.append import track
+
+    uow = UnitOfWork(engine)
+    with uow:
+        _clear_failures(uow.conn, row.id)
+        if _needs_rehash(row.password_hash):  # scrypt of earlier versions → argon2id; the hash never leaves
+            uow.conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(password)))
+            track(uow, "user", [row.id])  # the ledger holds the new hash's digest, never the hash
+            record_event(uow, row.id, "user.password_rehashed", "user", row.id, None, {"scheme": "argon2id"})
+        token = _new_token(uow.conn, row.id, ttl_minutes)
+        uow.commit()
+    return token, _actor_from_row(row)
+
+
 def login(conn: Connection, username: str, password: str, ttl_minutes: int) -> tuple[str, Actor]:
-    """Check the password and store a new API token (only its SHA-256 is kept)."""
+    """Password login inside the caller's transaction (scripts, tests); pages and the API call
+    `authenticate`, which also counts wrong passwords and locks."""
     row = conn.execute(select(users).where(users.c.username == username, users.c.active.is_(True))).first()
-    if row is None or not check_password(password, row.password_hash):
-        raise Unauthenticated("用户名或密码错误 / wrong username or password")
+    if row is None or not check_password(password, row.password_hash) or _locked_until(conn, row.id):
+        raise Unauthenticated(_WRONG)
+    return _new_token(conn, row.id, ttl_minutes), _actor_from_row(row)
+
+
+def _new_token(conn: Connection, user_id: int, ttl_minutes: int) -> str:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     conn.execute(delete(api_tokens).where(api_tokens.c.expires_at < now))
     conn.execute(
         insert(api_tokens).values(
             token_hash=hashlib.sha256(token.encode()).hexdigest(),
-            user_id=row.id,
+            user_id=user_id,
             expires_at=now + timedelta(minutes=ttl_minutes),
         )
     )
-    return token, _actor_from_row(row)
+    return token
 
 
 def actor_for_token(conn: Connection, token: str) -> Actor:
@@ -124,7 +262,20 @@ def actor_for_token(conn: Connection, token: str) -> Actor:
 
 
 def confirm_password(conn: Connection, actor: Actor, password: str) -> Confirmation:
+    """The password re-entered to sign: wrong ones count toward the account's lock like at login."""
     stored = conn.execute(select(users.c.password_hash).where(users.c.id == actor.user_id)).scalar_one()
+    failures, until = _lock_state(conn, actor.user_id)
+    if until is not None:
+        raise _refuse_locked(until)
     if not check_password(password, stored):
+        locked = _count_failure(conn.engine, actor.user_id, "signing")
+        if locked:
+            raise _refuse_locked(locked)
         raise Forbidden("签名确认失败：密码错误 / signing refused: the password is wrong", rule="password_confirmation")
+    if failures:  # the right password ends the run of wrong ones
+        from .db import UnitOfWork
+
+        with UnitOfWork(conn.engine) as uow:
+            _clear_failures(uow.conn, actor.user_id)
+            uow.commit()
     return Confirmation(actor)

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 
 from .auth import hash_password
 from .certificates.keys import ensure_institution_keys
-from .ledger.append import adopt_existing
+from .ledger.append import adopt_existing, adopt_new_kinds, track
 from .ledger.keys import ensure_platform_keys
 from .ledger.procedures import sync_procedures
 from .migrate import upgrade
@@ -34,6 +34,7 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
     platform = Platform(settings)
     upgrade(platform.engine)
     adopt_existing(platform.uow())  # rows of a database from before the ledger
+    adopt_new_kinds(platform.uow())  # rows of kinds this version ledgers for the first time
     seeded = seed_reference_data(platform.uow())
     keys = ensure_institution_keys(platform.uow()) + ensure_platform_keys(platform.uow())
     with platform.uow() as uow:  # the procedures in force, as the ledger will hold them
@@ -44,14 +45,17 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
     with uow:
         if uow.conn.execute(select(users.c.id).where(users.c.username == "admin")).first() is None:
             admin_password = os.environ.get("JILIANG_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-            uow.conn.execute(
-                insert(users).values(
+            uid = uow.conn.execute(
+                insert(users)
+                .values(
                     username="admin",
                     password_hash=hash_password(admin_password),
                     display_name="系统管理员",
                     roles="admin",
                     active=True,
                 )
-            )
+                .returning(users.c.id)
+            ).scalar_one()
+            track(uow, "user", [uid], new=True)
             uow.commit()
     return platform, InitReport(seeded, keys, admin_password)

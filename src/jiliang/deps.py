@@ -25,6 +25,7 @@ __all__ = [
     "rate_limited",
     "PlatformDep",
     "ConnDep",
+    "check_login_rate",
     "ActorDep",
 ]
 
@@ -79,6 +80,15 @@ class SlidingWindow:
             if len(self.hits) > 100_000:  # forget idle clients rather than grow without bound
                 self.hits = {k: v for k, v in self.hits.items() if v and v[-1] > now - 60}
             return True
+
+
+def check_login_rate(request: Request) -> None:
+    """Refuse a client over the login rate limit (429): password guessing spread over many accounts."""
+    platform: Platform = request.app.state.platform
+    limit = platform.settings.login_rate_limit
+    client = request.client.host if request.client else "unknown"
+    if limit > 0 and not request.app.state.login_window.allow(client, limit):
+        raise TooManyRequests(f"登录尝试过于频繁，请稍后再试 / too many login attempts: at most {limit} per minute")
 
 
 async def rate_limited(request: Request) -> None:

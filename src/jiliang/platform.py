@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from . import (
+    auth,
+    schema,  # noqa: F401 - every table known and its columns checked before any statement
+)
 from .db import UnitOfWork, make_engine
 from .measurement.procedure import Procedure, load_procedures
 from .settings import Settings
@@ -26,6 +30,7 @@ class Platform:
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
+        auth.configure(auth.LoginPolicy(settings.login_max_failures, settings.login_lock_minutes))
 
     @cached_property
     def procedures(self) -> dict[str, Procedure]:

@@ -22,6 +22,10 @@ class Settings:
     checkpoint_interval: int = 300  # seconds between scheduled checkpoints while serving; 0 = off
     witness_url: str | None = None  # a `jiliang witness` to cosign checkpoints
     witness_key: Path | None = None  # its public key file (as `jiliang witness init` prints it)
+    max_body_bytes: int = 1_048_576  # a request body above this is refused (413) before it is parsed
+    login_max_failures: int = 5  # consecutive wrong passwords (login or signing) that lock an account
+    login_lock_minutes: int = 15  # how long the lock holds
+    login_rate_limit: int = 30  # login attempts per minute per client address; 0 = off
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,6 +46,10 @@ class Settings:
             witness_key=Path(os.environ["JILIANG_WITNESS_KEY"]).resolve()
             if os.environ.get("JILIANG_WITNESS_KEY")
             else None,
+            max_body_bytes=int(os.environ.get("JILIANG_MAX_BODY_BYTES", "1048576")),
+            login_max_failures=int(os.environ.get("JILIANG_LOGIN_MAX_FAILURES", "5")),
+            login_lock_minutes=int(os.environ.get("JILIANG_LOGIN_LOCK_MINUTES", "15")),
+            login_rate_limit=int(os.environ.get("JILIANG_LOGIN_RATE_LIMIT", "30")),
         )
 
 

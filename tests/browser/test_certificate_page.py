@@ -259,7 +259,7 @@ def test_the_browser_inclusion_check_agrees_with_the_python_one_on_every_leaf_of
                 cases.append(case | {"root": _b64(root)})
                 expected.append(merkle.verify_inclusion(leaves[index], i, n, p, root))
     assert all(expected[::4]) and not all(expected)  # the genuine proofs hold, most variants do not
-    page.goto(f"{live_server}/health")
+    page.goto(f"{live_server}/login")  # a page whose policy lets it load this site's scripts
     got = page.evaluate(
         """async (cases) => {
             const m = await import("/static/verify-certificate.js");
@@ -278,7 +278,7 @@ def test_the_browser_inclusion_check_agrees_with_the_python_one_on_every_leaf_of
 def test_the_browser_computes_leaf_hashes_and_note_key_ids_as_the_platform_does(live_server, page):
     leaf = json.dumps({"kind": "certificate", "id": "D310104-2026-000001", "名称": "电子计价秤"}, ensure_ascii=False)
     raw_key = bytes(range(32))
-    page.goto(f"{live_server}/health")
+    page.goto(f"{live_server}/login")  # a page whose policy lets it load this site's scripts
     got = page.evaluate(
         """async ([leaf, rawKey]) => {
             const m = await import("/static/verify-certificate.js");

@@ -117,6 +117,18 @@ def test_changing_one_character_of_the_conclusion_makes_the_file_invalid(cli, ex
     assert r.exit_code == 1 and "altered" in _said(r)
 
 
+@pytest.mark.parametrize(("where", "field"), [((), "conclusion"), ((), "status"), (("signature",), "note")])
+def test_an_unsigned_field_beside_the_signed_certificate_makes_the_file_invalid(cli, exported, tmp_path, where, field):
+    doc = json.loads(exported.read_text(encoding="utf-8"))
+    target = doc
+    for key in where:
+        target = target[key]
+    target[field] = "不合格 / does not conform"  # contradicts the signed conclusion, signs nothing
+    r = cli("cert", "verify", str(_write(tmp_path / "extra.json", doc)))
+    assert r.exit_code == 1
+    assert "INVALID" in _said(r) and field in _said(r)
+
+
 def test_altered_file_re_signed_with_an_attackers_key_is_invalid(cli, exported, tmp_path):
     doc = _altered(json.loads(exported.read_text(encoding="utf-8")))
     attacker_dir = tmp_path / "attacker"

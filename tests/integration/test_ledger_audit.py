@@ -40,7 +40,11 @@ def test_a_reading_changed_with_sql_is_named(ledgered) -> None:
     platform, _, _ = ledgered
     point = tamper.change_last_reading(platform, "4.999")
     found, report = _findings(platform)
-    assert found == {("changed", "measurement_points", str(point.id))}
+    # the row differs from its leaf, and the record no longer has the content its signatories signed
+    assert found == {
+        ("changed", "measurement_points", str(point.id)),
+        ("changed", "verification_records", str(point.record_id)),
+    }
     assert f"'{point.indication}' → '4.999'" in report.findings[0].detail
 
 
@@ -105,8 +109,9 @@ def test_a_history_rewritten_and_resigned_is_exposed_by_the_copy_outside_the_dat
     tamper.rewrite_leaf_of(platform, "verification_record", str(point.record_id))
     tamper.rebuild_and_resign(platform, rewrite_file=False)
     found, _ = _findings(platform)
-    # leaves, tiles, rows and signatures agree with each other now; only the outside copy disagrees
-    assert found == {("rewritten", "checkpoints", "1")}
+    # leaves, tiles, rows and checkpoint signatures agree with each other now; the outside copy
+    # disagrees, and the record's content is not what its signatories signed
+    assert found == {("rewritten", "checkpoints", "1"), ("changed", "verification_records", str(point.record_id))}
 
 
 def test_from_checkpoint_audits_what_follows_a_trusted_checkpoint(ledgered) -> None:
@@ -181,7 +186,7 @@ def test_forked_workers_find_the_same(ledgered, monkeypatch) -> None:
     assert forked == single
     assert {("changed", "measurement_points", str(point.id)), ("deleted", "qualifications", str(qid))} <= forked
     assert ("rewritten", "ledger_leaves", "5") in forked
-    assert set(report.timings) == {"tree check", "leaves", "records"}
+    assert set(report.timings) == {"tree check", "leaves", "records", "signatures"}
 
 
 def test_tampered_interior_nodes_of_a_full_tile_are_named(platform) -> None:
@@ -204,3 +209,99 @@ def test_tampered_interior_nodes_of_a_full_tile_are_named(platform) -> None:
     )
     found = {(f.what, f.table, f.id) for f in audit(platform, records=False).findings}
     assert found == {("rewritten", "ledger_tiles", "0/1")}
+
+
+def _retracked(platform, kind: str, record_id: object) -> None:  # type: ignore[no-untyped-def]
+    """What anyone with database access can do: `track()` needs no key, so the change gets a new leaf."""
+    from jiliang.ledger.append import track
+
+    uow = platform.uow()
+    with uow:
+        track(uow, kind, [record_id])
+        uow.commit()
+
+
+def test_a_signed_reading_changed_and_ledgered_again_is_still_named(ledgered) -> None:
+    platform, _, _ = ledgered
+    point = tamper.change_last_reading(platform, "4.999")
+    _retracked(platform, "verification_record", point.record_id)
+    found, report = _findings(platform)
+    assert found == {("changed", "verification_records", str(point.record_id))}  # the ledger itself agrees now
+    said = " ".join(f.detail for f in report.findings)
+    for step in ("verify", "check", "approve"):
+        assert f"no longer has the hash signed at the {step} step" in said
+
+
+def test_a_certificates_valid_until_changed_and_ledgered_again_is_named(ledgered) -> None:
+    from jiliang.certificates.tables import certificates
+
+    platform, _, number = ledgered
+    with platform.engine.connect() as c:
+        cid, until = c.execute(
+            select(certificates.c.id, certificates.c.valid_until).where(certificates.c.number == number)
+        ).one()
+    later = date(until.year + 5, until.month, 1) if until else date(2099, 1, 1)
+    tamper.sql(platform, update(certificates).where(certificates.c.id == cid).values(valid_until=later))
+    _retracked(platform, "certificate", number)
+    found, report = _findings(platform)
+    assert found == {("changed", "certificates", number)}
+    assert "valid_until" in report.findings[0].detail and "the signed certificate says" in report.findings[0].detail
+
+
+# --- what grants rights is ledgered: users (roles, institution, active, password digest), institutions
+# with their authorised items (issue 13)
+
+
+def _user_row(platform, username: str):  # type: ignore[no-untyped-def]
+    from jiliang.registry.tables import users
+
+    with platform.engine.connect() as c:
+        return c.execute(select(users).where(users.c.username == username)).one()
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"roles": "admin"}, "roles"),
+        ({"password_hash": "$argon2id$v=19$m=19456,t=2,p=1$forged"}, "password_hash_sha256"),
+        ({"active": False}, "active"),
+        ({"institution_id": None}, "institution_id"),
+        ({"display_name": "someone else"}, "display_name"),
+    ],
+)
+def test_a_user_changed_with_sql_is_named(ledgered, change, says) -> None:
+    from jiliang.registry.tables import users
+
+    platform, lab, _ = ledgered
+    tamper.sql(platform, update(users).where(users.c.id == lab.verifier.user_id).values(**change))
+    found, report = _findings(platform)
+    assert found == {("changed", "users", str(lab.verifier.user_id))}
+    assert says in report.findings[0].detail
+    assert "$argon2" not in report.findings[0].detail  # a hash is never shown, only its digest
+
+
+def test_an_institutions_authorisations_removed_with_sql_are_named(ledgered) -> None:
+    from jiliang.registry.tables import authorisations
+
+    platform, lab, _ = ledgered
+    tamper.sql(platform, authorisations.delete().where(authorisations.c.institution_id == lab.institution_id))
+    found, _ = _findings(platform)
+    assert found == {("deleted", "authorisations", str(lab.institution_id))}
+
+
+def test_a_user_slipped_in_with_sql_is_named_and_never_adopted(ledgered) -> None:
+    from jiliang.auth import hash_password
+    from jiliang.ledger.append import adopt_new_kinds
+    from jiliang.registry.tables import users
+
+    platform, _, _ = ledgered
+    tamper.sql(
+        platform,
+        insert(users).values(
+            username="intruder", password_hash=hash_password("x" * 12), display_name="x", roles="admin", active=True
+        ),
+    )
+    assert adopt_new_kinds(platform.uow()) == []  # users are in the ledger already: nothing is laundered
+    intruder = _user_row(platform, "intruder")
+    found, _ = _findings(platform)
+    assert found == {("inserted", "users", str(intruder.id))}

@@ -522,7 +522,11 @@ def test_ledger_audit_names_a_decision_or_a_standard_u_changed_with_sql(platform
         update(standard_calibrations).where(standard_calibrations.c.id == cid).values(expanded_uncertainty="0.05"),
     )
     found = {(f.what, f.table, f.id) for f in audit(platform).findings}
-    assert found == {("changed", "measurement_points", str(point.id)), ("changed", "standard_calibrations", str(cid))}
+    assert found == {
+        ("changed", "measurement_points", str(point.id)),
+        ("changed", "verification_records", str(point.record_id)),  # no longer the content that was signed
+        ("changed", "standard_calibrations", str(cid)),
+    }
 
 
 # --- what the record's environment may and may not feed into a budget ----------------------------------

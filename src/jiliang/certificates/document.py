@@ -96,11 +96,26 @@ def _issuer_problem(payload: Mapping[str, Any], owner: str) -> str | None:
     return None
 
 
+# "ledger": the inclusion bundle an export carries, checked by its own proofs (`cert verify`)
+_DOCUMENT_FIELDS = frozenset({"format", "payload", "signature", "ledger"})
+_SIGNATURE_FIELDS = frozenset({"alg", "kid", "value"})
+
+
 def verify_document(document: Mapping[str, Any], keyset: KeySet) -> DocumentCheck:
     """Check a certificate document against the trusted ``keyset``; never raises for a bad document."""
     if not isinstance(document, Mapping):
         return DocumentCheck(False, ["the file is not a certificate document (expected a JSON object)"])
     problems: list[str] = []
+    extra = sorted(str(k) for k in document if k not in _DOCUMENT_FIELDS)
+    if extra:  # unsigned words beside the signed payload (a contradicting "conclusion") are not vouched for
+        problems.append(f"the file carries fields outside the signed certificate: {', '.join(extra)}")
+    if "ledger" in document and not isinstance(document["ledger"], Mapping):
+        problems.append("the file's ledger proof is not a proof bundle (expected a JSON object)")
+    signature_block = document.get("signature")
+    if isinstance(signature_block, Mapping):
+        extra = sorted(str(k) for k in signature_block if k not in _SIGNATURE_FIELDS)
+        if extra:
+            problems.append(f"the signature block carries unknown fields: {', '.join(extra)}")
     doc_format = document.get("format")
     if doc_format != DOCUMENT_FORMAT:
         problems.append(f"the file is not a known certificate format ({doc_format!r}, expected {DOCUMENT_FORMAT!r})")

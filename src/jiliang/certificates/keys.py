@@ -40,6 +40,7 @@ def _new_key(uow: UnitOfWork, institution: object, algorithm: str) -> str:
         .where(institutions.c.id == institution.id)  # type: ignore[attr-defined]
         .values(signing_kid=info.kid, signing_algorithm=algorithm)
     )
+    track(uow, "institution", [institution.id])  # type: ignore[attr-defined]
     return info.kid
 
 

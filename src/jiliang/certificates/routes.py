@@ -41,8 +41,8 @@ def get_certificates(
     actor: ActorDep,
     conn: ConnDep,
     institution: str | None = None,
-    limit: Annotated[int, Query(ge=1)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[dict[str, Any]]:
     return [
         certificate_summary(c) for c in queries.list_certificates(conn, actor, institution, min(limit, 1000), offset)

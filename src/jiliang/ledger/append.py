@@ -79,6 +79,28 @@ def flush_ledger(uow: UnitOfWork) -> None:
     append_leaves(conn, leaves)
 
 
+def adopt_new_kinds(uow: UnitOfWork) -> list[str]:
+    """Kinds of record this version ledgers for the first time (users and institutions in issue 13):
+    record their rows once, as first versions, while the ledger holds no leaf of that kind, with an
+    audit event naming what was adopted. A kind already in the ledger is never adopted again."""
+    from ..audit import record_event
+
+    adopted = []
+    with uow:
+        if tree_size(uow.conn) == 0:
+            return []  # adopt_existing records everything
+        for kind, projection in CURRENT.items():
+            if uow.conn.execute(select(ledger_leaves.c.idx).where(ledger_leaves.c.kind == kind).limit(1)).first():
+                continue
+            ids = list(uow.conn.execute(select(projection.table.c[projection.key])).scalars())
+            if ids:
+                track(uow, kind, ids, new=True)
+                record_event(uow, None, "ledger.adopted", "ledger", kind, None, {"kind": kind, "rows": len(ids)})
+                adopted.append(kind)
+        uow.commit()
+    return adopted
+
+
 def adopt_existing(uow: UnitOfWork) -> int:
     """A database that predates the ledger: record each ledgered row once, as its first version, when
     the ledger is still empty (never later: that would launder rows slipped in behind its back)."""

@@ -33,6 +33,7 @@ from ..platform import Platform
 from .checkpoints import checkpoint_log_path, read_checkpoint_log
 from .keys import checkpoint_verifiers
 from .leaf import leaf_data
+from .meaning import meaning_findings
 from .merkle import leaf_hash
 from .note import NoteVerifier, parse_note, split_note
 from .procedures import KIND as PROCEDURE
@@ -556,6 +557,9 @@ def audit(
                 _SHARED["hashes"] = b"".join(hashes)
             auditor.records(hashes)
             timings["records"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            auditor.report.findings += meaning_findings(conn)  # signed content, certificates vs payloads
+            timings["signatures"] = time.perf_counter() - clock
         finally:
             if auditor.pool is not None:
                 auditor.pool.shutdown()

@@ -23,14 +23,17 @@ from sqlalchemy import JSON, Connection, Table, select
 from ..certificates.canonical import fast_scan
 from ..certificates.tables import certificates, signing_keys
 from ..registry.tables import (
+    authorisations,
     catalogue_items,
     catalogue_types,
+    institutions,
     instruments,
     owners,
     qualifications,
     standard_calibrations,
     standard_items,
     standards,
+    users,
 )
 from ..verification.tables import measurement_points, record_standards, signoffs, verification_records
 
@@ -210,6 +213,18 @@ _PROJECTIONS = (
     Projection("catalogue_item", 1, catalogue_items, "code", _all_but(catalogue_items)),
     Projection("catalogue_type", 1, catalogue_types, "id", _all_but(catalogue_types)),
     Projection("qualification", 1, qualifications, "id", _all_but(qualifications)),
+    # who may do what: roles, institution, regulator, owner, active; the password only as a digest of
+    # its hash (a replaced hash is seen, the hash itself never leaves the table)
+    Projection("user", 1, users, "id", _all_but(users, "password_hash"), digests=("password_hash",)),
+    # an institution with the catalogue items it is authorised for (授权项目) and its signing key
+    Projection(
+        "institution",
+        1,
+        institutions,
+        "id",
+        _all_but(institutions),
+        children=(Child("authorisations", authorisations, "institution_id", ("item_code",), ("item_code",)),),
+    ),
     Projection(
         "standard",
         1,

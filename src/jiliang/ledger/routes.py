@@ -61,7 +61,9 @@ def checkpoint(number: int, conn: ConnDep) -> str:
 
 @public_router.get("/ledger/checkpoints", summary="检查点列表 / checkpoints, oldest first")
 def checkpoint_list(
-    conn: ConnDep, after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    conn: ConnDep,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(checkpoints).where(checkpoints.c.number > after).order_by(checkpoints.c.number).limit(limit)
@@ -79,7 +81,7 @@ def checkpoint_list(
 
 
 @public_router.get("/ledger/proofs/inclusion", summary="包含证明 / inclusion proof of a leaf in a checkpoint's tree")
-def inclusion(conn: ConnDep, index: Annotated[int, Query(ge=0)], checkpoint: int) -> dict[str, Any]:
+def inclusion(conn: ConnDep, index: Annotated[int, Query(ge=0, le=2**63 - 1)], checkpoint: int) -> dict[str, Any]:
     cp = _checkpoint(conn, checkpoint)
     if index >= cp.size:
         raise InvalidInput(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from ..audit import history
-from ..auth import login
-from ..deps import ActorDep, ConnDep, PlatformDep
+from ..auth import authenticate
+from ..deps import ActorDep, ConnDep, PlatformDep, check_login_rate
 from ..errors import Forbidden
 from ..platform import shanghai_today
 from . import catalogue_admin, queries, service
@@ -22,16 +22,14 @@ router = APIRouter(prefix="/api")
 
 
 class LoginBody(BaseModel):
-    username: str
-    password: str
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
 
 
 @router.post("/auth/login", tags=["auth 登录"], summary="登录，取得令牌 / log in for a bearer token")
-def do_login(body: LoginBody, platform: PlatformDep) -> dict[str, Any]:
-    uow = platform.uow()
-    with uow:
-        token, actor = login(uow.conn, body.username, body.password, platform.settings.token_ttl_minutes)
-        uow.commit()
+def do_login(body: LoginBody, request: Request, platform: PlatformDep) -> dict[str, Any]:
+    check_login_rate(request)
+    token, actor = authenticate(platform.engine, body.username, body.password, platform.settings.token_ttl_minutes)
     return {"token": token, "token_type": "bearer", "user": _me(actor)}
 
 
@@ -151,7 +149,10 @@ def add_instrument(body: InstrumentBody, actor: ActorDep, platform: PlatformDep)
 
 @router.get("/instruments", tags=["registry 登记"], summary="可见的器具及其状态 / instruments you may see")
 def get_instruments(
-    actor: ActorDep, conn: ConnDep, limit: Annotated[int, Query(ge=1)] = 200, offset: Annotated[int, Query(ge=0)] = 0
+    actor: ActorDep,
+    conn: ConnDep,
+    limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 200,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[dict[str, Any]]:
     return queries.list_instruments(conn, actor, shanghai_today(), min(limit, 1000), offset)
 

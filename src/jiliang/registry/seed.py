@@ -100,6 +100,7 @@ def _seed_organisations(uow: UnitOfWork, district_rows: list[dict[str, str]]) ->
         items = all_items if spec["items"] == "all" else [i for i in spec["items"] if i in all_items]
         if items:
             conn.execute(insert(authorisations), [{"institution_id": iid, "item_code": i} for i in items])
+        track(uow, "institution", [iid], new=True)
 
     for r in conf["regulators"]:
         add_regulator(r["code"], r["name_zh"], r["name_en"], r["level"], None, r.get("zone"))

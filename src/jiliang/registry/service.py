@@ -121,6 +121,7 @@ def register_owner(uow: UnitOfWork, reg: OwnerRegistration, password_hash: str |
             )
             .returning(users.c.id)
         ).scalar_one()
+        track(uow, "user", [uid], new=True)
         record_event(uow, uid, "owner.registered", "owner", owner_id, None, {**row, "registered_at": None})
         uow.commit()
         return int(owner_id)
@@ -169,6 +170,12 @@ def register_instrument(uow: UnitOfWork, actor: Actor, reg: InstrumentRegistrati
         raise InvalidInput(f"用途必须是 {'/'.join(USES)} 之一 / use must be one of {', '.join(USES)}")
     if not reg.serial_no.strip():
         raise InvalidInput("出厂编号不能为空 / the serial number is required")
+    if reg.procedure_code is not None and reg.procedure_code not in uow.platform.procedures:
+        raise InvalidInput(
+            f"没有检定或校准规程 {reg.procedure_code!r} / no verification or calibration procedure "
+            f"{reg.procedure_code!r} is loaded",
+            rule="unknown_procedure",
+        )
     with uow:
         conn = uow.conn
         owner = _approved_owner(uow, target)

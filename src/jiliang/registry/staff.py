@@ -68,6 +68,7 @@ def create_user(
             )
             .returning(users.c.id)
         ).scalar_one()
+        track(uow, "user", [uid], new=True)
         record_event(
             uow,
             actor.user_id,

@@ -8,6 +8,7 @@ from ..db import metadata
 from ..types import UtcDateTime
 
 __all__ = [
+    "account_locks",
     "districts",
     "regulators",
     "jurisdictions",
@@ -87,6 +88,16 @@ users = Table(
     Column("regulator_id", ForeignKey("regulators.id")),
     Column("owner_id", ForeignKey("owners.id"), index=True),
     Column("active", Boolean, nullable=False, default=True),
+)
+
+# consecutive wrong passwords (login or signing) and the lock they lead to; volatile, so kept beside
+# the user rather than in it: the lock and its lifting are audit events
+account_locks = Table(
+    "account_locks",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UtcDateTime),
 )
 
 api_tokens = Table(

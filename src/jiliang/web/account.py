@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..auth import login
+from ..auth import AccountLocked, authenticate
+from ..deps import TooManyRequests, check_login_rate
 from ..errors import Unauthenticated
 from ..platform import Platform
 from .i18n import LANGUAGES, bilingual
@@ -61,18 +62,16 @@ def do_login(
 ) -> Response:
     platform: Platform = request.app.state.platform
     try:
-        uow = platform.uow()
-        with uow:
-            token, actor = login(uow.conn, username.strip(), password, platform.settings.token_ttl_minutes)
-            uow.commit()
-    except Unauthenticated as exc:
+        check_login_rate(request)
+        token, actor = authenticate(platform.engine, username.strip(), password, platform.settings.token_ttl_minutes)
+    except (Unauthenticated, AccountLocked, TooManyRequests) as exc:
         context = {
             "next": _safe_next(next) or "",
             "username": username,
             "error": bilingual(exc.message, language_of(request)),
             "demo_logins": _demo_logins(request),
         }
-        return render(request, "login.html", context, status_code=401)
+        return render(request, "login.html", context, status_code=exc.status)
     response = redirect(_safe_next(next) or home_for(actor))
     start_session(request, response, token, platform.settings.token_ttl_minutes)
     return response

@@ -59,7 +59,7 @@ def instrument_list(
     actor: PageActor,
     conn: ConnDep,
     status: Annotated[str, Query(max_length=20)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     rows, cut = all_instruments(conn, actor)
     counts = Counter(r["due_status"] for r in rows)

@@ -1,0 +1,104 @@
+"""Every value bound to a column is checked against what the column holds, the same on SQLite and
+PostgreSQL, whichever path it came by (API, page, CLI, a parameter in a WHERE clause): a text no
+longer than the column's length and without NUL or lone surrogates, an integer within the column's
+range. A value that does not fit is refused as bad input naming the column (HTTP 422), before the
+database sees it: SQLite would store a 10 MB name in a VARCHAR(128), PostgreSQL would answer 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Dialect, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy.exc import DontWrapMixin
+
+from .errors import InvalidInput
+
+__all__ = ["ColumnValueError", "check_columns"]
+
+
+class ColumnValueError(InvalidInput, DontWrapMixin):
+    """Raised while a statement binds its values: SQLAlchemy passes it on unwrapped."""
+
+
+def _text_problem(value: str, length: int | None) -> str | None:
+    from .request_guard import text_problem
+
+    if length is not None and len(value) > length:
+        return f"longer than {length} characters ({len(value):,})"
+    return text_problem(value)
+
+
+class CheckedString(TypeDecorator[str]):
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int | None, where: str) -> None:
+        super().__init__(length)
+        self.length = length
+        self.where = where
+
+    @property
+    def python_type(self) -> type:
+        return str  # the ledger's fast path reads the column's Python type
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if type(value) is str:
+            if (self.length is None or len(value) <= self.length) and (value.isascii() and "\x00" not in value):
+                return value  # the common case, one pass
+            problem = _text_problem(value, self.length)
+            if problem:
+                raise ColumnValueError(f"{self.where}：{problem} / {self.where}: {problem}", rule="invalid_input")
+        return value
+
+
+class CheckedText(CheckedString):
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, where: str) -> None:
+        TypeDecorator.__init__(self)
+        self.length = None
+        self.where = where
+
+
+class CheckedInteger(TypeDecorator[int]):
+    impl = Integer
+    cache_ok = True
+    bound = 2**31 - 1  # PostgreSQL's integer; SQLite's is wider, but the schema is the same on both
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.where = where
+
+    @property
+    def python_type(self) -> type:
+        return int
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if type(value) is int and not -self.bound - 1 <= value <= self.bound:
+            raise ColumnValueError(
+                f"{self.where}：数值超出范围 / {self.where}: {value} is out of range (at most {self.bound})",
+                rule="invalid_input",
+            )
+        return value
+
+
+class CheckedBigInteger(CheckedInteger):
+    impl = BigInteger
+    cache_ok = True
+    bound = 2**63 - 1
+
+
+def check_columns(metadata: MetaData) -> None:
+    """Give every text and integer column of the schema its checking type (once, at import)."""
+    for table in metadata.tables.values():
+        for column in table.columns:
+            kind, where = type(column.type), f"{table.name}.{column.name}"
+            if kind is String:
+                column.type = CheckedString(column.type.length, where)  # type: ignore[attr-defined]
+            elif kind is Text:
+                column.type = CheckedText(where)
+            elif kind is Integer:
+                column.type = CheckedInteger(where)
+            elif kind is BigInteger:
+                column.type = CheckedBigInteger(where)

@@ -1,0 +1,85 @@
+"""What the data means, checked beside the ledger: a leaf only proves that a row looked so when it was
+recorded, and `track()` needs no key, so someone with write access to the database could change a
+signed row and record the change as a new version. Signatures do not move with it:
+
+- a verification record that was signed must still have the content hash each signatory signed
+  (the verifier, the checker, the approver), recomputed from its rows and points;
+- an issued certificate's columns must say what its signed payload says (number, kind, valid-until)
+  and its payload must name the content hash its record's signatories signed."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+__all__ = ["meaning_findings"]
+
+_CHUNK = 1000
+
+
+def _chunks(conn: Connection, stmt: Any) -> Iterator[list[Any]]:
+    rows = conn.execute(stmt).fetchall()
+    for k in range(0, len(rows), _CHUNK):
+        yield list(rows[k : k + _CHUNK])
+
+
+def meaning_findings(conn: Connection) -> list[Any]:
+    from ..certificates.tables import certificates
+    from ..verification.model import content_hash
+    from ..verification.signoff import load_contents
+    from ..verification.tables import signoffs, verification_records
+    from .auditor import Finding
+
+    found: list[Finding] = []
+    signed: dict[int, dict[str, str]] = defaultdict(dict)  # record → step → hash signed
+    for rid, step, digest in conn.execute(select(signoffs.c.record_id, signoffs.c.step, signoffs.c.content_hash)):
+        signed[rid][step] = digest
+    for records in _chunks(conn, select(verification_records).where(verification_records.c.id.in_(list(signed)))):
+        for rid, content in load_contents(conn, records).items():
+            now = content_hash(content)
+            for step, digest in sorted(signed[rid].items()):
+                if digest != now:
+                    found.append(
+                        Finding(
+                            "verification_records",
+                            str(rid),
+                            "changed",
+                            f"its content no longer has the hash signed at the {step} step "
+                            f"({digest[:12]}…, now {now[:12]}…)",
+                        )
+                    )
+    columns = (certificates.c.id, certificates.c.number, certificates.c.kind, certificates.c.valid_until)
+    for rows in _chunks(conn, select(*columns, certificates.c.record_id, certificates.c.payload)):
+        for _, number, kind, valid_until, record_id, payload in rows:
+            try:
+                p = json.loads(payload)
+            except ValueError:
+                found.append(Finding("certificates", number, "changed", "its signed payload is not JSON any more"))
+                continue
+            stated = {"number": p.get("number"), "kind": p.get("kind"), "valid_until": p.get("valid_until")}
+            live = {"number": number, "kind": kind, "valid_until": None if valid_until is None else str(valid_until)}
+            for name in stated:
+                if stated[name] != live[name]:
+                    found.append(
+                        Finding(
+                            "certificates",
+                            number,  # as the ledger names certificates
+                            "changed",
+                            f"{name} is {live[name]!r} but the signed certificate says {stated[name]!r}",
+                        )
+                    )
+            approved = signed.get(record_id, {}).get("approve")
+            if approved is not None and p.get("content_hash") != approved:
+                found.append(
+                    Finding(
+                        "certificates",
+                        number,
+                        "changed",
+                        "its payload names a record content other than the one the approver signed",
+                    )
+                )
+    return found
