@@ -148,7 +148,10 @@ def test_changing_a_recorded_added_load_or_a_rules_standing_is_named_by_the_audi
             )
         ).first()
     tamper.sql(platform, update(measurement_points).where(measurement_points.c.id == point.id).values(added_load="0"))
-    assert {(f.table, f.id) for f in audit(platform).findings} == {("measurement_points", str(point.id))}
+    assert {(f.table, f.id) for f in audit(platform).findings} == {
+        ("measurement_points", str(point.id)),
+        ("verification_records", str(rid)),  # no longer the content its verifier signed
+    }
     tamper.sql(
         platform,
         update(measurement_points).where(measurement_points.c.id == point.id).values(added_load="0.0025"),
