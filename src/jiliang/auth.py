@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -195,9 +196,10 @@ def load_actor(conn: Connection, user_id: int) -> Actor:
     return _actor_from_row(row)
 
 
-def authenticate(engine: Engine, username: str, password: str, ttl_minutes: int) -> tuple[str, Actor]:
+def authenticate(platform: Any, username: str, password: str, ttl_minutes: int) -> tuple[str, Actor]:
     """Check the password and store a new API token (only its SHA-256 is kept). The slow hash is
     checked outside any write transaction; a wrong password is counted in its own."""
+    engine: Engine = platform.engine
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.username == username, users.c.active.is_(True))).first()
         until = None if row is None else _locked_until(conn, row.id)
@@ -211,10 +213,9 @@ def authenticate(engine: Engine, username: str, password: str, ttl_minutes: int)
         locked = _count_failure(engine, row.id, "login")
         raise _refuse_locked(locked) if locked else Unauthenticated(_WRONG)
     from .audit import record_event
-    from .db import UnitOfWork
     from .ledger.append import track
 
-    uow = UnitOfWork(engine)
+    uow = platform.uow()  # with the platform: the rehash's leaf carries the ledger MAC
     with uow:
         _clear_failures(uow.conn, row.id)
         if _needs_rehash(row.password_hash):  # scrypt of earlier versions → argon2id; the hash never leaves

@@ -12,7 +12,9 @@ from .auth import hash_password
 from .certificates.keys import ensure_institution_keys
 from .ledger.append import adopt_existing, adopt_new_kinds, track
 from .ledger.keys import ensure_platform_keys
+from .ledger.mac import ensure_mac_key
 from .ledger.procedures import sync_procedures
+from .ledger.tiles import tree_size
 from .migrate import upgrade
 from .platform import Platform
 from .registry.seed import seed_reference_data
@@ -33,12 +35,14 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     platform = Platform(settings)
     upgrade(platform.engine)
+    with platform.engine.connect() as conn:  # MACs from here on; older leaves stand on their checkpoints
+        ensure_mac_key(settings.data_dir, tree_size(conn))
     adopt_existing(platform.uow())  # rows of a database from before the ledger
     adopt_new_kinds(platform.uow())  # rows of kinds this version ledgers for the first time
     seeded = seed_reference_data(platform.uow())
     keys = ensure_institution_keys(platform.uow()) + ensure_platform_keys(platform.uow())
     with platform.uow() as uow:  # the procedures in force, as the ledger will hold them
-        sync_procedures(uow.conn, platform.procedures)
+        sync_procedures(uow.conn, platform.procedures, platform.ledger_mac)
         uow.commit()
     admin_password = None
     uow = platform.uow()

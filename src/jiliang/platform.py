@@ -13,6 +13,7 @@ from . import (
     schema,  # noqa: F401 - every table known and its columns checked before any statement
 )
 from .db import UnitOfWork, make_engine
+from .ledger.mac import LedgerMacKey, load_mac_key
 from .measurement.procedure import Procedure, load_procedures
 from .settings import Settings
 from .types import utcnow
@@ -31,6 +32,11 @@ class Platform:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
         auth.configure(auth.LoginPolicy(settings.login_max_failures, settings.login_lock_minutes))
+
+    @property
+    def ledger_mac(self) -> LedgerMacKey | None:
+        """The ledger's MAC key from the key folder (read again only when the file changes)."""
+        return load_mac_key(self.settings.data_dir)
 
     @cached_property
     def procedures(self) -> dict[str, Procedure]:

@@ -147,7 +147,7 @@ def test_a_database_from_before_the_ledger_is_adopted_once(platform) -> None:
             c.execute(delete(table))
     assert adopt_existing(platform.uow()) > 50
     with platform.uow() as uow:
-        sync_procedures(uow.conn, platform.procedures)
+        sync_procedures(uow.conn, platform.procedures, platform.ledger_mac)
         uow.commit()
     assert audit(platform).clean
     assert adopt_existing(platform.uow()) == 0  # only ever into an empty ledger

@@ -106,12 +106,16 @@ def test_two_swapped_leaves_are_named(ledgered) -> None:
 def test_a_history_rewritten_and_resigned_is_exposed_by_the_copy_outside_the_database(ledgered) -> None:
     platform, _, _ = ledgered
     point = tamper.change_last_reading(platform, "4.999")
-    tamper.rewrite_leaf_of(platform, "verification_record", str(point.record_id))
+    idx = tamper.rewrite_leaf_of(platform, "verification_record", str(point.record_id))
     tamper.rebuild_and_resign(platform, rewrite_file=False)
     found, _ = _findings(platform)
     # leaves, tiles, rows and checkpoint signatures agree with each other now; the outside copy
     # disagrees, and the record's content is not what its signatories signed
-    assert found == {("rewritten", "checkpoints", "1"), ("changed", "verification_records", str(point.record_id))}
+    assert found == {
+        ("rewritten", "checkpoints", "1"),
+        ("changed", "verification_records", str(point.record_id)),
+        ("unsigned", "ledger_leaves", str(idx)),  # the rewritten leaf lacks the ledger key's MAC
+    }
 
 
 def test_from_checkpoint_audits_what_follows_a_trusted_checkpoint(ledgered) -> None:
@@ -151,7 +155,7 @@ def test_procedure_files_and_rule_confirmations_are_ledgered(platform_with_proce
     found = {(f.what, f.table, f.id) for f in audit(platform).findings}
     assert found == {("changed", "procedures", "water_meter")}
     with platform.uow() as uow:
-        assert sync_procedures(uow.conn, platform.procedures) == 1
+        assert sync_procedures(uow.conn, platform.procedures, platform.ledger_mac) == 1
         uow.commit()
     assert audit(platform).clean
     # a rule confirmation goes through the ledger; one slipped in with SQL does not
@@ -305,3 +309,37 @@ def test_a_user_slipped_in_with_sql_is_named_and_never_adopted(ledgered) -> None
     intruder = _user_row(platform, "intruder")
     found, _ = _findings(platform)
     assert found == {("inserted", "users", str(intruder.id))}
+
+
+def test_a_leaf_appended_with_database_access_alone_is_named(ledgered) -> None:
+    """The attacker's own session: the database URL, no key folder. The owner's new name is recorded
+    in the ledger, the tree and the row agree, but the leaf has no MAC under the ledger key."""
+    from jiliang.db import UnitOfWork
+    from jiliang.ledger.append import track
+    from jiliang.registry.tables import owners
+
+    platform, _, _ = ledgered
+    with platform.engine.connect() as c:
+        owner_id = c.execute(select(owners.c.id).order_by(owners.c.id)).scalars().first()
+        size = c.execute(select(ledger_leaves.c.idx).order_by(ledger_leaves.c.idx.desc())).scalars().first()
+    uow = UnitOfWork(platform.engine)  # no platform: no key
+    with uow:
+        uow.conn.execute(update(owners).where(owners.c.id == owner_id).values(name="冒名使用单位"))
+        track(uow, "owner", [owner_id])
+        uow.commit()
+    found, report = _findings(platform)
+    assert found == {("unsigned", "ledger_leaves", str(size + 1))}
+    assert "appended without the ledger key" in report.findings[0].detail
+
+
+def test_the_ledger_key_lives_in_the_key_folder_not_the_database(platform) -> None:
+    from jiliang.ledger.mac import load_mac_key
+
+    key = load_mac_key(platform.settings.data_dir)
+    assert key is not None and len(key.key) == 32 and key.required_from == 0  # a fresh ledger: every leaf
+    path = platform.settings.data_dir / "keys" / "ledger-mac.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    with platform.engine.connect() as c:
+        macs = c.execute(select(ledger_leaves.c.mac)).scalars().all()
+    assert macs and all(m is not None and len(m) == 32 for m in macs)
+    assert key.key not in b"".join(bytes(m) for m in macs)

@@ -65,11 +65,14 @@ def test_the_witness_refuses_a_fork_and_exposes_the_rewrite(witnessed) -> None:
     # the insider changes a reading, rewrites its leaf, rebuilds the tree, re-signs every checkpoint with
     # the platform key and rewrites the copy file: the database alone now looks perfect
     point = tamper.change_last_reading(platform, "4.999")
-    tamper.rewrite_leaf_of(platform, "verification_record", str(point.record_id))
+    idx = tamper.rewrite_leaf_of(platform, "verification_record", str(point.record_id))
     tamper.rebuild_and_resign(platform, rewrite_file=True)
-    # without the witness the ledger agrees with itself: only the signatures still disagree with the record
+    # without the witness the tree agrees with itself: the record's signatures and the leaf's MAC do not
     alone = {(f.what, f.table, f.id) for f in audit(platform).findings}
-    assert alone == {("changed", "verification_records", str(point.record_id))}
+    assert alone == {
+        ("changed", "verification_records", str(point.record_id)),
+        ("unsigned", "ledger_leaves", str(idx)),
+    }
     report = audit(platform, witness_log=witness.directory / "cosigned.log", witness=verifier)
     found = {(f.what, f.table, f.id) for f in report.findings}
     assert ("rewritten", "ledger_leaves", f"0…{cosigned.size - 1}") in found

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select
 from ..bulk import insert_tuples
 from ..db import UnitOfWork
 from .leaf import leaf_data
+from .mac import LedgerMacKey, leaf_mac
 from .merkle import leaf_hash
 from .projections import CURRENT, load_fields
 from .tables import ledger_leaves
@@ -22,7 +23,7 @@ from .tiles import append_hashes, reserve_indexes, tree_size
 
 __all__ = ["track", "flush_ledger", "append_leaves", "latest_versions", "adopt_existing"]
 
-_LEAF_COLUMNS = ("idx", "kind", "record_id", "version", "data")
+_LEAF_COLUMNS = ("idx", "kind", "record_id", "version", "data", "mac")
 
 
 def track(uow: UnitOfWork, kind: str, ids: Iterable[object], new: bool = False) -> None:
@@ -45,12 +46,19 @@ def latest_versions(conn: Connection, kind: str, ids: Sequence[str]) -> dict[str
     return out
 
 
-def append_leaves(conn: Connection, leaves: Sequence[tuple[str, str, int, bytes]]) -> int:
-    """Append (kind, record id, version, data) leaves; returns the index of the first."""
+def append_leaves(
+    conn: Connection, leaves: Sequence[tuple[str, str, int, bytes]], mac: LedgerMacKey | None = None
+) -> int:
+    """Append (kind, record id, version, data) leaves, each with its MAC under the ledger key (none
+    without the key: the auditor names such leaves); returns the index of the first."""
     if not leaves:
         return -1
     start = reserve_indexes(conn, len(leaves))
-    rows = [(start + n, kind, rid, version, data) for n, (kind, rid, version, data) in enumerate(leaves)]
+    key = None if mac is None else mac.key
+    rows = [
+        (start + n, kind, rid, version, data, None if key is None else leaf_mac(key, start + n, data))
+        for n, (kind, rid, version, data) in enumerate(leaves)
+    ]
     insert_tuples(conn, ledger_leaves, _LEAF_COLUMNS, rows)
     append_hashes(conn, start, [leaf_hash(leaf[3]) for leaf in leaves])
     return start
@@ -76,7 +84,7 @@ def flush_ledger(uow: UnitOfWork) -> None:
                 continue  # created and removed again in this transaction, or never ledgered
             version = versions.get(rid, 0) + 1
             leaves.append((kind, rid, version, leaf_data(kind, rid, version, projection.name, current)))
-    append_leaves(conn, leaves)
+    append_leaves(conn, leaves, None if uow.platform is None else uow.platform.ledger_mac)
 
 
 def adopt_new_kinds(uow: UnitOfWork) -> list[str]:

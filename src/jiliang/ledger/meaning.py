@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-__all__ = ["meaning_findings"]
+__all__ = ["meaning_findings", "unsigned_leaves"]
 
 _CHUNK = 1000
 
@@ -82,4 +82,26 @@ def meaning_findings(conn: Connection) -> list[Any]:
                         "its payload names a record content other than the one the approver signed",
                     )
                 )
+    return found
+
+
+def unsigned_leaves(conn: Connection, mac: Any) -> list[Any]:
+    """Leaves from the key's first index on whose MAC is missing or wrong: appended without the
+    platform's ledger key (`track()` from a session with database access alone), or altered."""
+    from .auditor import Finding
+    from .mac import leaf_mac
+    from .tables import ledger_leaves
+
+    if mac is None:
+        if conn.execute(select(ledger_leaves.c.idx).where(ledger_leaves.c.mac.is_not(None)).limit(1)).first():
+            return [Finding("ledger_leaves", "*", "unsigned", "the ledger MAC key is missing from the key folder")]
+        return []
+    found = []
+    stmt = select(ledger_leaves.c.idx, ledger_leaves.c.data, ledger_leaves.c.mac).where(
+        ledger_leaves.c.idx >= mac.required_from
+    )
+    for idx, data, stored in conn.execution_options(yield_per=5000).execute(stmt.order_by(ledger_leaves.c.idx)):
+        if stored is None or bytes(stored) != leaf_mac(mac.key, idx, bytes(data)):
+            what = "carries no MAC" if stored is None else "carries a MAC the ledger key did not make"
+            found.append(Finding("ledger_leaves", str(idx), "unsigned", f"{what}: appended without the ledger key"))
     return found

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 from ..registry.tables import rule_confirmations
 from .append import append_leaves, latest_versions
 from .leaf import leaf_data, parse_leaf
+from .mac import LedgerMacKey
 from .tables import ledger_leaves
 
 __all__ = ["KIND", "PROJECTION", "procedure_fields", "recorded_procedures", "sync_procedures"]
@@ -57,7 +58,7 @@ def recorded_procedures(conn: Connection) -> dict[str, tuple[int, Any]]:
     return out
 
 
-def sync_procedures(conn: Connection, procedures: Mapping[str, Any]) -> int:
+def sync_procedures(conn: Connection, procedures: Mapping[str, Any], mac: LedgerMacKey | None) -> int:
     """Append a leaf for each procedure whose recorded fields differ (or that disappeared). Runs inside
     the caller's transaction; returns the number of leaves."""
     current = procedure_fields(conn, procedures)
@@ -74,5 +75,5 @@ def sync_procedures(conn: Connection, procedures: Mapping[str, Any]) -> int:
         )
         for code in changed + removed
     ]
-    append_leaves(conn, leaves)
+    append_leaves(conn, leaves, mac)
     return len(leaves)

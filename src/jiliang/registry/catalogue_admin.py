@@ -122,5 +122,5 @@ def confirm_rule(uow: UnitOfWork, actor: Actor, procedure_code: str, rule_id: st
             {"confirmed": False},
             {"confirmed": True},
         )
-        sync_procedures(uow.conn, uow.platform.procedures)
+        sync_procedures(uow.conn, uow.platform.procedures, uow.platform.ledger_mac)
         uow.commit()

@@ -29,7 +29,7 @@ class LoginBody(BaseModel):
 @router.post("/auth/login", tags=["auth 登录"], summary="登录，取得令牌 / log in for a bearer token")
 def do_login(body: LoginBody, request: Request, platform: PlatformDep) -> dict[str, Any]:
     check_login_rate(request)
-    token, actor = authenticate(platform.engine, body.username, body.password, platform.settings.token_ttl_minutes)
+    token, actor = authenticate(platform, body.username, body.password, platform.settings.token_ttl_minutes)
     return {"token": token, "token_type": "bearer", "user": _me(actor)}
 
 

@@ -63,7 +63,7 @@ def do_login(
     platform: Platform = request.app.state.platform
     try:
         check_login_rate(request)
-        token, actor = authenticate(platform.engine, username.strip(), password, platform.settings.token_ttl_minutes)
+        token, actor = authenticate(platform, username.strip(), password, platform.settings.token_ttl_minutes)
     except (Unauthenticated, AccountLocked, TooManyRequests) as exc:
         context = {
             "next": _safe_next(next) or "",
