@@ -1,20 +1,26 @@
 """The audit trail: who changed which record, when, and what it was before and after.
 
 Events are buffered on the unit of work and written with one executemany just before commit,
-so they share the change's transaction without costing a round trip each.
+so they share the change's transaction without costing a round trip each. The ledger then records,
+in the same transaction, one leaf naming each event written and its digest (`event_digest`): an
+event changed or deleted later, or slipped in with SQL, is named by the auditor.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, select
 
-from .bulk import insert_rows
+from .bulk import insert_returning_ids
 from .db import UnitOfWork, metadata
 from .types import UtcDateTime, utcnow
 
-__all__ = ["audit_events", "record_event", "flush_events", "history"]
+__all__ = ["audit_events", "record_event", "flush_events", "history", "event_digest"]
 
 audit_events = Table(
     "audit_events",
@@ -72,9 +78,25 @@ def record_event(
 
 
 def flush_events(uow: UnitOfWork) -> None:
+    """Write the buffered events; keep (id, digest) of each for the ledger's audit leaf."""
     if uow.pending_audit:
-        insert_rows(uow.conn, audit_events, uow.pending_audit)
+        ids = insert_returning_ids(uow.conn, audit_events, uow.pending_audit)
+        uow.flushed_audit.extend((i, event_digest(row)) for i, row in zip(ids, uow.pending_audit, strict=True))
         uow.pending_audit.clear()
+
+
+def event_digest(event: Mapping[str, Any]) -> str:
+    """SHA-256 of an event's JSON with sorted keys, the same whether computed from the values written or
+    the row read back (times in UTC to the microsecond; before/after hold plain JSON values: strings,
+    integers, booleans, null, lists and objects, which orjson writes one way only)."""
+    at = event["at"]
+    body = {
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        **{k: event[k] for k in ("actor_id", "action", "record_type", "record_id", "institution_id")},
+        "before": event["before"],
+        "after": event["after"],
+    }
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def history(conn: Any, record_type: str, record_id: object) -> list[dict[str, Any]]:

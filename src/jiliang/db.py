@@ -75,6 +75,7 @@ class UnitOfWork:
         self._committed = False
         self.pending_audit: list[dict[str, Any]] = []
         self.pending_ledger: list[tuple[str, str, bool]] = []  # (kind, record id, created here)
+        self.flushed_audit: list[tuple[int, str]] = []  # (event id, digest) written by this commit
         # facts established inside this transaction (e.g. content hashes already verified); they die with it
         self.memo: dict[str, Any] = {}
         # (savepoint, audit events and ledger entries buffered before it)
@@ -116,6 +117,7 @@ class UnitOfWork:
         finally:
             self.pending_audit.clear()
             self.pending_ledger.clear()
+            self.flushed_audit.clear()
             self.memo.clear()
             self._conn.close()
             self._conn = None

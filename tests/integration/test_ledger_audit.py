@@ -343,3 +343,46 @@ def test_the_ledger_key_lives_in_the_key_folder_not_the_database(platform) -> No
         macs = c.execute(select(ledger_leaves.c.mac)).scalars().all()
     assert macs and all(m is not None and len(m) == 32 for m in macs)
     assert key.key not in b"".join(bytes(m) for m in macs)
+
+
+# --- the audit trail itself: each transaction's events are recorded with it in the ledger
+
+
+def _an_event(platform, action: str):  # type: ignore[no-untyped-def]
+    from jiliang.audit import audit_events
+
+    with platform.engine.connect() as c:
+        return c.execute(select(audit_events).where(audit_events.c.action == action)).first()
+
+
+def test_an_audit_event_changed_with_sql_is_named(ledgered) -> None:
+    from jiliang.audit import audit_events
+
+    platform, _, _ = ledgered
+    event = _an_event(platform, "verification.recorded")
+    forged = {**event.after, "verdict": "pass" if event.after.get("verdict") != "pass" else "fail"}
+    tamper.sql(platform, update(audit_events).where(audit_events.c.id == event.id).values(after=forged))
+    assert _findings(platform)[0] == {("changed", "audit_events", str(event.id))}
+
+
+def test_an_audit_event_deleted_or_forged_with_sql_is_named(ledgered) -> None:
+    from jiliang.audit import audit_events
+
+    platform, lab, _ = ledgered
+    event = _an_event(platform, "certificate.issued") or _an_event(platform, "verification.recorded")
+    tamper.sql(platform, audit_events.delete().where(audit_events.c.id == event.id))
+    forged = {
+        "at": utcnow(),
+        "actor_id": lab.approver.user_id,  # a forged actor
+        "action": "user.created",
+        "record_type": "user",
+        "record_id": "999",
+        "institution_id": None,
+        "before": None,
+        "after": {"roles": ["admin"]},
+    }
+    tamper.sql(platform, insert(audit_events).values(**forged))
+    with platform.engine.connect() as c:
+        forged_id = c.execute(select(audit_events.c.id).order_by(audit_events.c.id.desc())).scalars().first()
+    found, _ = _findings(platform)
+    assert found == {("deleted", "audit_events", str(event.id)), ("inserted", "audit_events", str(forged_id))}

@@ -64,10 +64,21 @@ def append_leaves(
     return start
 
 
+AUDIT_KIND = "audit_events"  # one leaf per transaction: the events it wrote, each with its digest
+AUDIT_PROJECTION = "audit_events/v1"
+
+
 def flush_ledger(uow: UnitOfWork) -> None:
-    if not uow.pending_ledger:
-        return
     conn = uow.conn
+    events, uow.flushed_audit = uow.flushed_audit, []
+    audit_leaf = []
+    if events:
+        first = str(events[0][0])
+        written = {"events": [[str(i), digest] for i, digest in events]}
+        audit_leaf.append((AUDIT_KIND, first, 1, leaf_data(AUDIT_KIND, first, 1, AUDIT_PROJECTION, written)))
+    if not uow.pending_ledger:
+        append_leaves(conn, audit_leaf, None if uow.platform is None else uow.platform.ledger_mac)
+        return
     touched: dict[str, dict[str, bool]] = {}  # kind → record id → created in this transaction
     for kind, rid, new in uow.pending_ledger:
         seen = touched.setdefault(kind, {})
@@ -84,7 +95,7 @@ def flush_ledger(uow: UnitOfWork) -> None:
                 continue  # created and removed again in this transaction, or never ledgered
             version = versions.get(rid, 0) + 1
             leaves.append((kind, rid, version, leaf_data(kind, rid, version, projection.name, current)))
-    append_leaves(conn, leaves, None if uow.platform is None else uow.platform.ledger_mac)
+    append_leaves(conn, leaves + audit_leaf, None if uow.platform is None else uow.platform.ledger_mac)
 
 
 def adopt_new_kinds(uow: UnitOfWork) -> list[str]:

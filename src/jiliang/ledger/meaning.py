@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-__all__ = ["meaning_findings", "unsigned_leaves"]
+__all__ = ["audit_trail_findings", "meaning_findings", "unsigned_leaves"]
 
 _CHUNK = 1000
 
@@ -104,4 +104,35 @@ def unsigned_leaves(conn: Connection, mac: Any) -> list[Any]:
         if stored is None or bytes(stored) != leaf_mac(mac.key, idx, bytes(data)):
             what = "carries no MAC" if stored is None else "carries a MAC the ledger key did not make"
             found.append(Finding("ledger_leaves", str(idx), "unsigned", f"{what}: appended without the ledger key"))
+    return found
+
+
+def audit_trail_findings(conn: Connection) -> list[Any]:
+    """The audit trail against the ledger's audit leaves: each event written since they began must
+    still have the digest recorded with its transaction; none may be missing or added."""
+    from ..audit import audit_events, event_digest
+    from .append import AUDIT_KIND
+    from .auditor import Finding
+    from .leaf import parse_leaf
+    from .tables import ledger_leaves
+
+    recorded: dict[int, str] = {}
+    stmt = select(ledger_leaves.c.data).where(ledger_leaves.c.kind == AUDIT_KIND)
+    for (data,) in conn.execution_options(yield_per=5000).execute(stmt):
+        fields = parse_leaf(bytes(data)).fields or {}
+        recorded.update((int(i), digest) for i, digest in fields.get("events", ()))
+    if not recorded:
+        return []  # a trail older than its ledgering
+    found = []
+    seen = set()
+    rows = select(audit_events).where(audit_events.c.id >= min(recorded)).order_by(audit_events.c.id)
+    for row in conn.execution_options(yield_per=5000).execute(rows).mappings():
+        eid = row["id"]
+        seen.add(eid)
+        if eid not in recorded:
+            found.append(Finding("audit_events", str(eid), "inserted", "an event no transaction of the platform wrote"))
+        elif event_digest(dict(row)) != recorded[eid]:
+            found.append(Finding("audit_events", str(eid), "changed", "differs from the event its transaction wrote"))
+    for eid in sorted(set(recorded) - seen):
+        found.append(Finding("audit_events", str(eid), "deleted", "recorded in the ledger, no longer in the trail"))
     return found
