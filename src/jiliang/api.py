@@ -17,6 +17,7 @@ from .ledger.routes import public_router as ledger_public_router
 from .ledger.routes import router as ledger_router
 from .measurement.routes import public_router as measurement_public_router
 from .measurement.routes import router as measurement_router
+from .openapi_errors import describe_errors
 from .platform import Platform
 from .registry.routes import router as registry_router
 from .request_guard import RequestGuard
@@ -84,4 +85,5 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
     ):
         app.include_router(router)
     install_pages(app)  # the pages of each role, their static files and error pages
+    describe_errors(app)
     return app
