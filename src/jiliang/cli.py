@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import urllib.request
 from collections.abc import Mapping
@@ -229,6 +230,50 @@ def cert_export(
     doc["ledger"] = bundle
     output.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"{number} → {output}")
+
+
+@app.command("backup")
+def backup_command(out: Annotated[Path, typer.Argument(help="备份文件 / the backup file to write (.tar.gz)")]) -> None:
+    """备份数据库 / a consistent snapshot of the database with the ledger's size and root."""
+    from .backup import backup
+
+    platform = _platform()
+    manifest = backup(platform.engine, out)
+    console.print(f"已备份 / backed up: {out} — ledger {manifest.tree_size} leaves, root {manifest.root[:16]}…")
+    console.print(
+        "密钥目录与检查点副本请另行备份 / back up the key folder and the checkpoint log separately: "
+        f"{platform.settings.data_dir / 'keys'}, {platform.settings.checkpoint_log}"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    archive: Annotated[Path, typer.Argument(help="备份文件 / a file written by jiliang backup")],
+) -> None:
+    """恢复到空数据库并以账本证明 / restore into an empty database and prove it with the ledger."""
+    from .backup import ledger_root, restore, root_at
+    from .ledger.auditor import audit
+    from .platform import Platform
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    platform = Platform(settings)
+    try:
+        manifest = restore(platform.engine, archive)
+    except (ValueError, OSError, subprocess.CalledProcessError) as exc:
+        _fail(f"{archive}: {exc}")
+    size, _ = ledger_root(platform.engine)
+    if size < manifest.tree_size or root_at(platform.engine, manifest.tree_size) != manifest.root:
+        _fail("恢复的账本与备份不符 / the restored ledger is not the one backed up", 1)
+    report = audit(platform)
+    for finding in report.findings:
+        err.print(str(finding))
+    if not report.clean:
+        _fail("恢复后的审计发现问题 / the audit of the restored database found problems", 1)
+    console.print(
+        f"已恢复并核验 / restored and proven: ledger root at {manifest.tree_size} leaves = {manifest.root[:16]}…, "
+        f"audit clean ({report.records} records)"
+    )
 
 
 @app.command("keys")
