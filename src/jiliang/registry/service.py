@@ -132,10 +132,11 @@ def decide_owner_registration(uow: UnitOfWork, actor: Actor, owner_id: int, appr
     actor.require("regulator", "lab_manager", "admin")
     with uow:
         owner = uow.conn.execute(select(owners).where(owners.c.id == owner_id)).first()
-        if owner is None:
+        # outside the actor's districts the owner is not there for them: the same answer as a missing one
+        if owner is None or (
+            not actor.has("admin") and owner.district_code not in approvable_districts(uow.conn, actor)
+        ):
             raise NotFound("没有该使用单位 / no such owner")
-        if not actor.has("admin") and owner.district_code not in approvable_districts(uow.conn, actor):
-            raise Forbidden("不在本单位负责的区 / outside your jurisdiction", rule="jurisdiction")
         if owner.status != "pending":
             raise RuleViolation(f"该申请已处理（{owner.status}）/ already decided", rule="state")
         status = "approved" if approve else "rejected"

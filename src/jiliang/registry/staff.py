@@ -98,6 +98,16 @@ def _require_items(uow: UnitOfWork, codes: list[str]) -> None:
         raise InvalidInput(f"目录中没有项目 {', '.join(unknown)} / not in the catalogue: {', '.join(unknown)}")
 
 
+def _managed_or_missing(actor: Actor, row: Any, missing: str) -> Any:
+    """A lab manager's own institution's row; one of another institution is not there for them: the
+    same answer as a missing one (never a refusal that confirms the id exists). The role comes first."""
+    if not actor.has("admin"):
+        actor.require("lab_manager")
+    if row is None or not (actor.has("admin") or row.institution_id == actor.institution_id):
+        raise NotFound(missing)
+    return row
+
+
 def _manages(actor: Actor, institution_id: int | None) -> None:
     if actor.has("admin"):
         return
@@ -117,11 +127,12 @@ def grant_qualification(
 ) -> int:
     if valid_until < valid_from:
         raise InvalidInput("有效期截止早于起始 / valid_until is before valid_from")
+    if not actor.has("admin"):
+        actor.require("lab_manager")
     with uow:
-        person = uow.conn.execute(select(users).where(users.c.id == user_id)).first()
-        if person is None:
-            raise NotFound("没有该人员 / no such person")
-        _manages(actor, person.institution_id)
+        person = _managed_or_missing(
+            actor, uow.conn.execute(select(users).where(users.c.id == user_id)).first(), "没有该人员 / no such person"
+        )
         _require_items(uow, [item_code])
         row = {
             "user_id": user_id,
@@ -221,11 +232,14 @@ def record_standard_calibration(
     """Records a calibration of a standard; its certificate's U (with k and unit, "%" for relative)
     feeds the budgets of the procedures the standard serves."""
     uncertainty = certificate_uncertainty(expanded_uncertainty, coverage_factor, uncertainty_unit)
+    if not actor.has("admin"):
+        actor.require("lab_manager")
     with uow:
-        std = uow.conn.execute(select(standards).where(standards.c.id == standard_id)).first()
-        if std is None:
-            raise NotFound("没有该计量标准 / no such standard")
-        _manages(actor, std.institution_id)
+        std = _managed_or_missing(
+            actor,
+            uow.conn.execute(select(standards).where(standards.c.id == standard_id)).first(),
+            "没有该计量标准 / no such standard",
+        )
         if due <= calibrated_on:
             raise InvalidInput("校准有效期必须晚于校准日期 / the due date must follow the calibration date")
         cid = uow.conn.execute(
