@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 
 from . import __version__, public
 from .certificates.routes import router as certificate_router
@@ -28,6 +29,8 @@ from .web import page_response
 from .web import public_router as web_public_router
 
 __all__ = ["create_app"]
+
+_GONE = "unavailable"
 
 
 def create_app(platform: Platform, demo: bool = False) -> FastAPI:
@@ -65,6 +68,21 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
                 "errors": jsonable_encoder(exc.errors()),
             },
             status_code=422,
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_gone(request: Request, exc: DBAPIError) -> Response:
+        """A connection the database dropped (a restart): the pool is invalidated and the transaction
+        was rolled back, so the client may simply try again; anything else stays a server error."""
+        if not exc.connection_invalidated:
+            raise exc
+        return JSONResponse(
+            {
+                "detail": "数据库连接中断，请重试 / the database connection was interrupted: try again",
+                "rule": "unavailable",
+            },
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.get("/health", include_in_schema=False)

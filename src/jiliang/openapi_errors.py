@@ -1,7 +1,8 @@
 """The OpenAPI document says what the API answers when it refuses: every error body is
 `{"detail": "中文 / English", "rule": "…"}` (422 adds the validator's `errors`), and every route lists
 the statuses it can answer — the request guard's 400/413/422 for all, 401 where a token is needed,
-403/404/409 where a rule or another institution's data stands in the way, 429 where a rate applies."""
+403/404/409 where a rule or another institution's data stands in the way, 429 where a rate applies,
+503 when the database dropped the connection (a restart: try again)."""
 
 from __future__ import annotations
 
@@ -30,15 +31,16 @@ _WHY = {
     "413": "请求内容过大 / the body exceeds the configured limit",
     "422": "内容有误 / invalid input, naming the field",
     "429": "过于频繁或账号已锁定 / too many requests, or the account is locked",
+    "503": "数据库连接中断，请重试 / the database connection was interrupted: retry after Retry-After",
 }
 
 
 def _codes(path: str) -> tuple[str, ...]:
     if path.startswith("/public/"):
-        return ("400", "404", "413", "422", "429")
+        return ("400", "404", "413", "422", "429", "503")
     if path == "/api/auth/login":
-        return ("400", "401", "413", "422", "429")
-    return ("400", "401", "403", "404", "409", "413", "422", "429")
+        return ("400", "401", "413", "422", "429", "503")
+    return ("400", "401", "403", "404", "409", "413", "422", "429", "503")
 
 
 def describe_errors(app: FastAPI) -> None:

@@ -164,12 +164,12 @@ def test_the_district_regulator_approves_on_the_page_and_sees_only_its_district(
     assert "已批准 上海示范菜市场经营管理有限公司" in after and DOC_CODE not in after.split("</header>")[1]
     assert owner_row(platform, DOC_CODE).status == "approved"
 
-    # a decision on another district's owner is refused by the service
+    # another district's owner is not there for this bureau: the same answer as a missing one
     r = bureau.post(
         f"/lab/owners/{elsewhere.owner_id}/decision",
         data={"decision": "approve", "csrf_token": csrf(bureau, "/lab/owners")},
     )
-    assert r.status_code == 403 and "不在本单位负责的区" in r.text
+    assert r.status_code == 404 and "没有该使用单位" in r.text
 
 
 def test_a_lab_manager_rejects_in_its_district_and_an_owner_may_not_open_the_page(client, visitor) -> None:  # type: ignore[no-untyped-def]
