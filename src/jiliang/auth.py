@@ -121,13 +121,14 @@ def _refuse_locked(until: datetime) -> AccountLocked:
     )
 
 
-def _count_failure(engine: Engine, user_id: int, where: str) -> datetime | None:
+def _count_failure(engine: Engine, user_id: int, where: str, platform: Any = None) -> datetime | None:
     """One more wrong password, in its own transaction (the caller's is rolled back by the refusal);
-    the lock when this one reaches the limit, with its audit event."""
+    the lock when this one reaches the limit, with its audit event (ledgered under the platform's MAC
+    key, hence the platform)."""
     from .audit import record_event
     from .db import UnitOfWork
 
-    uow = UnitOfWork(engine)
+    uow = platform.uow() if platform is not None else UnitOfWork(engine)
     with uow:
         now = utcnow()
         row = uow.conn.execute(select(account_locks).where(account_locks.c.user_id == user_id)).first()
@@ -210,7 +211,7 @@ def authenticate(platform: Any, username: str, password: str, ttl_minutes: int) 
             raise _refuse_locked(until)
         raise Unauthenticated(_WRONG)
     if not check_password(password, row.password_hash):
-        locked = _count_failure(engine, row.id, "login")
+        locked = _count_failure(engine, row.id, "login", platform)
         raise _refuse_locked(locked) if locked else Unauthenticated(_WRONG)
     from .audit import record_event
     from .ledger.append import track
@@ -262,14 +263,15 @@ def actor_for_token(conn: Connection, token: str) -> Actor:
     return _actor_from_row(row)
 
 
-def confirm_password(conn: Connection, actor: Actor, password: str) -> Confirmation:
-    """The password re-entered to sign: wrong ones count toward the account's lock like at login."""
+def confirm_password(conn: Connection, actor: Actor, password: str, platform: Any = None) -> Confirmation:
+    """The password re-entered to sign: wrong ones count toward the account's lock like at login
+    (recorded through `platform`, whose key signs the lock's ledger entry)."""
     stored = conn.execute(select(users.c.password_hash).where(users.c.id == actor.user_id)).scalar_one()
     failures, until = _lock_state(conn, actor.user_id)
     if until is not None:
         raise _refuse_locked(until)
     if not check_password(password, stored):
-        locked = _count_failure(conn.engine, actor.user_id, "signing")
+        locked = _count_failure(conn.engine, actor.user_id, "signing", platform)
         if locked:
             raise _refuse_locked(locked)
         raise Forbidden("签名确认失败：密码错误 / signing refused: the password is wrong", rule="password_confirmation")

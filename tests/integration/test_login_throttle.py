@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from jiliang.audit import audit_events
+from jiliang.ledger.auditor import audit
 from jiliang.registry.tables import account_locks, users
 from jiliang.types import utcnow
 from jiliang.verification import service as workflow
@@ -51,6 +52,7 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(platform, 
     assert _try(client, name, world.PASSWORD).status_code == 200
     with platform.engine.connect() as c:
         assert c.execute(select(account_locks)).first() is None  # the run of failures is over
+    assert audit(platform).clean  # the lock's audit event is ledgered under the platform's key
 
 
 def test_a_right_password_ends_a_run_of_wrong_ones(platform, client) -> None:
@@ -80,6 +82,7 @@ def test_wrong_signing_passwords_count_toward_the_same_lock(platform, client) ->
     assert _try(client, lab.verifier.username, world.PASSWORD).status_code == 429
     [event] = _events(platform, "user.locked", lab.verifier.user_id)
     assert event.after["at"] == "signing"
+    assert audit(platform).clean
 
 
 def test_an_unknown_username_gets_the_same_answer(platform, client) -> None:

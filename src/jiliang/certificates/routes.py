@@ -72,7 +72,7 @@ class AmendBody(BaseModel):
 
 @router.post("/certificates/{number}/amend", status_code=201, summary="更正（新编号，原证书作废）/ amend")
 def amend(number: str, body: AmendBody, actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> dict:
-    conf = confirm_password(conn, actor, body.password)
+    conf = confirm_password(conn, actor, body.password, platform)
     new = service.amend_certificate(platform.uow(), conf, number, body.corrections, body.reason)
     return {"number": new, "supersedes": number}
 
@@ -84,7 +84,7 @@ class RevokeBody(BaseModel):
 
 @router.post("/certificates/{number}/revoke", summary="撤销证书 / revoke")
 def revoke(number: str, body: RevokeBody, actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> dict:
-    conf = confirm_password(conn, actor, body.password)
+    conf = confirm_password(conn, actor, body.password, platform)
     service.revoke_certificate(platform.uow(), conf, number, body.reason)
     return {"number": number, "status": "revoked"}
 

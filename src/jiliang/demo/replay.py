@@ -51,7 +51,7 @@ class Replay:
     def confirm(self, actor: Actor) -> Confirmation:
         """Each signatory re-enters the password once; the confirmation covers the whole replay."""
         if actor.user_id not in self.confirmations:
-            self.confirmations[actor.user_id] = confirm_password(self.uow.conn, actor, self.password)
+            self.confirmations[actor.user_id] = confirm_password(self.uow.conn, actor, self.password, self.uow.platform)
         return self.confirmations[actor.user_id]
 
     # ------------------------------------------------------------------ owners

@@ -76,7 +76,7 @@ class ResultsBody(BaseModel):
 
 @router.post("/tasks/{task_id}/results", status_code=201, summary="录入检定结果并签名 / record and sign results")
 def record(task_id: int, body: ResultsBody, actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> dict:
-    conf = confirm_password(conn, actor, body.password)
+    conf = confirm_password(conn, actor, body.password, platform)
     data = body.model_dump(exclude={"password"})
     data["readings"] = [service.ReadingInput(**r) for r in data["readings"]]
     rid = service.record_results(platform.uow(), conf, task_id, service.ResultsInput(**data))
@@ -97,7 +97,7 @@ class CheckBody(BaseModel):
 
 @router.post("/records/{record_id}/check", summary="核验并签名 / check and sign")
 def check(record_id: int, body: CheckBody, actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> dict:
-    conf = confirm_password(conn, actor, body.password)
+    conf = confirm_password(conn, actor, body.password, platform)
     service.check_record(platform.uow(), conf, record_id, body.accept, body.remark)
     return {"record_id": record_id, "status": "checked" if body.accept else "returned"}
 
@@ -108,6 +108,6 @@ class ApproveBody(BaseModel):
 
 @router.post("/records/{record_id}/approve", summary="批准并出具证书 / approve and issue the certificate")
 def approve(record_id: int, body: ApproveBody, actor: ActorDep, platform: PlatformDep, conn: ConnDep) -> dict:
-    conf = confirm_password(conn, actor, body.password)
+    conf = confirm_password(conn, actor, body.password, platform)
     number = service.approve_record(platform.uow(), conf, record_id)
     return {"record_id": record_id, "status": "approved", "certificate": number}

@@ -64,7 +64,7 @@ def reading(request: Request) -> Iterator[Connection]:
 def signing(request: Request, actor: Actor, password: str) -> Confirmation:
     """The password re-entered to sign a step (Forbidden when it is wrong: nothing is written)."""
     with reading(request) as conn:
-        return confirm_password(conn, actor, password)
+        return confirm_password(conn, actor, password, platform_of(request))
 
 
 def form_date(text: str, what: str, required: bool = True) -> date | None:
