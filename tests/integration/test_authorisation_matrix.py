@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from jiliang.api import create_app
 from jiliang.registry.tables import instruments
-from jiliang.verification.tables import tasks, verification_records
+from jiliang.verification.tables import verification_records
 from tests.conftest import login
 from tests.support import world
 
@@ -40,11 +40,10 @@ def tenant_a(platform):  # type: ignore[no-untyped-def]
     lab, number = world.issued_certificate(platform, "310104", "D310104")
     with platform.engine.connect() as c:
         record = c.execute(select(verification_records).order_by(verification_records.c.id.desc())).first()
-        task = c.execute(select(tasks.c.id).where(tasks.c.id == record.task_id)).scalar_one()
         owner_id = c.execute(select(instruments.c.owner_id).where(instruments.c.id == record.instrument_id)).scalar()
     return {
         "instrument_id": str(record.instrument_id),
-        "task_id": str(task),
+        "task_id": str(record.task_id),
         "record_id": str(record.id),
         "number": number,
         "standard_id": str(lab.standard_id),

@@ -17,10 +17,6 @@ from tests.support import world
 JSON = {"content-type": "application/json"}
 
 
-def _no_5xx(r) -> None:  # type: ignore[no-untyped-def]
-    assert r.status_code < 500, r.text
-
-
 def _owners(platform) -> int:  # type: ignore[no-untyped-def]
     with platform.engine.connect() as c:
         return int(c.execute(select(func.count()).select_from(owners)).scalar_one())

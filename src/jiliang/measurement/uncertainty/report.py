@@ -34,7 +34,7 @@ def _gum(r: GumResult) -> dict[str, Any]:
         "unit": r.unit,
         "value": r.value,
         "standard_uncertainty": r.standard_uncertainty,
-        "dof": _num(r.dof),
+        "dof": r.dof,
         "coverage_factor": r.coverage_factor,
         "expanded": r.expanded,
         "probability": r.probability,
@@ -63,7 +63,7 @@ def _inputs(budget: Budget) -> list[dict[str, Any]]:
             "unit": q.unit,
             "estimate": q.estimate,
             "standard_uncertainty": q.standard_uncertainty,
-            "dof": _num(q.dof),
+            "dof": q.dof,
             "distribution": q.distribution,
             "evaluation": q.evaluation,
             "how": q.how,
@@ -89,8 +89,8 @@ def _curve(f: CurveFit) -> dict[str, Any]:
         "slope": {"symbol": f.slope, "value": f.b, "standard_uncertainty": f.u_b},
         "correlation": f.r,
         "covariance": f.r * f.u_a * f.u_b,
-        "dof": _num(f.dof),
-        "residual_standard_deviation": _num(f.residual_sd),
+        "dof": f.dof,
+        "residual_standard_deviation": f.residual_sd,
     }
 
 
