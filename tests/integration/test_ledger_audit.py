@@ -386,3 +386,54 @@ def test_an_audit_event_deleted_or_forged_with_sql_is_named(ledgered) -> None:
         forged_id = c.execute(select(audit_events.c.id).order_by(audit_events.c.id.desc())).scalars().first()
     found, _ = _findings(platform)
     assert found == {("deleted", "audit_events", str(event.id)), ("inserted", "audit_events", str(forged_id))}
+
+
+# --- tasks: which institution was given which instrument is ledgered; the state follows the certificates
+
+
+def _a_task(platform):  # type: ignore[no-untyped-def]
+    from jiliang.verification.tables import tasks
+
+    with platform.engine.connect() as c:
+        return c.execute(select(tasks).order_by(tasks.c.id)).first()
+
+
+@pytest.mark.parametrize("state", ["assigned", "cancelled"])
+def test_a_tasks_state_changed_with_sql_is_named(ledgered, state) -> None:
+    from jiliang.verification.tables import tasks
+
+    platform, _, _ = ledgered
+    task = _a_task(platform)
+    assert task.state == "issued"
+    tamper.sql(platform, update(tasks).where(tasks.c.id == task.id).values(state=state))
+    found, report = _findings(platform)
+    assert found == {("changed", "tasks", str(task.id))}
+    assert f"its state is '{state}'" in report.findings[0].detail
+
+
+def test_a_task_moved_to_another_institution_or_slipped_in_is_named(ledgered) -> None:
+    from jiliang.verification.tables import tasks
+
+    platform, _, _ = ledgered
+    task = _a_task(platform)
+    other = world.make_lab(platform, "D310105", ["nawi"]).institution_id
+    tamper.sql(platform, update(tasks).where(tasks.c.id == task.id).values(institution_id=other))
+    row = {k: v for k, v in task._mapping.items() if k != "id"} | {"id": 999, "state": "assigned"}
+    tamper.sql(platform, insert(tasks).values(**row))
+    found, report = _findings(platform)
+    assert found == {("changed", "tasks", str(task.id)), ("inserted", "tasks", "999")}
+    assert "institution_id" in " ".join(f.detail for f in report.findings)
+
+
+def test_an_assigned_task_is_ledgered_as_it_is_made(platform) -> None:
+    owner = world.make_owner(platform, "310104")
+    world.make_lab(platform, "D310104", ["nawi"])
+    from jiliang.verification import service as workflow
+
+    [tid] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
+    with platform.engine.connect() as c:
+        leaf = c.execute(
+            select(ledger_leaves.c.version).where(ledger_leaves.c.kind == "task", ledger_leaves.c.record_id == str(tid))
+        ).scalar_one()
+    assert leaf == 1
+    assert _findings(platform)[0] == set()

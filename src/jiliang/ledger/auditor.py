@@ -33,7 +33,7 @@ from ..platform import Platform
 from .checkpoints import checkpoint_log_path, read_checkpoint_log
 from .keys import checkpoint_verifiers
 from .leaf import leaf_data
-from .meaning import audit_trail_findings, meaning_findings, unsigned_leaves
+from .meaning import audit_trail_findings, meaning_findings, task_state_findings, unsigned_leaves
 from .merkle import leaf_hash
 from .note import NoteVerifier, parse_note, split_note
 from .procedures import KIND as PROCEDURE
@@ -560,6 +560,7 @@ def audit(
             clock = time.perf_counter()
             auditor.report.findings += unsigned_leaves(conn, platform.ledger_mac)
             auditor.report.findings += meaning_findings(conn)  # signed content, certificates vs payloads
+            auditor.report.findings += task_state_findings(conn)
             auditor.report.findings += audit_trail_findings(conn)
             timings["signatures"] = time.perf_counter() - clock
         finally:

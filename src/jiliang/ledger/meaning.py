@@ -5,7 +5,9 @@ signed row and record the change as a new version. Signatures do not move with i
 - a verification record that was signed must still have the content hash each signatory signed
   (the verifier, the checker, the approver), recomputed from its rows and points;
 - an issued certificate's columns must say what its signed payload says (number, kind, valid-until)
-  and its payload must name the content hash its record's signatories signed."""
+  and its payload must name the content hash its record's signatories signed;
+- a task is issued exactly when a certificate was issued for one of its records (its state is not
+  ledgered: it follows from the certificates, which are)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
-__all__ = ["audit_trail_findings", "meaning_findings", "unsigned_leaves"]
+__all__ = ["audit_trail_findings", "meaning_findings", "task_state_findings", "unsigned_leaves"]
 
 _CHUNK = 1000
 
@@ -82,6 +84,31 @@ def meaning_findings(conn: Connection) -> list[Any]:
                         "its payload names a record content other than the one the approver signed",
                     )
                 )
+    return found
+
+
+TASK_STATES = ("assigned", "issued")
+
+
+def task_state_findings(conn: Connection) -> list[Any]:
+    from ..certificates.tables import certificates
+    from ..verification.tables import tasks, verification_records
+    from .auditor import Finding
+
+    issued = select(verification_records.c.task_id).join(
+        certificates, certificates.c.record_id == verification_records.c.id
+    )
+    stmt = select(tasks.c.id, tasks.c.state).where(
+        or_(
+            tasks.c.state.not_in(TASK_STATES),
+            and_(tasks.c.state == "issued", tasks.c.id.not_in(issued)),
+            and_(tasks.c.state != "issued", tasks.c.id.in_(issued)),
+        )
+    )
+    found = []
+    for tid, state in conn.execute(stmt.order_by(tasks.c.id)):
+        says = "a certificate was issued for it" if state != "issued" else "no certificate was issued for it"
+        found.append(Finding("tasks", str(tid), "changed", f"its state is {state!r} but {says}"))
     return found
 
 

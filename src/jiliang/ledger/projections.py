@@ -35,7 +35,7 @@ from ..registry.tables import (
     standards,
     users,
 )
-from ..verification.tables import measurement_points, record_standards, signoffs, verification_records
+from ..verification.tables import measurement_points, record_standards, signoffs, tasks, verification_records
 
 __all__ = ["Child", "Fields", "Projection", "Shape", "CURRENT", "BY_NAME", "plain", "load_fields", "iter_fields"]
 
@@ -282,6 +282,9 @@ _PROJECTIONS = (
         ("payload", "public_token"),
     ),
     Projection("signing_key", 1, signing_keys, "kid", _all_but(signing_keys)),
+    # which institution was given which instrument to verify; its state (assigned → issued) follows
+    # from the ledgered certificates and is checked against them (meaning.task_state_findings)
+    Projection("task", 1, tasks, "id", _all_but(tasks, "state", "updated_at")),
 )
 
 CURRENT: dict[str, Projection] = {p.kind: p for p in _PROJECTIONS}

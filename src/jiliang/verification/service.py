@@ -15,6 +15,7 @@ from ..audit import record_event
 from ..auth import Actor
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, RuleViolation
+from ..ledger.append import track
 from ..registry.tables import (
     instruments,
     owners,
@@ -121,5 +122,6 @@ def apply(
                 {"instrument_id": iid, "institution_id": inst_id, "kind": kind},
                 inst_id,
             )
+        track(uow, "task", task_ids, new=True)
         uow.commit()
         return task_ids
