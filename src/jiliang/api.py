@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 
 from . import __version__, public
+from .account_api import router as account_router
 from .certificates.routes import router as certificate_router
 from .deps import SlidingWindow
 from .errors import InvalidInput, JiliangError
@@ -95,6 +96,7 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
         ledger_public_router,
         web_public_router,
         measurement_public_router,
+        account_router,
         registry_router,
         verification_router,
         certificate_router,

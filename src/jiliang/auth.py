@@ -20,7 +20,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from .errors import Forbidden, JiliangError, Unauthenticated
+from .ledger.mac import LedgerMacKey
 from .registry.tables import account_locks, api_tokens, users
+from .tokens import new_token, sealed, token_digest
 from .types import utcnow
 
 __all__ = [
@@ -29,7 +31,6 @@ __all__ = [
     "Confirmation",
     "hash_password",
     "check_password",
-    "login",
     "authenticate",
     "AccountLocked",
     "LoginPolicy",
@@ -98,6 +99,7 @@ class AccountLocked(JiliangError):
 
 
 _WRONG = "用户名或密码错误 / wrong username or password"
+_WRONG_CODE = "动态验证码错误或已用过 / the one-time code is wrong or was used already"
 
 
 def _lock_state(conn: Connection, user_id: int) -> tuple[int, datetime | None]:
@@ -177,6 +179,9 @@ class Confirmation:
     actor: Actor
 
 
+_GRANT = (api_tokens.c.user_id, api_tokens.c.expires_at, api_tokens.c.label, api_tokens.c.scope, api_tokens.c.seal)
+
+
 def _actor_from_row(row: object) -> Actor:
     r = row._mapping  # type: ignore[attr-defined]
     return Actor(
@@ -197,9 +202,16 @@ def load_actor(conn: Connection, user_id: int) -> Actor:
     return _actor_from_row(row)
 
 
-def authenticate(platform: Any, username: str, password: str, ttl_minutes: int) -> tuple[str, Actor]:
-    """Check the password and store a new API token (only its SHA-256 is kept). The slow hash is
-    checked outside any write transaction; a wrong password is counted in its own."""
+class _WrongCode(Exception):
+    pass
+
+
+def authenticate(
+    platform: Any, username: str, password: str, ttl_minutes: int, code: str | None = None
+) -> tuple[str, Actor]:
+    """Check the password (and the one-time code, when the account has a second factor on) and store
+    a new session token (only its SHA-256 is kept, sealed). The slow hash is checked outside any write
+    transaction; a wrong password or code is counted in its own."""
     engine: Engine = platform.engine
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.username == username, users.c.active.is_(True))).first()
@@ -215,51 +227,47 @@ def authenticate(platform: Any, username: str, password: str, ttl_minutes: int) 
         raise _refuse_locked(locked) if locked else Unauthenticated(_WRONG)
     from .audit import record_event
     from .ledger.append import track
+    from .second_factor import accept_code
 
     uow = platform.uow()  # with the platform: the rehash's leaf carries the ledger MAC
-    with uow:
-        _clear_failures(uow.conn, row.id)
-        if _needs_rehash(row.password_hash):  # scrypt of earlier versions → argon2id; the hash never leaves
-            uow.conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(password)))
-            track(uow, "user", [row.id])  # the ledger holds the new hash's digest, never the hash
-            record_event(uow, row.id, "user.password_rehashed", "user", row.id, None, {"scheme": "argon2id"})
-        token = _new_token(uow.conn, row.id, ttl_minutes)
-        uow.commit()
+    try:
+        with uow:
+            if accept_code(uow.conn, row.id, code) is False:
+                raise _WrongCode
+            _clear_failures(uow.conn, row.id)
+            if _needs_rehash(row.password_hash):  # scrypt of earlier versions → argon2id; the hash never leaves
+                new_hash = hash_password(password)
+                uow.conn.execute(update(users).where(users.c.id == row.id).values(password_hash=new_hash))
+                track(uow, "user", [row.id])  # the ledger holds the new hash's digest, never the hash
+                record_event(uow, row.id, "user.password_rehashed", "user", row.id, None, {"scheme": "argon2id"})
+            token = new_token(uow.conn, row.id, ttl_minutes, platform.ledger_mac)[0]
+            uow.commit()
+    except _WrongCode:
+        locked = _count_failure(engine, row.id, "second factor", platform)
+        if locked:
+            raise _refuse_locked(locked) from None
+        raise Unauthenticated(
+            "动态验证码错误或已用过 / the one-time code is wrong or used", rule="totp_wrong"
+        ) from None
     return token, _actor_from_row(row)
 
 
-def login(conn: Connection, username: str, password: str, ttl_minutes: int) -> tuple[str, Actor]:
-    """Password login inside the caller's transaction (scripts, tests); pages and the API call
-    `authenticate`, which also counts wrong passwords and locks."""
-    row = conn.execute(select(users).where(users.c.username == username, users.c.active.is_(True))).first()
-    if row is None or not check_password(password, row.password_hash) or _locked_until(conn, row.id):
-        raise Unauthenticated(_WRONG)
-    return _new_token(conn, row.id, ttl_minutes), _actor_from_row(row)
-
-
-def _new_token(conn: Connection, user_id: int, ttl_minutes: int) -> str:
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    conn.execute(delete(api_tokens).where(api_tokens.c.expires_at < now))
-    conn.execute(
-        insert(api_tokens).values(
-            token_hash=hashlib.sha256(token.encode()).hexdigest(),
-            user_id=user_id,
-            expires_at=now + timedelta(minutes=ttl_minutes),
-        )
-    )
-    return token
-
-
-def actor_for_token(conn: Connection, token: str) -> Actor:
-    digest = hashlib.sha256(token.encode()).hexdigest()
+def actor_for_token(
+    conn: Connection, token: str, mac: LedgerMacKey | None, *, write: bool = True, session: bool = False
+) -> Actor:
+    """Whoever the token is for, if it is live and sealed by the platform. `write`: the request may
+    change something, which a read-only token may not; `session`: a page's cookie, which only a
+    login session may be (an API token is for programs)."""
     row = conn.execute(
-        select(users)
+        select(users, api_tokens.c.token_hash, *_GRANT)
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
-        .where(api_tokens.c.token_hash == digest, api_tokens.c.expires_at > utcnow(), users.c.active.is_(True))
+        .where(api_tokens.c.token_hash == token_digest(token), api_tokens.c.expires_at > utcnow())
+        .where(users.c.active.is_(True))
     ).first()
-    if row is None:
+    if row is None or not sealed(mac, row) or (session and row.label is not None):
         raise Unauthenticated("登录已失效，请重新登录 / token invalid or expired, log in again")
+    if write and row.scope != "write":
+        raise Forbidden("此令牌只读 / this token is read-only", rule="token_scope")
     return _actor_from_row(row)
 
 

@@ -16,6 +16,7 @@ from .auth import Actor, actor_for_token
 from .db import reader
 from .errors import JiliangError, Unauthenticated
 from .platform import Platform
+from .tokens import READ_METHODS
 
 __all__ = [
     "SlidingWindow",
@@ -47,10 +48,16 @@ def get_conn(platform: PlatformDep) -> Iterator[Connection]:
 ConnDep = Annotated[Connection, Depends(get_conn)]
 
 
-def current_actor(conn: ConnDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
+def current_actor(
+    request: Request,
+    platform: PlatformDep,
+    conn: ConnDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("请先登录 / log in first (Authorization: Bearer <token>)")
-    return actor_for_token(conn, creds.credentials)
+    write = request.method not in READ_METHODS
+    return actor_for_token(conn, creds.credentials, platform.ledger_mac, write=write)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, func, select
 
 from ..bulk import driver_cursor
 from ..platform import Platform
+from ..tokens import seal_findings
 from .checkpoints import checkpoint_log_path, read_checkpoint_log
 from .keys import checkpoint_verifiers
 from .leaf import leaf_data
@@ -561,6 +562,7 @@ def audit(
             auditor.report.findings += unsigned_leaves(conn, platform.ledger_mac)
             auditor.report.findings += meaning_findings(conn)  # signed content, certificates vs payloads
             auditor.report.findings += task_state_findings(conn)
+            auditor.report.findings += seal_findings(conn, platform.ledger_mac)  # tokens: who may act
             auditor.report.findings += audit_trail_findings(conn)
             timings["signatures"] = time.perf_counter() - clock
         finally:

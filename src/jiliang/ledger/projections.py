@@ -30,6 +30,7 @@ from ..registry.tables import (
     instruments,
     owners,
     qualifications,
+    second_factors,
     standard_calibrations,
     standard_items,
     standards,
@@ -285,6 +286,16 @@ _PROJECTIONS = (
     # which institution was given which instrument to verify; its state (assigned → issued) follows
     # from the ledgered certificates and is checked against them (meaning.task_state_findings)
     Projection("task", 1, tasks, "id", _all_but(tasks, "state", "updated_at")),
+    # a second factor at login: whether it is on, its secret only as a digest (the last code's time
+    # step changes at every login and guards replay only)
+    Projection(
+        "second_factor",
+        1,
+        second_factors,
+        "user_id",
+        _all_but(second_factors, "secret", "last_step"),
+        digests=("secret",),
+    ),
 )
 
 CURRENT: dict[str, Projection] = {p.kind: p for p in _PROJECTIONS}

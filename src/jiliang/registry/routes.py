@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ..audit import history
-from ..auth import authenticate
-from ..deps import ActorDep, ConnDep, PlatformDep, check_login_rate
+from ..deps import ActorDep, ConnDep, PlatformDep
 from ..errors import Forbidden
 from ..platform import shanghai_today
 from . import catalogue_admin, queries, service
@@ -19,35 +18,6 @@ from .access import ensure_instrument_visible
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api")
-
-
-class LoginBody(BaseModel):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
-
-
-@router.post("/auth/login", tags=["auth 登录"], summary="登录，取得令牌 / log in for a bearer token")
-def do_login(body: LoginBody, request: Request, platform: PlatformDep) -> dict[str, Any]:
-    check_login_rate(request)
-    token, actor = authenticate(platform, body.username, body.password, platform.settings.token_ttl_minutes)
-    return {"token": token, "token_type": "bearer", "user": _me(actor)}
-
-
-def _me(actor: Any) -> dict[str, Any]:
-    return {
-        "id": actor.user_id,
-        "username": actor.username,
-        "display_name": actor.display_name,
-        "roles": sorted(actor.roles),
-        "institution_id": actor.institution_id,
-        "regulator_id": actor.regulator_id,
-        "owner_id": actor.owner_id,
-    }
-
-
-@router.get("/me", tags=["auth 登录"])
-def me(actor: ActorDep) -> dict[str, Any]:
-    return _me(actor)
 
 
 @router.get("/catalogue", tags=["registry 登记"], summary="强检目录及检定周期 / mandatory catalogue with periods")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
 from ..db import metadata
 from ..types import UtcDateTime
@@ -24,6 +24,7 @@ __all__ = [
     "owners",
     "instruments",
     "api_tokens",
+    "second_factors",
     "rule_confirmations",
 ]
 
@@ -104,8 +105,22 @@ api_tokens = Table(
     "api_tokens",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
     Column("expires_at", UtcDateTime, nullable=False),
+    Column("label", String(64)),  # None: a login session; named: an API token its user made
+    Column("scope", String(8), nullable=False, server_default="write"),  # read | write
+    Column("created_at", UtcDateTime),
+    Column("seal", String(64)),  # HMAC under the ledger key: a row written without it is refused
+)
+
+# a user's second factor (TOTP, RFC 6238): pending until a first code confirms it
+second_factors = Table(
+    "second_factors",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("secret", String(64), nullable=False),
+    Column("confirmed_at", UtcDateTime),
+    Column("last_step", BigInteger),  # the time step of the last code accepted: no code is used twice
 )
 
 qualifications = Table(

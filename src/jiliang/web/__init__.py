@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from ..errors import JiliangError
 from . import (
     account,
+    account_security,
     lab,
     owner,
     owner_apply,
@@ -48,6 +49,7 @@ def install(app: FastAPI) -> None:
     """Adds the pages, the static files and the pages' error handling to the app."""
     for module in (
         account,
+        account_security,
         owner,
         owner_register,
         owner_apply,

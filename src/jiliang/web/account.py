@@ -12,11 +12,12 @@ from ..auth import AccountLocked, authenticate
 from ..deps import TooManyRequests, check_login_rate
 from ..errors import Unauthenticated
 from ..platform import Platform
+from ..second_factor import SecondFactorRequired
 from .i18n import LANGUAGES, bilingual
 from .nav import home_for
 from .render import LANG_COOKIE, language_of, redirect, render
 from .routing import page_router
-from .session import PageActor, end_session, optional_actor, start_session
+from .session import end_session, optional_actor, start_session
 
 __all__ = ["router"]
 
@@ -59,15 +60,18 @@ def do_login(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form(max_length=512)] = "",
+    totp: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     platform: Platform = request.app.state.platform
+    ttl = platform.settings.token_ttl_minutes
     try:
         check_login_rate(request)
-        token, actor = authenticate(platform, username.strip(), password, platform.settings.token_ttl_minutes)
+        token, actor = authenticate(platform, username.strip(), password, ttl, totp.strip() or None)
     except (Unauthenticated, AccountLocked, TooManyRequests) as exc:
         context = {
             "next": _safe_next(next) or "",
             "username": username,
+            "code_needed": isinstance(exc, SecondFactorRequired),
             "error": bilingual(exc.message, language_of(request)),
             "demo_logins": _demo_logins(request),
         }
@@ -90,8 +94,3 @@ def switch_language(request: Request, code: str, next: str | None = None) -> Res
     if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax", path="/")
     return response
-
-
-@router.get("/account", response_class=HTMLResponse)
-def account(request: Request, actor: PageActor) -> Response:
-    return render(request, "account.html", actor=actor)

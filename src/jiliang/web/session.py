@@ -1,7 +1,7 @@
 """Page sessions: the login token in an HttpOnly cookie, and CSRF protection for every form.
 
-The session token is the same kind of token the API hands out (`auth.login`, only its SHA-256 is
-stored), so the pages and the API share one notion of who is acting and logging out revokes it.
+The session token is the same kind of token the API hands out (`auth.authenticate`, only its SHA-256
+is stored, sealed), so the pages and the API share one notion of who is acting and logging out revokes it.
 A page's forms carry a CSRF token derived from the session token by HMAC: another site can neither
 read it nor compute it. Forms shown before login (login, owner sign-up) use a double-submit cookie.
 """
@@ -14,13 +14,12 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from sqlalchemy import delete
 
 from ..auth import Actor, actor_for_token
 from ..db import reader
 from ..errors import Forbidden, JiliangError, Unauthenticated
 from ..platform import Platform
-from ..registry.tables import api_tokens
+from ..tokens import end_token
 
 __all__ = [
     "SESSION_COOKIE",
@@ -68,9 +67,7 @@ def end_session(request: Request, response: Response) -> None:
     if token:
         platform: Platform = request.app.state.platform
         with platform.engine.begin() as conn:
-            conn.execute(
-                delete(api_tokens).where(api_tokens.c.token_hash == hashlib.sha256(token.encode()).hexdigest())
-            )
+            end_token(conn, token)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -81,7 +78,7 @@ def optional_actor(request: Request) -> Actor | None:
     platform: Platform = request.app.state.platform
     try:
         with reader(platform.engine) as conn:
-            return actor_for_token(conn, token)
+            return actor_for_token(conn, token, platform.ledger_mac, write=False, session=True)
     except Unauthenticated:
         return None
 
