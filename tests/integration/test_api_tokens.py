@@ -5,6 +5,7 @@ use and named by the auditor."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -160,3 +161,29 @@ def test_a_token_planted_or_stretched_with_sql_is_refused_and_named(platform, cl
         update(api_tokens).where(api_tokens.c.token_hash.startswith(second["id"])).values(scope="write"),
     )
     assert client.get("/api/me", headers=_bearer(second["token"])).status_code == 401
+
+
+def test_my_account_page_makes_a_token_shows_it_once_and_revokes_it(platform) -> None:
+    from tests.support.work_pages import clients, post_form
+
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    for as_ in clients(platform):
+        page = as_(lab.approver)
+        wrong = post_form(page, "/account", "/account/tokens", {"label": "读数导出", "scope": "read", "password": "x"})
+        assert wrong.status_code == 403 and "密码错误" in wrong.text
+        made = post_form(
+            page,
+            "/account",
+            "/account/tokens",
+            {"label": "读数导出", "scope": "read", "days": "7", "password": world.PASSWORD},
+        )
+        assert made.status_code == 200
+        token = re.search(r'<code class="secret">([^<]+)</code>', made.text).group(1)
+        assert page.get("/api/me", headers=_bearer(token)).status_code == 200
+        listed = page.get("/account").text
+        assert "读数导出" in listed and "只读" in listed and token not in listed  # shown once only
+        [tid] = re.findall(r"/account/tokens/([0-9a-f]{16})/revoke", listed)
+        revoked = post_form(page, "/account", f"/account/tokens/{tid}/revoke", {})
+        assert revoked.status_code == 303
+        assert page.get("/api/me", headers=_bearer(token)).status_code == 401
+        assert "您还没有 API 令牌" in page.get("/account").text
