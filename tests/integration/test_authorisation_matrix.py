@@ -1,9 +1,11 @@
 """Generated from the OpenAPI document: every route with an id in its path, called by every kind of
-user of *another* tenant (an owner, a verifier, an approver and a lab manager of another district's
-institute, a regulator of another district) with the ids of one tenant's instrument, task, record,
-certificate, standard, owner and user. One policy everywhere: the answer is never a success, and it is
-exactly the answer for an id that does not exist — so it never confirms that an id exists (no 403 for
-a real id where a made-up one gets 404). A new route without a rule fails here."""
+user of *another* tenant (an owner, a verifier, a checker, an approver and a lab manager of another
+district's institute, a regulator of another district: tests/support/tenancy.py) with the ids of one
+tenant's instrument, task, record, certificate, standard, owner, user and API token. One policy
+everywhere: the answer is never a success, and it is exactly the answer for an id that does not exist —
+so it never confirms that an id exists (no 403 for a real id where a made-up one gets 404). A new route
+without a rule fails here. The web pages, which the OpenAPI document leaves out, have their own matrix:
+test_authorisation_matrix_pages.py."""
 
 from __future__ import annotations
 
@@ -13,66 +15,26 @@ import warnings
 import pytest
 import schemathesis
 from hypothesis.errors import NonInteractiveExampleWarning
-from sqlalchemy import select
 
 from jiliang.api import create_app
-from jiliang.registry.tables import instruments
-from jiliang.verification.tables import verification_records
 from tests.conftest import login
-from tests.support import world
+from tests.support import tenancy, world
+from tests.support.tenancy import MISSING
 
-# what each path parameter names in tenant A, and a value that names nothing
-MISSING = {
-    "instrument_id": "987654",
-    "task_id": "987654",
-    "record_id": "987654",
-    "number": "D310104-2026-987654",
-    "standard_id": "987654",
-    "owner_id": "987654",
-    "user_id": "987654",
-}
 # global reference data (catalogue types, procedure rules, institutions' keys): administrators only
 GLOBAL = {"type_id", "code", "rule_id", "record_type"}
 
 
 @pytest.fixture
 def tenant_a(platform):  # type: ignore[no-untyped-def]
-    lab, number = world.issued_certificate(platform, "310104", "D310104")
-    with platform.engine.connect() as c:
-        record = c.execute(select(verification_records).order_by(verification_records.c.id.desc())).first()
-        owner_id = c.execute(select(instruments.c.owner_id).where(instruments.c.id == record.instrument_id)).scalar()
-    return {
-        "instrument_id": str(record.instrument_id),
-        "task_id": str(record.task_id),
-        "record_id": str(record.id),
-        "number": number,
-        "standard_id": str(lab.standard_id),
-        "owner_id": str(owner_id),
-        "user_id": str(lab.verifier.user_id),
-    }
+    return tenancy.tenant_a(platform)[1]
 
 
 @pytest.fixture
 def others(platform, client):  # type: ignore[no-untyped-def]
     """Users of another district: its institute's staff, an owner there, its regulator."""
-    lab = world.make_lab(platform, "D310105", ["nawi"])
-    owner = world.make_owner(platform, "310105")
-    people = {
-        "owner": owner.username,
-        "verifier": lab.verifier.username,
-        "approver": lab.approver.username,
-        "lab_manager": lab.manager.username,
-    }
-    from jiliang.registry import service as registry
-    from jiliang.registry.tables import regulators
-
-    with platform.engine.connect() as c:
-        rid = c.execute(select(regulators.c.id).where(regulators.c.code == "SAMR-310105")).scalar_one()
-    registry.create_user(
-        platform.uow(), world.admin(platform), "matrix-reg", world.PASSWORD, "区监管", ["regulator"], regulator_id=rid
-    )
-    people["regulator"] = "matrix-reg"
-    return {role: login(client, name, world.PASSWORD) for role, name in people.items()}
+    people = tenancy.other_district(platform)
+    return {role: login(client, actor.username, world.PASSWORD) for role, actor in people.items()}
 
 
 def _operations(platform):  # type: ignore[no-untyped-def]
