@@ -276,6 +276,29 @@ def restore_command(
     )
 
 
+@app.command("audit-archive")
+def audit_archive_command(
+    out: Annotated[Path, typer.Argument(help="归档文件 / the JSON-lines file to write")],
+) -> None:
+    """归档超过保存期的审计日志 / move audit events older than JILIANG_AUDIT_RETENTION_DAYS to a file."""
+    from .audit_archive import archive_events
+    from .errors import JiliangError
+
+    platform = _platform()
+    with platform.engine.connect() as conn:
+        actor = _system_actor(conn)
+    try:
+        report = archive_events(platform, out, actor.user_id)
+    except JiliangError as exc:
+        _fail(exc.message)
+    if report.events == 0:
+        console.print("没有超过保存期的审计日志 / no audit event is older than the retention period")
+        return
+    console.print(
+        f"已归档 / archived: {report.events} events up to id {report.up_to_id} → {out} (sha256 {report.sha256})"
+    )
+
+
 @app.command("keys")
 def keys_export(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
     """导出公开的签名公钥集合 / export the published key set (to give to verifiers)."""

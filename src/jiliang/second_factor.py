@@ -60,6 +60,7 @@ def enabled(conn: Connection, user_id: int) -> bool:
 def enrol(platform: Any, actor: Any) -> tuple[str, str]:
     """A new secret, pending until confirmed (the caller has checked the password): the secret and
     the otpauth:// URI the QR code carries."""
+    from .audit import record_event
     from .ledger.append import track
 
     uow = platform.uow()
@@ -70,6 +71,7 @@ def enrol(platform: Any, actor: Any) -> tuple[str, str]:
         uow.conn.execute(delete(second_factors).where(second_factors.c.user_id == actor.user_id))
         uow.conn.execute(insert(second_factors).values(user_id=actor.user_id, secret=secret))
         track(uow, "second_factor", [actor.user_id])
+        record_event(uow, actor.user_id, "user.totp_pending", "user", actor.user_id, None, {"scheme": "TOTP"})
         uow.commit()
     return secret, pyotp.TOTP(secret).provisioning_uri(name=actor.username, issuer_name=ISSUER)
 

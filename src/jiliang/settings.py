@@ -6,6 +6,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+MIN_RETENTION_DAYS = 183  # audit events: six months at least (GB/T 22239-2019 level 3)
+
+
+def check_retention(days: int) -> int:
+    if days != 0 and days < MIN_RETENTION_DAYS:
+        raise ValueError(
+            f"JILIANG_AUDIT_RETENTION_DAYS={days}: audit events are kept at least {MIN_RETENTION_DAYS} days "
+            "(0 keeps them for ever)"
+        )
+    return days
+
+
 __all__ = ["Settings", "get_settings"]
 
 
@@ -26,6 +38,7 @@ class Settings:
     login_max_failures: int = 5  # consecutive wrong passwords (login or signing) that lock an account
     login_lock_minutes: int = 15  # how long the lock holds
     login_rate_limit: int = 30  # login attempts per minute per client address; 0 = off
+    audit_retention_days: int = 0  # audit events older than this may be archived; 0 = kept for ever
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -50,6 +63,7 @@ class Settings:
             login_max_failures=int(os.environ.get("JILIANG_LOGIN_MAX_FAILURES", "5")),
             login_lock_minutes=int(os.environ.get("JILIANG_LOGIN_LOCK_MINUTES", "15")),
             login_rate_limit=int(os.environ.get("JILIANG_LOGIN_RATE_LIMIT", "30")),
+            audit_retention_days=check_retention(int(os.environ.get("JILIANG_AUDIT_RETENTION_DAYS", "0"))),
         )
 
 

@@ -230,10 +230,15 @@ def test_a_signed_reading_changed_and_ledgered_again_is_still_named(ledgered) ->
     point = tamper.change_last_reading(platform, "4.999")
     _retracked(platform, "verification_record", point.record_id)
     found, report = _findings(platform)
-    assert found == {("changed", "verification_records", str(point.record_id))}  # the ledger itself agrees now
+    # the ledger itself agrees now, but the new version names no one who could make it
+    assert found == {
+        ("changed", "verification_records", str(point.record_id)),
+        ("unauthorised", "verification_records", str(point.record_id)),
+    }
     said = " ".join(f.detail for f in report.findings)
     for step in ("verify", "check", "approve"):
         assert f"no longer has the hash signed at the {step} step" in said
+    assert "written by the platform, without the right to change a verification_record" in said
 
 
 def test_a_certificates_valid_until_changed_and_ledgered_again_is_named(ledgered) -> None:
@@ -248,8 +253,9 @@ def test_a_certificates_valid_until_changed_and_ledgered_again_is_named(ledgered
     tamper.sql(platform, update(certificates).where(certificates.c.id == cid).values(valid_until=later))
     _retracked(platform, "certificate", number)
     found, report = _findings(platform)
-    assert found == {("changed", "certificates", number)}
-    assert "valid_until" in report.findings[0].detail and "the signed certificate says" in report.findings[0].detail
+    assert found == {("changed", "certificates", number), ("unauthorised", "certificates", number)}
+    [changed] = [f for f in report.findings if f.what == "changed"]
+    assert "valid_until" in changed.detail and "the signed certificate says" in changed.detail
 
 
 # --- what grants rights is ledgered: users (roles, institution, active, password digest), institutions
@@ -328,7 +334,7 @@ def test_a_leaf_appended_with_database_access_alone_is_named(ledgered) -> None:
         track(uow, "owner", [owner_id])
         uow.commit()
     found, report = _findings(platform)
-    assert found == {("unsigned", "ledger_leaves", str(size + 1))}
+    assert found == {("unsigned", "ledger_leaves", str(size + 1)), ("unauthorised", "owners", str(owner_id))}
     assert "appended without the ledger key" in report.findings[0].detail
 
 
@@ -437,3 +443,73 @@ def test_an_assigned_task_is_ledgered_as_it_is_made(platform) -> None:
         ).scalar_one()
     assert leaf == 1
     assert _findings(platform)[0] == set()
+
+
+# --- every leaf names an actor who held the right to make that change at that time (ledger/rights.py).
+# These changes go through the platform's own unit of work, with its ledger key and an audit event
+# naming the actor: what a flaw in a service's checks would let through.
+
+
+def _acting(platform, actor_id: int, kind: str, record_id: object, statement=None) -> None:  # type: ignore[no-untyped-def]
+    from jiliang.audit import record_event
+    from jiliang.ledger.append import track
+
+    uow = platform.uow()
+    with uow:
+        if statement is not None:
+            uow.conn.execute(statement)
+        track(uow, kind, [record_id])
+        record_event(uow, actor_id, f"{kind}.changed", kind, record_id, None, {"by": actor_id})
+        uow.commit()
+
+
+def test_a_verifier_who_promotes_themselves_is_named(ledgered) -> None:
+    from jiliang.registry.tables import users
+
+    platform, lab, _ = ledgered
+    uid = lab.verifier.user_id
+    _acting(platform, uid, "user", uid, update(users).where(users.c.id == uid).values(roles="admin verifier"))
+    found, report = _findings(platform)
+    assert found == {("unauthorised", "users", str(uid))}
+    assert f"written by user {uid}" in report.findings[0].detail
+
+
+def test_a_certificate_changed_by_someone_whose_approver_role_was_withdrawn_is_named(ledgered) -> None:
+    from jiliang.registry import staff
+    from jiliang.registry.tables import users
+
+    platform, lab, number = ledgered
+    _acting(  # the administrator withdraws the role, rightly
+        platform,
+        world.admin(platform).user_id,
+        "user",
+        lab.approver.user_id,
+        update(users).where(users.c.id == lab.approver.user_id).values(roles="verifier"),
+    )
+    assert _findings(platform)[0] == set()
+    _acting(platform, lab.approver.user_id, "certificate", number)  # later, as if still an approver
+    assert _findings(platform)[0] == {("unauthorised", "certificates", number)}
+    assert staff  # the service path itself refuses this (test_workflow); the audit sees it regardless
+
+
+def test_a_record_touched_by_another_institutions_verifier_is_named(ledgered) -> None:
+    platform, _, _ = ledgered
+    other = world.make_lab(platform, "D310105", ["nawi"])
+    with platform.engine.connect() as c:
+        rid = c.execute(select(measurement_points.c.record_id)).scalars().first()
+    _acting(platform, other.verifier.user_id, "verification_record", rid)
+    assert _findings(platform)[0] == {("unauthorised", "verification_records", str(rid))}
+
+
+def test_a_lab_manager_may_add_staff_but_not_an_administrator(ledgered) -> None:
+    from jiliang.registry import staff
+
+    platform, lab, _ = ledgered
+    uid = staff.create_user(
+        platform.uow(), lab.manager, "new-checker", world.PASSWORD, "新核验员", ["checker"], lab.institution_id
+    )
+    assert _findings(platform)[0] == set()
+    from jiliang.registry.tables import users
+
+    _acting(platform, lab.manager.user_id, "user", uid, update(users).where(users.c.id == uid).values(roles="admin"))
+    assert _findings(platform)[0] == {("unauthorised", "users", str(uid))}

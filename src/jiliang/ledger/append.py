@@ -65,20 +65,24 @@ def append_leaves(
 
 
 AUDIT_KIND = "audit_events"  # one leaf per transaction: the events it wrote, each with its digest
-AUDIT_PROJECTION = "audit_events/v1"
+# v2 adds `records`: how many record leaves of the same transaction precede it (ledger/rights.py)
+AUDIT_PROJECTION = "audit_events/v2"
 
 
 def flush_ledger(uow: UnitOfWork) -> None:
     conn = uow.conn
+    mac = None if uow.platform is None else uow.platform.ledger_mac
+    leaves = _record_leaves(uow) if uow.pending_ledger else []
     events, uow.flushed_audit = uow.flushed_audit, []
-    audit_leaf = []
-    if events:
+    if events:  # after the records, naming how many: their actors are these events' actors
         first = str(events[0][0])
-        written = {"events": [[str(i), digest] for i, digest in events]}
-        audit_leaf.append((AUDIT_KIND, first, 1, leaf_data(AUDIT_KIND, first, 1, AUDIT_PROJECTION, written)))
-    if not uow.pending_ledger:
-        append_leaves(conn, audit_leaf, None if uow.platform is None else uow.platform.ledger_mac)
-        return
+        written = {"events": [[str(i), digest] for i, digest in events], "records": len(leaves)}
+        leaves.append((AUDIT_KIND, first, 1, leaf_data(AUDIT_KIND, first, 1, AUDIT_PROJECTION, written)))
+    append_leaves(conn, leaves, mac)
+
+
+def _record_leaves(uow: UnitOfWork) -> list[tuple[str, str, int, bytes]]:
+    conn = uow.conn
     touched: dict[str, dict[str, bool]] = {}  # kind → record id → created in this transaction
     for kind, rid, new in uow.pending_ledger:
         seen = touched.setdefault(kind, {})
@@ -95,7 +99,7 @@ def flush_ledger(uow: UnitOfWork) -> None:
                 continue  # created and removed again in this transaction, or never ledgered
             version = versions.get(rid, 0) + 1
             leaves.append((kind, rid, version, leaf_data(kind, rid, version, projection.name, current)))
-    append_leaves(conn, leaves + audit_leaf, None if uow.platform is None else uow.platform.ledger_mac)
+    return leaves
 
 
 def adopt_new_kinds(uow: UnitOfWork) -> list[str]:

@@ -40,6 +40,7 @@ from .note import NoteVerifier, parse_note, split_note
 from .procedures import KIND as PROCEDURE
 from .procedures import procedure_fields
 from .projections import BY_NAME, CURRENT, iter_fields, load_fields
+from .rights import rights_findings
 from .tables import checkpoints, ledger_head, ledger_leaves, ledger_tiles
 from .tiles import HASH, TILE_WIDTH, TileReader, interior_nodes
 
@@ -563,6 +564,7 @@ def audit(
             auditor.report.findings += meaning_findings(conn)  # signed content, certificates vs payloads
             auditor.report.findings += task_state_findings(conn)
             auditor.report.findings += seal_findings(conn, platform.ledger_mac)  # tokens: who may act
+            auditor.report.findings += rights_findings(conn)  # each change by someone who held the right
             auditor.report.findings += audit_trail_findings(conn)
             timings["signatures"] = time.perf_counter() - clock
         finally:

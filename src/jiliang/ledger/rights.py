@@ -1,0 +1,228 @@
+"""Who made each change, and whether they could: every transaction's audit leaf (audit_events/v2)
+says how many record leaves came just before it in the same append, so each leaf is tied to the
+actors of its transaction's audit events. Walking the ledger in order, the auditor keeps each user's
+roles, institution and active flag as their own leaves recorded them — the rights each person held
+at that moment — and names any leaf that no actor of its transaction had the right to write.
+
+Leaves of a transaction that wrote no audit event are the platform's own work (start-up seeding,
+keys, adopting a new kind), allowed only for reference data, keys, institutions and the first
+administrator. Leaves written before audit leaves named their records are not judged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from .append import AUDIT_KIND, AUDIT_PROJECTION
+from .projections import CURRENT
+from .tables import ledger_leaves as _leaves
+
+__all__ = ["rights_findings", "RIGHTS"]
+
+PLATFORM = None  # the actor of start-up, the CLI's own steps and adoption: no person
+
+# kind → the roles that may write it. Institution-bound kinds also need the actor's institution to
+# be the record's. The exceptions (sign-up, one's own account, a lab manager's staff) are in _allowed.
+RIGHTS: dict[str, frozenset[str]] = {
+    "owner": frozenset({"regulator", "lab_manager", "admin"}),
+    "instrument": frozenset({"owner_user", "admin"}),
+    "task": frozenset({"owner_user", "admin"}),
+    "user": frozenset({"admin"}),
+    "second_factor": frozenset({"admin"}),
+    "qualification": frozenset({"lab_manager", "admin"}),
+    "standard": frozenset({"lab_manager", "admin"}),
+    "standard_calibration": frozenset({"lab_manager", "admin"}),
+    "verification_record": frozenset({"verifier", "checker", "approver"}),
+    "certificate": frozenset({"approver", "lab_manager"}),
+    "catalogue_item": frozenset({"admin"}),
+    "catalogue_type": frozenset({"admin"}),
+    "procedure": frozenset({"admin"}),
+    "institution": frozenset({"admin"}),
+    "signing_key": frozenset({"admin"}),
+}
+_BY_PLATFORM = frozenset({"catalogue_item", "catalogue_type", "procedure", "institution", "signing_key", "user"})
+_OF_AN_INSTITUTION = frozenset({"verification_record", "certificate"})
+_STAFF_ROLES = frozenset({"verifier", "checker", "approver", "lab_manager"})
+_TABLES = {kind: str(p.table.name) for kind, p in CURRENT.items()} | {"procedure": "procedures"}
+_WHO = ("roles", "institution_id", "regulator_id", "owner_id", "active")
+
+
+@dataclass(frozen=True)
+class Person:
+    roles: frozenset[str]
+    institution_id: int | None
+    active: bool
+    fields: dict[str, Any]
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> Person:
+        return cls(
+            frozenset((fields.get("roles") or "").split()),
+            fields.get("institution_id"),
+            bool(fields.get("active")),
+            fields,
+        )
+
+
+@dataclass
+class _Transaction:
+    actors: frozenset[int | None]
+    adoption: bool  # the platform adopting a kind it ledgers for the first time
+    known: bool = True  # False: an event of it is gone (archived, or deleted: the trail check names that)
+
+
+def _transactions(conn: Connection) -> tuple[dict[int, tuple[int, _Transaction]], int | None]:
+    """Audit leaf index → (records before it, its actors); and the first index judged."""
+    from ..audit import audit_events
+
+    spans: dict[int, tuple[int, list[int]]] = {}
+    stmt = select(_leaves.c.idx, _leaves.c.data).where(_leaves.c.kind == AUDIT_KIND).order_by(_leaves.c.idx)
+    for idx, data in conn.execution_options(yield_per=5000).execute(stmt):
+        leaf = orjson.loads(bytes(data))
+        if leaf["projection"] != AUDIT_PROJECTION:
+            continue
+        spans[idx] = (leaf["fields"]["records"], [int(i) for i, _ in leaf["fields"]["events"]])
+    if not spans:
+        return {}, None
+    wanted = sorted({e for _, ids in spans.values() for e in ids})
+    actors: dict[int, tuple[int | None, str]] = {}
+    for k in range(0, len(wanted), 1000):
+        rows = conn.execute(
+            select(audit_events.c.id, audit_events.c.actor_id, audit_events.c.action).where(
+                audit_events.c.id.in_(wanted[k : k + 1000])
+            )
+        )
+        actors.update((i, (a, action)) for i, a, action in rows)
+    out = {}
+    for idx, (records, ids) in spans.items():
+        said = [actors[i] for i in ids if i in actors]
+        adoption = bool(said) and all(action == "ledger.adopted" for _, action in said)
+        out[idx] = (records, _Transaction(frozenset(a for a, _ in said), adoption, len(said) == len(ids)))
+    return out, min(idx - records for idx, (records, _) in out.items())
+
+
+_NEEDS_FIELDS = frozenset({"user", *_OF_AN_INSTITUTION})
+
+
+def _walk(conn: Connection, start: int) -> Iterator[tuple[int, str, str, dict[str, Any] | None]]:
+    stmt = select(_leaves.c.idx, _leaves.c.kind, _leaves.c.record_id, _leaves.c.data).where(_leaves.c.idx >= start)
+    for idx, kind, rid, data in conn.execution_options(yield_per=5000).execute(stmt.order_by(_leaves.c.idx)):
+        fields = orjson.loads(bytes(data))["fields"] if kind in _NEEDS_FIELDS else None
+        yield idx, kind, rid, fields
+
+
+def _allowed(
+    kind: str,
+    rid: str,
+    fields: dict[str, Any] | None,
+    txn: _Transaction | None,
+    people: dict[int, Person],
+    born: set[int],
+) -> bool:
+    if txn is None or txn.adoption:  # the platform's own work
+        return kind in _BY_PLATFORM or (txn is not None and txn.adoption)
+    for actor in txn.actors:
+        if actor is PLATFORM:
+            if kind in _BY_PLATFORM:
+                return True
+            continue
+        person = people.get(actor)
+        if person is None or not person.active:
+            if actor in born and kind in ("owner", "user") and _signs_up(kind, rid, fields, actor):
+                return True  # an owner's sign-up: the new account registers itself
+            continue
+        if kind == "user" and _own_or_staff(rid, fields, actor, person, people):
+            return True
+        if kind == "second_factor" and rid == str(actor):
+            return True
+        if not person.roles & RIGHTS.get(kind, frozenset()):
+            continue
+        if kind in _OF_AN_INSTITUTION and fields is not None and fields.get("institution_id") != person.institution_id:
+            continue
+        return True
+    return False
+
+
+def _signs_up(kind: str, rid: str, fields: dict[str, Any] | None, actor: int) -> bool:
+    if kind == "owner":
+        return True
+    return rid == str(actor) and fields is not None and Person.of(fields).roles == {"owner_user"}
+
+
+def _own_or_staff(
+    rid: str, fields: dict[str, Any] | None, actor: int, person: Person, people: dict[int, Person]
+) -> bool:
+    if fields is None:
+        return False
+    if rid == str(actor):  # one's own account: anything but what grants rights (a password, a name)
+        return all(fields.get(k) == person.fields.get(k) for k in _WHO)
+    if "lab_manager" in person.roles and "admin" not in person.roles:
+        before = people.get(int(rid))
+        new = Person.of(fields)
+        same_house = new.institution_id == person.institution_id and fields.get("regulator_id") is None
+        was_ours = before is None or before.institution_id == person.institution_id
+        return same_house and was_ours and new.roles <= _STAFF_ROLES
+    return False
+
+
+def rights_findings(conn: Connection) -> list[Any]:
+    from .auditor import Finding
+
+    spans, start = _transactions(conn)
+    if start is None:
+        return []
+    people: dict[int, Person] = {}
+    # the people as their leaves before the first judged leaf left them
+    before = select(_leaves.c.data).where(_leaves.c.kind == "user", _leaves.c.idx < start).order_by(_leaves.c.idx)
+    for (data,) in conn.execution_options(yield_per=5000).execute(before):
+        leaf = orjson.loads(bytes(data))
+        if leaf["fields"] is None:
+            people.pop(int(leaf["id"]), None)
+        else:
+            people[int(leaf["id"])] = Person.of(leaf["fields"])
+    owner: dict[int, _Transaction] = {}  # leaf index → its transaction
+    for idx, (records, txn) in spans.items():
+        for i in range(idx - records, idx):
+            owner[i] = txn
+    found = []
+    pending: list[tuple[int, str, str, dict[str, Any] | None]] = []
+    for leaf in _walk(conn, start):
+        idx, kind, rid, fields = leaf
+        if kind == AUDIT_KIND:
+            found += _judge(pending, owner, people, Finding)
+            pending = []
+            continue
+        pending.append(leaf)
+        if idx not in owner:  # the platform's own transaction: judged at once
+            found += _judge(pending, owner, people, Finding)
+            pending = []
+    found += _judge(pending, owner, people, Finding)
+    return found
+
+
+def _judge(leaves: list[Any], owner: dict[int, _Transaction], people: dict[int, Person], finding: Any) -> list[Any]:
+    """One transaction's leaves, judged by the rights held before it; then its user leaves apply."""
+    born = {
+        int(rid) for _, kind, rid, fields in leaves if kind == "user" and fields is not None and int(rid) not in people
+    }
+    out = []
+    for idx, kind, rid, fields in leaves:
+        txn = owner.get(idx)
+        if txn is not None and not txn.known:
+            continue  # who acted is no longer in the trail: archived, or deleted (named by the trail check)
+        if not _allowed(kind, rid, fields, txn, people, born):
+            actors = [PLATFORM] if txn is None else sorted(txn.actors, key=str)
+            who = ", ".join("the platform" if a is PLATFORM else f"user {a}" for a in actors)
+            why = f"leaf {idx} was written by {who}, without the right to change a {kind} (no role for it then)"
+            out.append(finding(_TABLES.get(kind, kind), rid, "unauthorised", why))
+    for _, kind, rid, fields in leaves:
+        if kind == "user":
+            if fields is None:
+                people.pop(int(rid), None)
+            else:
+                people[int(rid)] = Person.of(fields)
+    return out
