@@ -513,3 +513,29 @@ def test_a_lab_manager_may_add_staff_but_not_an_administrator(ledgered) -> None:
 
     _acting(platform, lab.manager.user_id, "user", uid, update(users).where(users.c.id == uid).values(roles="admin"))
     assert _findings(platform)[0] == {("unauthorised", "users", str(uid))}
+
+
+def test_an_approved_record_or_issued_certificate_changed_without_amendment_is_named(ledgered) -> None:
+    """Even by their own approver: a signed record never changes; a certificate only by amendment or
+    revocation, each with its own event."""
+    from jiliang.certificates.tables import certificates
+
+    platform, lab, number = ledgered
+    with platform.engine.connect() as c:
+        rid = c.execute(select(certificates.c.record_id).where(certificates.c.number == number)).scalar_one()
+    _acting(platform, lab.approver.user_id, "certificate", number)
+    _acting(platform, lab.approver.user_id, "verification_record", rid)
+    found, report = _findings(platform)
+    assert found == {("unauthorised", "certificates", number), ("unauthorised", "verification_records", str(rid))}
+    said = " ".join(f.detail for f in report.findings)
+    assert "without an amendment or revocation" in said and "already approved and signed" in said
+
+
+def test_an_amended_and_a_revoked_certificate_audit_clean(ledgered) -> None:
+    from jiliang.certificates import service as certs
+
+    platform, lab, number = ledgered
+    confirmation = world.confirm(platform, lab.approver)
+    new = certs.amend_certificate(platform.uow(), confirmation, number, {"remarks": "更正"}, "笔误")
+    certs.revoke_certificate(platform.uow(), confirmation, new, "器具已报废")
+    assert _findings(platform)[0] == set()

@@ -73,6 +73,7 @@ class _Transaction:
     actors: frozenset[int | None]
     adoption: bool  # the platform adopting a kind it ledgers for the first time
     known: bool = True  # False: an event of it is gone (archived, or deleted: the trail check names that)
+    actions: frozenset[str] = frozenset()
 
 
 def _transactions(conn: Connection) -> tuple[dict[int, tuple[int, _Transaction]], int | None]:
@@ -101,18 +102,25 @@ def _transactions(conn: Connection) -> tuple[dict[int, tuple[int, _Transaction]]
     for idx, (records, ids) in spans.items():
         said = [actors[i] for i in ids if i in actors]
         adoption = bool(said) and all(action == "ledger.adopted" for _, action in said)
-        out[idx] = (records, _Transaction(frozenset(a for a, _ in said), adoption, len(said) == len(ids)))
+        txn = _Transaction(
+            frozenset(a for a, _ in said), adoption, len(said) == len(ids), frozenset(a for _, a in said)
+        )
+        out[idx] = (records, txn)
     return out, min(idx - records for idx, (records, _) in out.items())
 
 
 _NEEDS_FIELDS = frozenset({"user", *_OF_AN_INSTITUTION})
 
 
-def _walk(conn: Connection, start: int) -> Iterator[tuple[int, str, str, dict[str, Any] | None]]:
-    stmt = select(_leaves.c.idx, _leaves.c.kind, _leaves.c.record_id, _leaves.c.data).where(_leaves.c.idx >= start)
-    for idx, kind, rid, data in conn.execution_options(yield_per=5000).execute(stmt.order_by(_leaves.c.idx)):
+Leaf = tuple[int, str, str, int, dict[str, Any] | None]  # index, kind, record id, version, fields
+
+
+def _walk(conn: Connection, start: int) -> Iterator[Leaf]:
+    columns = (_leaves.c.idx, _leaves.c.kind, _leaves.c.record_id, _leaves.c.version, _leaves.c.data)
+    stmt = select(*columns).where(_leaves.c.idx >= start).order_by(_leaves.c.idx)
+    for idx, kind, rid, version, data in conn.execution_options(yield_per=5000).execute(stmt):
         fields = orjson.loads(bytes(data))["fields"] if kind in _NEEDS_FIELDS else None
-        yield idx, kind, rid, fields
+        yield idx, kind, rid, version, fields
 
 
 def _allowed(
@@ -188,41 +196,56 @@ def rights_findings(conn: Connection) -> list[Any]:
     for idx, (records, txn) in spans.items():
         for i in range(idx - records, idx):
             owner[i] = txn
-    found = []
-    pending: list[tuple[int, str, str, dict[str, Any] | None]] = []
+    judge = _Judge(owner, people, Finding)
+    pending: list[Leaf] = []
     for leaf in _walk(conn, start):
-        idx, kind, rid, fields = leaf
-        if kind == AUDIT_KIND:
-            found += _judge(pending, owner, people, Finding)
+        if leaf[1] == AUDIT_KIND:
+            judge(pending)
             pending = []
             continue
         pending.append(leaf)
-        if idx not in owner:  # the platform's own transaction: judged at once
-            found += _judge(pending, owner, people, Finding)
+        if leaf[0] not in owner:  # the platform's own transaction: judged at once
+            judge(pending)
             pending = []
-    found += _judge(pending, owner, people, Finding)
-    return found
+    judge(pending)
+    return judge.found
 
 
-def _judge(leaves: list[Any], owner: dict[int, _Transaction], people: dict[int, Person], finding: Any) -> list[Any]:
-    """One transaction's leaves, judged by the rights held before it; then its user leaves apply."""
-    born = {
-        int(rid) for _, kind, rid, fields in leaves if kind == "user" and fields is not None and int(rid) not in people
-    }
-    out = []
-    for idx, kind, rid, fields in leaves:
-        txn = owner.get(idx)
-        if txn is not None and not txn.known:
-            continue  # who acted is no longer in the trail: archived, or deleted (named by the trail check)
-        if not _allowed(kind, rid, fields, txn, people, born):
-            actors = [PLATFORM] if txn is None else sorted(txn.actors, key=str)
-            who = ", ".join("the platform" if a is PLATFORM else f"user {a}" for a in actors)
-            why = f"leaf {idx} was written by {who}, without the right to change a {kind} (no role for it then)"
-            out.append(finding(_TABLES.get(kind, kind), rid, "unauthorised", why))
-    for _, kind, rid, fields in leaves:
-        if kind == "user":
-            if fields is None:
-                people.pop(int(rid), None)
-            else:
-                people[int(rid)] = Person.of(fields)
-    return out
+_AMENDING = frozenset({"certificate.superseded", "certificate.revoked"})
+
+
+class _Judge:
+    """Judges one transaction's leaves at a time, by the rights held before it; then applies its user
+    leaves (the rights held from then on) and notes the records it approved (signed for good)."""
+
+    def __init__(self, owner: dict[int, _Transaction], people: dict[int, Person], finding: Any) -> None:
+        self.owner, self.people, self.finding = owner, people, finding
+        self.approved: set[int] = set()
+        self.found: list[Any] = []
+
+    def _name(self, kind: str, rid: str, why: str) -> None:
+        self.found.append(self.finding(_TABLES.get(kind, kind), rid, "unauthorised", why))
+
+    def __call__(self, leaves: list[Leaf]) -> None:
+        people = self.people
+        born = {int(rid) for _, kind, rid, _, fields in leaves if kind == "user" and fields and int(rid) not in people}
+        for idx, kind, rid, version, fields in leaves:
+            txn = self.owner.get(idx)
+            if kind == "verification_record" and int(rid) in self.approved:
+                self._name(kind, rid, f"leaf {idx} is a later version of a record already approved and signed")
+            if kind == "certificate" and version > 1 and (txn is None or not txn.actions & _AMENDING):
+                self._name(kind, rid, f"leaf {idx} changes an issued certificate without an amendment or revocation")
+            if txn is not None and not txn.known:
+                continue  # who acted is no longer in the trail: archived, or deleted (named by the trail check)
+            if not _allowed(kind, rid, fields, txn, people, born):
+                actors = [PLATFORM] if txn is None else sorted(txn.actors, key=str)
+                who = ", ".join("the platform" if a is PLATFORM else f"user {a}" for a in actors)
+                self._name(kind, rid, f"leaf {idx} was written by {who}, without the right to change a {kind} then")
+        for _, kind, rid, _, fields in leaves:
+            if kind == "user":
+                if fields is None:
+                    people.pop(int(rid), None)
+                else:
+                    people[int(rid)] = Person.of(fields)
+            elif kind == "verification_record" and fields is not None and fields.get("status") == "approved":
+                self.approved.add(int(rid))
