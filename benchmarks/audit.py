@@ -20,11 +20,12 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from jiliang.audit import record_event  # noqa: E402
 from jiliang.bootstrap import init_platform  # noqa: E402
 from jiliang.bulk import insert_returning_ids  # noqa: E402
 from jiliang.ledger.append import track  # noqa: E402
@@ -32,7 +33,7 @@ from jiliang.ledger.auditor import audit  # noqa: E402
 from jiliang.ledger.checkpoints import issue_checkpoint  # noqa: E402
 from jiliang.platform import Platform  # noqa: E402
 from jiliang.registry.tables import instruments as instruments_table  # noqa: E402
-from jiliang.registry.tables import owners  # noqa: E402
+from jiliang.registry.tables import owners, users  # noqa: E402
 from jiliang.settings import Settings  # noqa: E402
 from jiliang.types import utcnow  # noqa: E402
 
@@ -43,6 +44,8 @@ BATCH = 10_000
 def populate(platform: Platform, n: int) -> None:
     """An owner and n ledgered instruments (not timed)."""
     now = utcnow()
+    with platform.engine.connect() as conn:
+        admin_id = conn.execute(select(users.c.id).where(users.c.username == "admin")).scalar_one()
     with platform.uow() as uow:
         owner = uow.conn.execute(
             insert(owners)
@@ -85,6 +88,8 @@ def populate(platform: Platform, n: int) -> None:
         with platform.uow() as uow:
             ids = insert_returning_ids(uow.conn, instruments_table, rows)
             track(uow, "instrument", ids, new=True)
+            # as the administrator registering for an owner: the rights check has an actor to judge
+            record_event(uow, admin_id, "instrument.registered", "instrument", ids[0], None, {"count": len(ids)})
             uow.commit()
 
 

@@ -190,7 +190,7 @@ def test_forked_workers_find_the_same(ledgered, monkeypatch) -> None:
     assert forked == single
     assert {("changed", "measurement_points", str(point.id)), ("deleted", "qualifications", str(qid))} <= forked
     assert ("rewritten", "ledger_leaves", "5") in forked
-    assert set(report.timings) == {"tree check", "leaves", "records", "signatures"}
+    assert set(report.timings) == {"tree check", "leaves", "records", "signatures", "rights"}
 
 
 def test_tampered_interior_nodes_of_a_full_tile_are_named(platform) -> None:

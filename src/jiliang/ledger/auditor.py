@@ -564,9 +564,11 @@ def audit(
             auditor.report.findings += meaning_findings(conn)  # signed content, certificates vs payloads
             auditor.report.findings += task_state_findings(conn)
             auditor.report.findings += seal_findings(conn, platform.ledger_mac)  # tokens: who may act
-            auditor.report.findings += rights_findings(conn)  # each change by someone who held the right
             auditor.report.findings += audit_trail_findings(conn)
             timings["signatures"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            auditor.report.findings += rights_findings(conn)  # each change by someone who held the right
+            timings["rights"] = time.perf_counter() - clock
         finally:
             if auditor.pool is not None:
                 auditor.pool.shutdown()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, null, select
 
 from .append import AUDIT_KIND, AUDIT_PROJECTION
 from .projections import CURRENT
@@ -116,11 +116,11 @@ Leaf = tuple[int, str, str, int, dict[str, Any] | None]  # index, kind, record i
 
 
 def _walk(conn: Connection, start: int) -> Iterator[Leaf]:
-    columns = (_leaves.c.idx, _leaves.c.kind, _leaves.c.record_id, _leaves.c.version, _leaves.c.data)
+    data = case((_leaves.c.kind.in_(_NEEDS_FIELDS), _leaves.c.data), else_=null())  # only what is read
+    columns = (_leaves.c.idx, _leaves.c.kind, _leaves.c.record_id, _leaves.c.version, data)
     stmt = select(*columns).where(_leaves.c.idx >= start).order_by(_leaves.c.idx)
-    for idx, kind, rid, version, data in conn.execution_options(yield_per=5000).execute(stmt):
-        fields = orjson.loads(bytes(data))["fields"] if kind in _NEEDS_FIELDS else None
-        yield idx, kind, rid, version, fields
+    for idx, kind, rid, version, blob in conn.execution_options(yield_per=5000).execute(stmt):
+        yield idx, kind, rid, version, None if blob is None else orjson.loads(bytes(blob))["fields"]
 
 
 def _allowed(
