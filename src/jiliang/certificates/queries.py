@@ -72,9 +72,17 @@ def _visible(conn: Connection, actor: Actor) -> Any:
 
 
 def list_certificates(
-    conn: Connection, actor: Actor, institution_code: str | None = None, limit: int = 100, offset: int = 0
+    conn: Connection,
+    actor: Actor,
+    institution_code: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    before: int | None = None,
 ) -> list[Any]:
+    """Newest first: those issued before the id `before` (keyset), or past `offset` rows."""
     q = _visible(conn, actor)
+    if before is not None:
+        q, offset = q.where(certificates.c.id < before), 0
     if institution_code:
         q = q.where(
             certificates.c.institution_id

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from ..auth import confirm_password
 from ..deps import ActorDep, ConnDep, PlatformDep
+from ..listing import CURSOR_HELP, json_page
 from ..platform import shanghai_today
 from . import keys, queries, service
 
@@ -19,7 +21,7 @@ router = APIRouter(prefix="/api", tags=["certificates 证书"])
 
 
 def certificate_summary(cert: Any) -> dict[str, Any]:
-    payload = json.loads(cert.payload)
+    payload = orjson.loads(cert.payload)
     return {
         "number": cert.number,
         "kind": cert.kind,
@@ -36,17 +38,19 @@ def certificate_summary(cert: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/certificates")
+@router.get("/certificates", response_model=list[dict[str, Any]])
 def get_certificates(
+    request: Request,
     actor: ActorDep,
     conn: ConnDep,
     institution: str | None = None,
     limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-) -> list[dict[str, Any]]:
-    return [
-        certificate_summary(c) for c in queries.list_certificates(conn, actor, institution, min(limit, 1000), offset)
-    ]
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="旧式分页 / prefer cursor")] = 0,
+    cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
+) -> Response:
+    limit = min(limit, 1000)
+    rows = queries.list_certificates(conn, actor, institution, limit, offset, cursor)
+    return json_page(request, [certificate_summary(c) for c in rows], rows[-1].id if rows else None, limit)
 
 
 @router.get("/certificates/{number}")

@@ -46,10 +46,14 @@ def instrument_row(row: Any, today: date) -> dict[str, Any]:
     return d
 
 
-def list_instruments(conn: Connection, actor: Actor, today: date, limit: int = 200, offset: int = 0) -> list[dict]:
-    rows = conn.execute(
-        select(instruments).where(instrument_filter(conn, actor)).order_by(instruments.c.id).limit(limit).offset(offset)
-    ).all()
+def list_instruments(
+    conn: Connection, actor: Actor, today: date, limit: int = 200, offset: int = 0, after: int | None = None
+) -> list[dict]:
+    """A page in id order: after the id `after` (keyset), or past `offset` rows."""
+    q = select(instruments).where(instrument_filter(conn, actor))
+    if after is not None:
+        q = q.where(instruments.c.id > after)
+    rows = conn.execute(q.order_by(instruments.c.id).limit(limit).offset(0 if after is not None else offset)).all()
     return [instrument_row(r, today) for r in rows]
 
 

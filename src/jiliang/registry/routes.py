@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from ..audit import history
 from ..deps import ActorDep, ConnDep, PlatformDep
 from ..errors import Forbidden
+from ..listing import CURSOR_HELP, json_page
 from ..platform import shanghai_today
 from . import catalogue_admin, queries, service
 from .access import ensure_instrument_visible
@@ -117,14 +118,23 @@ def add_instrument(body: InstrumentBody, actor: ActorDep, platform: PlatformDep)
     return {"id": iid}
 
 
-@router.get("/instruments", tags=["registry 登记"], summary="可见的器具及其状态 / instruments you may see")
+@router.get(
+    "/instruments",
+    tags=["registry 登记"],
+    summary="可见的器具及其状态 / instruments you may see",
+    response_model=list[dict[str, Any]],
+)
 def get_instruments(
+    request: Request,
     actor: ActorDep,
     conn: ConnDep,
     limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 200,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-) -> list[dict[str, Any]]:
-    return queries.list_instruments(conn, actor, shanghai_today(), min(limit, 1000), offset)
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="旧式分页 / prefer cursor")] = 0,
+    cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
+) -> Response:
+    limit = min(limit, 1000)
+    rows = queries.list_instruments(conn, actor, shanghai_today(), limit, offset, cursor)
+    return json_page(request, rows, rows[-1]["id"] if rows else None, limit)
 
 
 @router.get("/instruments/{instrument_id}", tags=["registry 登记"], summary="器具及其完整历史 / with its history")
