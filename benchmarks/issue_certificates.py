@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, insert, select, text
@@ -43,6 +45,23 @@ from jiliang.verification import service as workflow  # noqa: E402
 from jiliang.verification.tables import applications, tasks  # noqa: E402
 
 PG_ADMIN = os.environ.get("JILIANG_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def fresh_database(prefix: str = "jl_bench") -> Iterator[tuple[str, str]]:
+    """A new, empty PostgreSQL database for one run, dropped afterwards: (its URL, its name)."""
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    dbname = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{dbname}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname, dbname
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
 # --record full: a subsequent verification as JJG 539's whole test (weighing with E0 and five loads,
 # eccentricity, repeatability, discrimination, zero-setting: 20 readings); --record weighing: an in-service
 # inspection's weighing test alone (E0 and five loads: 6 readings), about the size of the 4-point
@@ -192,22 +211,51 @@ def wrk(url: str, script: Path | None) -> tuple[float, float]:
 WORKERS = 2  # one per core; both servers run alike
 
 
-def serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            *args,
-            "--workers",
-            str(WORKERS),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=ROOT,
+def lua_paths(paths: list[str]) -> str:
+    """A wrk script that requests the paths in turn."""
+    return (
+        "paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
+        "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
+        '  return wrk.format("GET", paths[i])\nend\n'
     )
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `uvicorn jiliang.asgi:app` serving this platform, public rate limit off."""
+    return os.environ | {
+        "JILIANG_DATA_DIR": str(settings.data_dir),
+        "JILIANG_DATABASE_URL": settings.database_url,
+        "JILIANG_PUBLIC_RATE_LIMIT": "0",  # the limiter would answer 429s to wrk's single address
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+
+
+def serve(
+    args: list[str], env: dict[str, str], workers: int = WORKERS, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """uvicorn with `workers` processes; its output goes to `log` when given."""
+    out = None if log is None else log.open("ab")
+    try:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                *args,
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=None if out is None else subprocess.STDOUT,
+        )
+    finally:
+        if out is not None:
+            out.close()  # the server has its own copy
 
 
 def wait_ready(port: int) -> None:
@@ -232,17 +280,8 @@ def http_bench(platform: Platform, workdir: Path) -> None:
         ("status", [f"/public/certificates/{n}" for n, _ in rows]),
     ):
         scripts[kind] = workdir / f"{kind}.lua"
-        scripts[kind].write_text(
-            "paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
-            "i = 0\nrequest = function()\n  i = i % #paths + 1\n"
-            '  return wrk.format("GET", paths[i])\nend\n'
-        )
-    env = os.environ | {
-        "JILIANG_DATA_DIR": str(platform.settings.data_dir),
-        "JILIANG_DATABASE_URL": platform.settings.database_url,
-        "JILIANG_PUBLIC_RATE_LIMIT": "0",  # the limiter would answer 429s to wrk's single address
-        "PYTHONPATH": str(ROOT / "src"),
-    }
+        scripts[kind].write_text(lua_paths(paths))
+    env = server_env(platform.settings)
     results = {}
     for name, target, script in (
         ("bare", "benchmarks.bare_app:app", None),
@@ -289,18 +328,9 @@ def main() -> None:
         sqlite_rate, sqlite_platform = run_backend("sqlite", None, a.n, a.batch, a.repeat, workdir)
         pg_rate = None
         if not a.skip_postgres:
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            dbname = f"jl_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{dbname}"'))
-            try:
-                pg_rate, pg_platform = run_backend(
-                    "postgresql", PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname, a.n, a.batch, a.repeat, workdir
-                )
+            with fresh_database() as (url, _):
+                pg_rate, pg_platform = run_backend("postgresql", url, a.n, a.batch, a.repeat, workdir)
                 pg_platform.engine.dispose()
-            finally:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         print(
             f"issue_certificates: SQLite {sqlite_rate:,.0f}/s (goal >= 2,000), PostgreSQL "
             f"{'n/a' if pg_rate is None else f'{pg_rate:,.0f}/s'} (goal >= 1,000)"
