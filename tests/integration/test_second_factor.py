@@ -143,3 +143,23 @@ def test_a_second_factor_removed_with_sql_is_named(platform, client, approver) -
     tamper.sql(platform, second_factors.delete().where(second_factors.c.user_id == person.user_id))
     found = {(f.what, f.table, f.id) for f in audit(platform).findings}
     assert found == {("deleted", "second_factors", str(person.user_id))}
+
+
+def test_my_account_page_turns_it_on_with_a_qr_code_and_off_again(platform) -> None:
+    import re
+
+    from tests.support.work_pages import clients, post_form
+
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    for as_ in clients(platform):
+        page = as_(lab.approver)
+        shown = post_form(page, "/account", "/account/second-factor", {"password": world.PASSWORD})
+        assert shown.status_code == 200 and 'src="data:image/svg+xml' in shown.text
+        secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', shown.text).group(1)
+        on = post_form(page, "/account", "/account/second-factor/confirm", {"code": _code(secret)})
+        assert on.status_code == 303
+        assert "两步验证已启用" in page.get("/account").text
+        off = post_form(
+            page, "/account", "/account/second-factor/off", {"password": world.PASSWORD, "code": _code(secret, 1)}
+        )
+        assert off.status_code == 303 and "两步验证已停用" in page.get("/account").text

@@ -3,6 +3,7 @@ user makes for programs (made with the password again, shown once, revoked with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import segno
@@ -61,13 +62,21 @@ def start_second_factor(request: Request, actor: PageActor, password: Password =
     return _page(request, actor, enrolling={"secret": secret, "qr": qr})
 
 
-@router.post("/second-factor/confirm", response_class=HTMLResponse)
-def confirm_second_factor(request: Request, actor: PageActor, code: Code = "") -> Response:
+def _factor_step(request: Request, actor: Actor, step: Callable[[], None], done: str) -> Response:
+    """Turn the factor on or off: back to the page with the error, or on to it with `done` shown."""
     try:
-        second_factor.confirm(platform_of(request), actor, code)
+        step()
     except JiliangError as exc:
         return _page(request, actor, exc.status, factor_error=message(request, exc))
-    return redirect("/account", flash=translate(request, N_("Two-step verification is on.")))
+    return redirect("/account", flash=translate(request, done))
+
+
+@router.post("/second-factor/confirm", response_class=HTMLResponse)
+def confirm_second_factor(request: Request, actor: PageActor, code: Code = "") -> Response:
+    def step() -> None:
+        second_factor.confirm(platform_of(request), actor, code)
+
+    return _factor_step(request, actor, step, N_("Two-step verification is on."))
 
 
 @router.post("/second-factor/off", response_class=HTMLResponse)
@@ -77,12 +86,11 @@ def stop_second_factor(
     password: Password = "",
     code: Code = "",
 ) -> Response:
-    try:
+    def step() -> None:
         _password(request, actor, password)
         second_factor.disable(platform_of(request), actor, code)
-    except JiliangError as exc:
-        return _page(request, actor, exc.status, factor_error=message(request, exc))
-    return redirect("/account", flash=translate(request, N_("Two-step verification is off.")))
+
+    return _factor_step(request, actor, step, N_("Two-step verification is off."))
 
 
 @router.post("/tokens", response_class=HTMLResponse)
