@@ -15,9 +15,9 @@ off (`JILIANG_PUBLIC_RATE_LIMIT=0`: wrk is one address); the three API tokens co
 
 - bare: `GET /bare`;
 - public: `GET /public/certificates/{number}?token=…`, every certificate in turn (signature checked);
-- instruments: `GET /api/instruments?limit=50&offset=…` as the owner, every page in turn;
+- instruments: `GET /api/instruments?limit=50&cursor=…` as the owner, every page in turn;
 - tasks: `GET /api/tasks` as the verifier (the queue: 200 tasks with instrument and owner);
-- certificates: `GET /api/certificates?limit=50&offset=…` as the approver, every page in turn.
+- certificates: `GET /api/certificates?limit=50&cursor=…` as the approver, every page in turn.
 
 Each target: a discarded warm-up, then wrk (closed loop) at 1, 2, 4 … `--max-connections`
 connections for `--step-duration` s each, stopping at the first step whose p99 reaches 300 ms or
@@ -50,6 +50,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -504,6 +505,12 @@ def report(o: Outcome, workers: int, bare: Outcome | None) -> None:
         print(f"{name}: the server logged {o.exceptions.total()} exceptions (HTTP 500): {logged}")
 
 
+def pages(path: str, ids: Sequence[int]) -> list[str]:
+    """Every page of a list, as a client walks it: the first, then each with the cursor of the last id
+    of the page before."""
+    return [f"{path}?limit={PAGE}"] + [f"{path}?limit={PAGE}&cursor={ids[k - 1]}" for k in range(PAGE, len(ids), PAGE)]
+
+
 def build_world(platform_dir: Path, url: str, n: int) -> tuple[Settings, dict[str, str], dict[str, list[str]]]:
     """The platform with n issued certificates: its settings, who lists what, the paths of each target."""
     settings = Settings(platform_dir, url, None, 0, 480)
@@ -513,20 +520,32 @@ def build_world(platform_dir: Path, url: str, n: int) -> tuple[Settings, dict[st
     issue(platform, lab, task_ids, 1000)
     with platform.engine.connect() as c:
         rows = c.execute(select(certificates.c.number, certificates.c.public_token).order_by(certificates.c.id)).all()
-        owner = c.execute(
-            select(users.c.username)
-            .join(instruments, instruments.c.owner_id == users.c.owner_id)
-            .join(tasks, tasks.c.instrument_id == instruments.c.id)
-            .where(tasks.c.id == task_ids[0])
-        ).scalar_one()
+        first = select(tasks.c.instrument_id).where(tasks.c.id == task_ids[0]).scalar_subquery()
+        owner_id = c.execute(select(instruments.c.owner_id).where(instruments.c.id == first)).scalar_one()
+        owner = c.execute(select(users.c.username).where(users.c.owner_id == owner_id)).scalar_one()
+        # the keyset cursors a client walking every page gets from the Link headers: the last id of
+        # the page before (instruments in id order, certificates newest first)
+        instrument_ids = (
+            c.execute(select(instruments.c.id).where(instruments.c.owner_id == owner_id).order_by(instruments.c.id))
+            .scalars()
+            .all()
+        )
+        certificate_ids = (
+            c.execute(
+                select(certificates.c.id)
+                .where(certificates.c.institution_id == lab.institution_id)
+                .order_by(certificates.c.id.desc())
+            )
+            .scalars()
+            .all()
+        )
     platform.engine.dispose()
     print(f"load: {len(rows):,} certificates issued on {n:,} instruments in {time.perf_counter() - start:.0f} s")
-    pages = range(0, n, PAGE)
     paths = {
         "public": [f"/public/certificates/{num}?token={tok}" for num, tok in rows],
-        "instruments": [f"/api/instruments?limit={PAGE}&offset={k}" for k in pages],
+        "instruments": pages("/api/instruments", instrument_ids),
         "tasks": ["/api/tasks"],
-        "certificates": [f"/api/certificates?limit={PAGE}&offset={k}" for k in pages],
+        "certificates": pages("/api/certificates", certificate_ids),
     }
     people = {"instruments": owner, "tasks": lab.verifier.username, "certificates": lab.approver.username}
     return settings, people, paths
