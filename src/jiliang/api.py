@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import __version__, public
 from .account_api import router as account_router
@@ -32,6 +32,25 @@ from .web import public_router as web_public_router
 __all__ = ["create_app"]
 
 _GONE = "unavailable"
+
+
+# PostgreSQL errors after which the same request may simply be sent again: the connection failed or
+# was refused (class 08, too many clients, shutting down or starting up), a lock or serialisation
+# conflict. Nothing of the transaction was committed.
+_RETRYABLE_STATES = ("08", "53300", "57P01", "57P02", "57P03", "40001", "40P01", "55P03")
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    if state:
+        return str(state).startswith(_RETRYABLE_STATES)
+    if not isinstance(exc, OperationalError):
+        return False
+    if hasattr(exc.orig, "sqlstate"):  # psycopg without a server's answer: it could not connect at all
+        return True
+    return "database is locked" in str(exc.orig)  # SQLite: another writer held the lock past its timeout
 
 
 def create_app(platform: Platform, demo: bool = False) -> FastAPI:
@@ -73,9 +92,10 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
 
     @app.exception_handler(DBAPIError)
     async def _database_gone(request: Request, exc: DBAPIError) -> Response:
-        """A connection the database dropped (a restart): the pool is invalidated and the transaction
-        was rolled back, so the client may simply try again; anything else stays a server error."""
-        if not exc.connection_invalidated:
+        """The database could not serve the request: a connection it dropped (a restart), refused (too
+        many clients, starting up) or a lock it timed out on. Nothing was committed, so the client may
+        simply try again; any other database error stays a server error."""
+        if not _retryable(exc):
             raise exc
         return JSONResponse(
             {

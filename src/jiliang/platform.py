@@ -30,7 +30,8 @@ def shanghai_today() -> date:
 class Platform:
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
-        self.engine = engine or make_engine(settings.database_url)
+        pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+        self.engine = engine or make_engine(settings.database_url, **pool)
         auth.configure(auth.LoginPolicy(settings.login_max_failures, settings.login_lock_minutes))
 
     @property

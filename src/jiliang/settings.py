@@ -39,6 +39,8 @@ class Settings:
     login_lock_minutes: int = 15  # how long the lock holds
     login_rate_limit: int = 30  # login attempts per minute per client address; 0 = off
     audit_retention_days: int = 0  # audit events older than this may be archived; 0 = kept for ever
+    db_pool_size: int = 10  # connections each process keeps open
+    db_max_overflow: int = 50  # more it may open under load (closed when returned)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +66,8 @@ class Settings:
             login_lock_minutes=int(os.environ.get("JILIANG_LOGIN_LOCK_MINUTES", "15")),
             login_rate_limit=int(os.environ.get("JILIANG_LOGIN_RATE_LIMIT", "30")),
             audit_retention_days=check_retention(int(os.environ.get("JILIANG_AUDIT_RETENTION_DAYS", "0"))),
+            db_pool_size=int(os.environ.get("JILIANG_DB_POOL_SIZE", "10")),
+            db_max_overflow=int(os.environ.get("JILIANG_DB_MAX_OVERFLOW", "50")),
         )
 
 

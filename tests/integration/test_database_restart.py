@@ -47,3 +47,23 @@ def test_requests_after_a_restart_retry_and_succeed(platform, client) -> None:
     assert answers in ([201, 409], [503, 201]), answers  # written exactly once
     with platform.engine.connect() as c:
         assert c.execute(select(func.count()).select_from(owners)).scalar_one() == before + 1
+
+
+def test_a_database_that_refuses_connections_answers_503_not_500(settings) -> None:  # type: ignore[no-untyped-def]
+    """No server at all on the port (as when PostgreSQL refuses: too many clients, starting up)."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from jiliang.api import create_app
+    from jiliang.platform import Platform
+
+    gone = Platform(replace(settings, database_url="postgresql+psycopg://postgres@127.0.0.1:1/none"))
+    client = TestClient(create_app(gone), raise_server_exceptions=False)
+    for answer in (
+        client.get("/api/me", headers={"Authorization": "Bearer x"}),
+        client.get("/public/certificates/D310104-2026-000001"),
+    ):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"] == "1" and answer.json()["rule"] == "unavailable"
+    gone.engine.dispose()
