@@ -196,8 +196,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wrk(url: str, script: Path | None) -> tuple[float, float]:
-    cmd = ["wrk", "-t2", "-c64", "-d10s", "--latency"] + (["-s", str(script)] if script else []) + [url]
+def wrk(url: str, script: Path | None, connections: int = 64, headers: tuple[str, ...] = ()) -> tuple[float, float]:
+    """req/s and p99 (ms) of `wrk -t2 -c<connections> -d10s`, each header given as "Name: value"."""
+    extra = [arg for h in headers for arg in ("-H", h)] + (["-s", str(script)] if script else [])
+    cmd = ["wrk", "-t2", f"-c{connections}", "-d10s", "--latency", *extra, url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
     p99 = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("99%"))
