@@ -539,3 +539,16 @@ def test_an_amended_and_a_revoked_certificate_audit_clean(ledgered) -> None:
     new = certs.amend_certificate(platform.uow(), confirmation, number, {"remarks": "更正"}, "笔误")
     certs.revoke_certificate(platform.uow(), confirmation, new, "器具已报废")
     assert _findings(platform)[0] == set()
+
+
+def test_the_platform_may_create_the_first_administrator_but_not_change_a_user_unaudited(ledgered) -> None:
+    from jiliang.ledger.append import track
+    from jiliang.registry.tables import users
+
+    platform, lab, _ = ledgered
+    uow = platform.uow()  # the platform's key, but no audit event: no one answers for the change
+    with uow:
+        uow.conn.execute(update(users).where(users.c.id == lab.checker.user_id).values(roles="checker approver"))
+        track(uow, "user", [lab.checker.user_id])
+        uow.commit()
+    assert _findings(platform)[0] == {("unauthorised", "users", str(lab.checker.user_id))}

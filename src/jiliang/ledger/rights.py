@@ -131,11 +131,13 @@ def _allowed(
     people: dict[int, Person],
     born: set[int],
 ) -> bool:
-    if txn is None or txn.adoption:  # the platform's own work
-        return kind in _BY_PLATFORM or (txn is not None and txn.adoption)
+    if txn is not None and txn.adoption:
+        return True  # the platform adopting a kind it ledgers for the first time
+    if txn is None:  # the platform's own work
+        return _by_platform(kind, rid, people)
     for actor in txn.actors:
         if actor is PLATFORM:
-            if kind in _BY_PLATFORM:
+            if _by_platform(kind, rid, people):
                 return True
             continue
         person = people.get(actor)
@@ -153,6 +155,11 @@ def _allowed(
             continue
         return True
     return False
+
+
+def _by_platform(kind: str, rid: str, people: dict[int, Person]) -> bool:
+    """Reference data, keys, institutions; of users only a new one (the first administrator)."""
+    return kind in _BY_PLATFORM and (kind != "user" or int(rid) not in people)
 
 
 def _signs_up(kind: str, rid: str, fields: dict[str, Any] | None, actor: int) -> bool:
