@@ -75,8 +75,9 @@ def new_token(
     mac: LedgerMacKey | None,
     label: str | None = None,
     scope: str = "write",
-) -> tuple[str, str, datetime]:
-    """A fresh token (returned once), its stored digest and its expiry (whole seconds, as sealed)."""
+) -> tuple[str, str, datetime, datetime]:
+    """A fresh token (returned once), its stored digest, when it was made and its expiry (whole
+    seconds, as sealed)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     conn.execute(delete(api_tokens).where(api_tokens.c.expires_at < now))
@@ -93,7 +94,7 @@ def new_token(
             seal=None if mac is None else _seal(mac, digest, user_id, scope, expires, label),
         )
     )
-    return token, digest, expires
+    return token, digest, now, expires
 
 
 def _listed(row: Any) -> dict[str, Any]:
@@ -129,9 +130,10 @@ def create_api_token(platform: Any, actor: Any, label: str, scope: str, days: in
         raise InvalidInput(f"有效期应为 1–{MAX_DAYS} 天 / valid for 1 to {MAX_DAYS} days", rule="days")
     uow = platform.uow()
     with uow:
-        token, digest, expires = new_token(uow.conn, actor.user_id, days * 24 * 60, platform.ledger_mac, label, scope)
-        row = uow.conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).one()
-        listed = _listed(row)
+        token, digest, made, expires = new_token(
+            uow.conn, actor.user_id, days * 24 * 60, platform.ledger_mac, label, scope
+        )
+        listed = {"id": token_id(digest), "label": label, "scope": scope, "created_at": made, "expires_at": expires}
         after = {"id": listed["id"], "label": label, "scope": scope, "expires_at": expires}
         record_event(uow, actor.user_id, "api_token.created", "user", actor.user_id, None, after)
         uow.commit()
