@@ -14,16 +14,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Connection, Table, insert, text
 
-__all__ = ["driver_cursor", "insert_rows", "insert_tuples", "insert_returning_ids"]
+from .column_checks import CheckedInteger, CheckedString
+
+__all__ = ["driver_cursor", "insert_rows", "insert_tuples", "insert_returning_ids", "insert_with_ids"]
+
+
+def _check(table: Table, columns: Sequence[str], by_column: Sequence[Sequence[Any]]) -> None:
+    """The column checks every bound value gets (column_checks.py), a whole column at a time."""
+    for name, values in zip(columns, by_column, strict=True):
+        column_type = table.c[name].type
+        if isinstance(column_type, CheckedString | CheckedInteger):
+            column_type.check_many(values)
 
 
 def _copy(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     columns = list(rows[0])
+    _check(table, columns, [[r[c] for r in rows] for c in columns])
     as_json = [isinstance(table.c[c].type, JSON) for c in columns]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -36,19 +48,47 @@ def _copy(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> 
             )
 
 
-_Processors = tuple[Callable[[Any], Any] | None, ...]
-_processors: dict[tuple[str, str, tuple[str, ...]], _Processors] = {}
+_Converter = Callable[[list[Any]], list[Any]]
+_converters: dict[tuple[str, str, tuple[str, ...]], tuple[_Converter | None, ...]] = {}
+
+
+def _converter(column_type: Any, dialect: Any) -> _Converter | None:
+    """How a whole column's values become the driver's: checked text and integers are checked and
+    passed as they are; other types through their bind processor, once per distinct value where the
+    values can be compared (a batch shares its timestamp and dates)."""
+    if isinstance(column_type, CheckedString | CheckedInteger):
+        check = column_type.check_many
+
+        def checked(values: list[Any]) -> list[Any]:
+            check(values)
+            return values
+
+        return checked
+    proc = column_type.bind_processor(dialect)
+    if proc is None:
+        return None
+    if column_type.python_type in (date, datetime, bool):
+
+        def once_each(values: list[Any]) -> list[Any]:
+            seen = {v: proc(v) for v in set(values)}
+            return [seen[v] for v in values]
+
+        return once_each
+    return lambda values: list(map(proc, values))
 
 
 def _sqlite(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     columns = tuple(rows[0])
     key = (conn.dialect.name, table.name, columns)
-    procs = _processors.get(key)
-    if procs is None:
-        procs = _processors[key] = tuple(table.c[c].type.bind_processor(conn.dialect) for c in columns)
+    converters = _converters.get(key)
+    if converters is None:
+        converters = _converters[key] = tuple(_converter(table.c[c].type, conn.dialect) for c in columns)
+    by_column = []
+    for c, convert in zip(columns, converters, strict=True):
+        values = [r[c] for r in rows]
+        by_column.append(values if convert is None else convert(values))
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    pairs = tuple(zip(columns, procs, strict=True))
-    conn.exec_driver_sql(sql, [tuple(p(r[c]) if p else r[c] for c, p in pairs) for r in rows])
+    conn.exec_driver_sql(sql, list(zip(*by_column, strict=True)))
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -118,3 +158,8 @@ def insert_returning_ids(conn: Connection, table: Table, rows: Sequence[dict[str
         return ids
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(conn.execute(stmt, list(rows)).scalars())
+
+
+def insert_with_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert rows and return them as written, each with its new id (what the ledger is handed)."""
+    return [{**r, "id": i} for i, r in zip(insert_returning_ids(conn, table, rows), rows, strict=True)]

@@ -6,6 +6,7 @@ database sees it: SQLite would store a 10 MB name in a VARCHAR(128), PostgreSQL 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Dialect, Integer, MetaData, String, Text, TypeDecorator
@@ -13,7 +14,7 @@ from sqlalchemy.exc import DontWrapMixin
 
 from .errors import InvalidInput
 
-__all__ = ["ColumnValueError", "check_columns"]
+__all__ = ["ColumnValueError", "CheckedString", "CheckedInteger", "check_columns"]
 
 
 class ColumnValueError(InvalidInput, DontWrapMixin):
@@ -50,6 +51,28 @@ class CheckedString(TypeDecorator[str]):
                 raise ColumnValueError(f"{self.where}：{problem} / {self.where}: {problem}", rule="invalid_input")
         return value
 
+    def check_many(self, values: Sequence[Any]) -> None:
+        """The same check over a whole column of a bulk insert, in a few passes at C speed while every
+        text fits (the common case), value by value only to name what does not."""
+        texts = [v for v in values if type(v) is str]
+        joined = "".join(texts)
+        if (
+            (self.length is None or max(map(len, texts), default=0) <= self.length)
+            and "\x00" not in joined
+            and (joined.isascii() or _encodes(joined))
+        ):
+            return
+        for v in texts:
+            self.process_bind_param(v, None)  # type: ignore[arg-type]
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # fails on a lone surrogate, as text_problem would say
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 class CheckedText(CheckedString):
     impl = Text
@@ -81,6 +104,13 @@ class CheckedInteger(TypeDecorator[int]):
                 rule="invalid_input",
             )
         return value
+
+    def check_many(self, values: Sequence[Any]) -> None:
+        """The same check over a whole column of a bulk insert."""
+        ints = [v for v in values if type(v) is int]
+        if ints and not (-self.bound - 1 <= min(ints) and max(ints) <= self.bound):
+            for v in ints:
+                self.process_bind_param(v, None)  # type: ignore[arg-type]
 
 
 class CheckedBigInteger(CheckedInteger):
