@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 
 from ..audit import record_event
 from ..auth import Actor, Confirmation
-from ..bulk import insert_rows
+from ..bulk import insert_with_ids
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
@@ -214,6 +214,8 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
                 "public_token": token,
                 "status": "valid",
                 "supersedes_id": it.supersedes_id,
+                "revoked_at": None,
+                "revocation_reason": None,
             }
         )
         numbers.append(number)
@@ -227,8 +229,7 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
             {"kind": it.kind, "record_id": rec.id, "kid": rows[-1]["kid"], "supersedes_id": it.supersedes_id},
             it.institution.id,
         )
-    insert_rows(conn, certificates, rows)
-    track(uow, "certificate", numbers, new=True)
+    track(uow, "certificate", numbers, new=True, rows=insert_with_ids(conn, certificates, rows))
     return numbers
 
 

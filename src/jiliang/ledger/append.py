@@ -1,14 +1,23 @@
 """Appending to the ledger inside the change's own transaction.
 
 Services say which records they touched (`track`); just before the unit of work commits,
-`flush_ledger` reads those rows back as they will be committed, writes one leaf per record (its
-next version, or a deletion), and stores the new tree nodes. A record touched several times in
-one transaction (recorded, checked and approved in one batch) gets one leaf with its final state.
+`flush_ledger` writes one leaf per record with its state as it will be committed (its next version,
+or a deletion), and stores the new tree nodes. A record touched several times in one transaction
+(recorded, checked and approved in one batch) gets one leaf with its final state.
+
+A record this transaction created can be handed over as written (`track(..., rows=…)`, its child
+rows with `track_children`, later UPDATEs with `track(..., changed=…)`), and its leaf is built from
+that instead of read back; any other change to it (`track` alone) makes the flush read it back, as it
+does every record it was not handed. Values that would not come back from the database exactly as
+given (a JSON document with a number that is not an integer, say) also make it read the row back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -17,21 +26,89 @@ from ..db import UnitOfWork
 from .leaf import leaf_data
 from .mac import LedgerMacKey, leaf_mac
 from .merkle import leaf_hash
-from .projections import CURRENT, load_fields
+from .projections import CURRENT, Fields, Projection, load_fields
 from .tables import ledger_leaves
 from .tiles import append_hashes, reserve_indexes, tree_size
 
-__all__ = ["track", "flush_ledger", "append_leaves", "latest_versions", "adopt_existing"]
+__all__ = ["track", "track_children", "flush_ledger", "append_leaves", "latest_versions", "adopt_existing"]
 
 _LEAF_COLUMNS = ("idx", "kind", "record_id", "version", "data", "mac")
 
 
-def track(uow: UnitOfWork, kind: str, ids: Iterable[object], new: bool = False) -> None:
+def _written(uow: UnitOfWork) -> dict[str, dict[str, tuple[dict[str, Any], dict[str, list[Mapping[str, Any]]]]]]:
+    """kind → record id → (its row as written, its child rows by name): the records this transaction
+    created and handed over. In the unit of work's memo, so a rolled-back savepoint forgets them."""
+    return uow.memo.setdefault("ledger_written", {})
+
+
+def track(
+    uow: UnitOfWork,
+    kind: str,
+    ids: Iterable[object],
+    new: bool = False,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+    changed: Mapping[str, Any] | None = None,
+) -> None:
     """Record that rows of `kind` changed in this transaction; `new` when this transaction created
-    them (their first version needs no look-up)."""
-    if kind not in CURRENT:
+    them (their first version needs no look-up). With `new`, `rows` may give each row as inserted
+    (every column, its id included); `changed`: the values an UPDATE just set on all of them."""
+    projection = CURRENT.get(kind)
+    if projection is None:
         raise KeyError(f"no ledger projection for {kind!r}")
-    uow.pending_ledger.extend((kind, str(i), new) for i in ids)
+    keys = [str(i) for i in ids]
+    written = _written(uow).setdefault(kind, {})
+    if rows is not None and new:
+        for key, row in zip(keys, rows, strict=True):
+            written[key] = (dict(row), {child.name: [] for child in projection.children})
+    elif changed is not None:
+        for key in keys:
+            if key in written:
+                written[key][0].update(changed)
+    else:
+        for key in keys:
+            written.pop(key, None)  # changed some other way: read it back
+    uow.pending_ledger.extend((kind, key, new) for key in keys)
+
+
+def track_children(uow: UnitOfWork, kind: str, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows of the child table `name` (a record's points, standards used, sign-offs) just inserted,
+    each naming its parent, ids included; those of records handed over with `track(rows=…)` join them."""
+    written = _written(uow).get(kind)
+    if not written:
+        return
+    [child] = [c for c in CURRENT[kind].children if c.name == name]
+    for row in rows:
+        entry = written.get(str(row[child.parent]))
+        if entry is not None:
+            entry[1][name].append(row)
+
+
+@cache
+def _getters(projection: Projection) -> tuple[itemgetter[Any], dict[str, tuple[itemgetter[Any], itemgetter[Any]]]]:
+    """Pick a row's selected columns, and each child's columns and order, at C speed."""
+    return itemgetter(*projection.selected), {
+        child.name: (itemgetter(*child.columns), itemgetter(*child.order)) for child in projection.children
+    }
+
+
+def _fields_as_written(
+    projection: Projection, row: dict[str, Any], children: dict[str, list[Mapping[str, Any]]]
+) -> Fields | None:
+    """The ledgered fields of a row handed over as written, or None when it must be read back."""
+    pick, child_getters = _getters(projection)
+    try:
+        values = pick(row)
+        kids = {}
+        for child in projection.children:
+            columns, order = child_getters[child.name]
+            one = len(child.columns) == 1  # itemgetter of one column gives the value, not a tuple
+            kids[child.name] = [
+                child.shape.row((columns(r),) if one else columns(r)) for r in sorted(children[child.name], key=order)
+            ]
+    except KeyError:  # a column it was not given
+        return None
+    fields = projection.fields(values, kids)
+    return fields if fields.checked else None
 
 
 def latest_versions(conn: Connection, kind: str, ids: Sequence[str]) -> dict[str, int]:
@@ -89,9 +166,17 @@ def _record_leaves(uow: UnitOfWork) -> list[tuple[str, str, int, bytes]]:
         seen[rid] = seen.get(rid, True) and new
     uow.pending_ledger.clear()
     leaves: list[tuple[str, str, int, bytes]] = []
+    handed = _written(uow)
     for kind, ids in touched.items():
         projection = CURRENT[kind]
-        fields = load_fields(conn, projection, list(ids))
+        fields, given = {}, handed.get(kind, {})
+        for rid in ids:
+            entry = given.get(rid)
+            found = None if entry is None else _fields_as_written(projection, *entry)
+            if found is not None:
+                fields[rid] = found
+        if len(fields) < len(ids):
+            fields.update(load_fields(conn, projection, [i for i in ids if i not in fields]))
         versions = latest_versions(conn, kind, [i for i, new in ids.items() if not new])
         for rid, new in ids.items():
             current = fields.get(rid)
@@ -99,6 +184,7 @@ def _record_leaves(uow: UnitOfWork) -> list[tuple[str, str, int, bytes]]:
                 continue  # created and removed again in this transaction, or never ledgered
             version = versions.get(rid, 0) + 1
             leaves.append((kind, rid, version, leaf_data(kind, rid, version, projection.name, current)))
+    handed.clear()
     return leaves
 
 

@@ -13,7 +13,7 @@ import base64
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -42,8 +42,11 @@ __all__ = ["Child", "Fields", "Projection", "Shape", "CURRENT", "BY_NAME", "plai
 
 
 def plain(value: Any) -> Any:
-    """A column value as JSON: dates as ISO 8601, Decimals as their exact text, bytes as base64."""
-    if isinstance(value, date):  # datetime too
+    """A column value as JSON: dates as ISO 8601 (timestamps in UTC, as the database gives them back),
+    Decimals as their exact text, bytes as base64."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if value is None or isinstance(value, str | bool | int | float | dict | list):
         return value

@@ -162,11 +162,14 @@ def budget_context(
 
 
 def _text(v: Any) -> Any:
+    kind = type(v)
+    if kind is str or v is None or kind is bool:  # most values, first
+        return v
     if isinstance(v, dict):  # a point's uncertainty and decision: str/None values under ASCII keys
         return {str(k): _text(x) for k, x in v.items()}
     if isinstance(v, list):  # the record's tests
         return [_text(x) for x in v]
-    return v if v is None or type(v) is str or type(v) is bool else str(v)
+    return str(v)
 
 
 def record_content(

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, select
 
 from ..audit import record_event
 from ..auth import Actor, Confirmation
-from ..bulk import insert_returning_ids, insert_rows
+from ..bulk import insert_rows, insert_with_ids
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
-from ..ledger.append import track
+from ..ledger.append import track, track_children
 from ..measurement.conformity import Evaluation, PointReading
 from ..measurement.correction_curve import fit_correction_curve
 from ..platform import shanghai_today
@@ -298,8 +298,9 @@ def record_results_batch(
             )
             all_points.append(_points(res.readings, readings, ev, assessed))
             stds.append(sorted(set(res.standard_ids)))
-        ids = insert_returning_ids(conn, verification_records, records)
-        track(uow, "verification_record", ids, new=True)
+        written = insert_with_ids(conn, verification_records, records)
+        ids = [r["id"] for r in written]
+        track(uow, "verification_record", ids, new=True, rows=written)
         point_rows, std_rows, sign_rows = [], [], []
         for rid, rec, pts, sids in zip(ids, records, all_points, stds, strict=True):
             point_rows += [p | {"record_id": rid} for p in pts]
@@ -320,9 +321,10 @@ def record_results_batch(
                 {"task_id": rec["task_id"], "verdict": rec["verdict"], "content_hash": digest},
                 rec["institution_id"],
             )
-        insert_rows(conn, measurement_points, point_rows)
         insert_rows(conn, record_standards, std_rows)
-        insert_rows(conn, signoffs, sign_rows)
+        track_children(uow, "verification_record", "standards", std_rows)
+        for table, name, rows in ((measurement_points, "points", point_rows), (signoffs, "signoffs", sign_rows)):
+            track_children(uow, "verification_record", name, insert_with_ids(conn, table, rows))
         uow.commit()
         return [int(i) for i in ids]
 

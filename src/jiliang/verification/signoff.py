@@ -12,10 +12,10 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from ..audit import record_event
 from ..auth import Actor, Confirmation
-from ..bulk import insert_rows
+from ..bulk import insert_with_ids
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
-from ..ledger.append import track
+from ..ledger.append import track, track_children
 from ..registry.tables import instruments
 from ..types import utcnow
 from .model import content_hash, record_content
@@ -94,6 +94,11 @@ def _verify_hashes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
     )
 
 
+def _sign(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """Store sign-offs and hand them to the ledger with their records."""
+    track_children(uow, "verification_record", "signoffs", insert_with_ids(uow.conn, signoffs, rows))
+
+
 def check_records(
     uow: UnitOfWork, confirmation: Confirmation, record_ids: Sequence[int], accept: bool = True, remark: str = ""
 ) -> None:
@@ -114,7 +119,7 @@ def check_records(
                 )
         status = "checked" if accept else "returned"
         set_where_in(conn, verification_records, [r.id for r in recs], status=status)
-        track(uow, "verification_record", [r.id for r in recs])
+        track(uow, "verification_record", [r.id for r in recs], changed={"status": status})
         if not accept:
             for rec in recs:
                 record_event(
@@ -146,7 +151,7 @@ def check_records(
                 {"status": "checked", "content_hash": h, "remark": remark},
                 rec.institution_id,
             )
-        insert_rows(conn, signoffs, rows)
+        _sign(uow, rows)
         uow.commit()
 
 
@@ -182,9 +187,8 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
                     rule="separation_of_duties",
                 )
         contents, hashes = _contents_and_hashes(uow, recs)
-        insert_rows(
-            conn,
-            signoffs,
+        _sign(
+            uow,
             [
                 {
                     "record_id": r.id,
@@ -197,7 +201,7 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
             ],
         )
         set_where_in(conn, verification_records, [r.id for r in recs], status="approved")
-        track(uow, "verification_record", [r.id for r in recs])
+        track(uow, "verification_record", [r.id for r in recs], changed={"status": "approved"})
         set_task_states(conn, [r.task_id for r in recs], "issued", now)
         _update_instruments(conn, recs)
         numbers = issue_for_records(uow, actor, recs, contents, hashes)
