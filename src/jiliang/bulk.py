@@ -141,12 +141,10 @@ def insert_returning_ids(conn: Connection, table: Table, rows: Sequence[dict[str
     """Insert rows and return their new ids in row order. On PostgreSQL the ids are drawn from the
     table's sequence first, then the rows are copied in; elsewhere INSERT … RETURNING."""
     if conn.dialect.name == "postgresql" and len(rows) > 8:
-        ids = list(
-            conn.execute(
-                text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                {"t": table.name, "n": len(rows)},
-            ).scalars()
-        )
+        ids = conn.execute(  # one array, not a row per id
+            text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": len(rows)},
+        ).scalar_one()
         _copy(conn, table, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
         return ids
     if conn.dialect.name == "sqlite" and len(rows) > 8:

@@ -30,7 +30,7 @@ from .projections import CURRENT, Fields, Projection, load_fields
 from .tables import ledger_leaves
 from .tiles import append_hashes, reserve_indexes, tree_size
 
-__all__ = ["track", "track_children", "flush_ledger", "append_leaves", "latest_versions", "adopt_existing"]
+__all__ = ["track", "track_children", "written", "flush_ledger", "append_leaves", "latest_versions", "adopt_existing"]
 
 _LEAF_COLUMNS = ("idx", "kind", "record_id", "version", "data", "mac")
 
@@ -39,6 +39,12 @@ def _written(uow: UnitOfWork) -> dict[str, dict[str, tuple[dict[str, Any], dict[
     """kind → record id → (its row as written, its child rows by name): the records this transaction
     created and handed over. In the unit of work's memo, so a rolled-back savepoint forgets them."""
     return uow.memo.setdefault("ledger_written", {})
+
+
+def written(uow: UnitOfWork, kind: str) -> Mapping[str, tuple[dict[str, Any], dict[str, list[Mapping[str, Any]]]]]:
+    """The records of `kind` this transaction created and handed over, by record id, as they stand
+    now (their row and child rows): the later steps of a batch read them here, not from the database."""
+    return _written(uow).get(kind, {})
 
 
 def track(

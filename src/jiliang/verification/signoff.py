@@ -15,7 +15,7 @@ from ..auth import Actor, Confirmation
 from ..bulk import insert_with_ids
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
-from ..ledger.append import track, track_children
+from ..ledger.append import track, track_children, written
 from ..registry.tables import instruments
 from ..types import utcnow
 from .model import content_hash, record_content
@@ -47,8 +47,45 @@ def load_contents(conn: Connection, records: Sequence[Any]) -> dict[int, dict[st
     return {r.id: record_content(r._mapping, points[r.id], stds[r.id]) for r in records}
 
 
-def _records_for_step(conn: Connection, actor: Actor, record_ids: Sequence[int], status: str) -> list[Any]:
-    found = by_id(conn, verification_records, record_ids)
+class _Written(dict[str, Any]):
+    """A record as this transaction wrote it, read like a database row."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        return self
+
+
+def _records(uow: UnitOfWork, record_ids: Sequence[int]) -> tuple[dict[int, Any], dict[int, dict[str, int]]]:
+    """The records and who signed which step: those this transaction wrote from what it wrote (a batch
+    that records, checks and approves at once), the others from the database."""
+    known = written(uow, "verification_record")
+    found: dict[int, Any] = {}
+    signers: dict[int, dict[str, int]] = defaultdict(dict)
+    for rid in record_ids:
+        entry = known.get(str(rid))
+        if entry is not None:
+            found[rid] = _Written(entry[0])
+            signers[rid] = {s["step"]: s["user_id"] for s in entry[1]["signoffs"]}
+    rest = [rid for rid in record_ids if rid not in found]
+    if rest:
+        found.update(by_id(uow.conn, verification_records, rest))
+        for r in uow.conn.execute(
+            select(signoffs.c.record_id, signoffs.c.step, signoffs.c.user_id).where(signoffs.c.record_id.in_(rest))
+        ):
+            signers[r.record_id][r.step] = r.user_id
+    return found, signers
+
+
+def _records_for_step(
+    uow: UnitOfWork, actor: Actor, record_ids: Sequence[int], status: str
+) -> tuple[list[Any], dict[int, dict[str, int]]]:
+    found, signers = _records(uow, record_ids)
     out = []
     for rid in record_ids:
         rec = found.get(rid)
@@ -62,16 +99,7 @@ def _records_for_step(conn: Connection, actor: Actor, record_ids: Sequence[int],
         out.append(rec)
     if len(set(record_ids)) != len(record_ids):
         raise InvalidInput("记录重复 / a record appears twice in the batch")
-    return out
-
-
-def _signers(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    out: dict[int, dict[str, int]] = defaultdict(dict)
-    for r in conn.execute(
-        select(signoffs.c.record_id, signoffs.c.step, signoffs.c.user_id).where(signoffs.c.record_id.in_(record_ids))
-    ):
-        out[r.record_id][r.step] = r.user_id
-    return out
+    return out, signers
 
 
 def _verified_hash(rec: Any, content: dict[str, Any], signed: dict[int, str]) -> str:
@@ -109,8 +137,7 @@ def check_records(
         raise InvalidInput("退回必须说明原因 / say why the record is returned")
     with uow:
         conn, now = uow.conn, utcnow()
-        recs = _records_for_step(conn, actor, record_ids, "recorded")
-        signers = _signers(conn, record_ids)
+        recs, signers = _records_for_step(uow, actor, record_ids, "recorded")
         for rec in recs:
             if signers[rec.id].get("verify") == actor.user_id:
                 raise RuleViolation(
@@ -170,8 +197,7 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
     actor.require("approver")
     with uow:
         conn, now = uow.conn, utcnow()
-        recs = _records_for_step(conn, actor, record_ids, "checked")
-        signers = _signers(conn, record_ids)
+        recs, signers = _records_for_step(uow, actor, record_ids, "checked")
         for rec in recs:
             if rec.verdict == "unknown":  # a verification, or a calibration that asked for a verdict
                 raise RuleViolation(
