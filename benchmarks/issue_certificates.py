@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support import jjg539, world  # noqa: E402
 
-from benchmarks import floor  # noqa: E402
+from benchmarks import floor, phases  # noqa: E402
 from jiliang.auth import confirm_password, load_actor  # noqa: E402
 from jiliang.bootstrap import init_platform  # noqa: E402
 from jiliang.bulk import insert_returning_ids  # noqa: E402
@@ -302,7 +302,7 @@ def run_backend(
     virtual machine's speed wanders by about ±8 % from run to run). Then the floor: the last run's
     payloads signed and its rows inserted with the bare driver, once into each of `floor_urls`."""
     platform = _empty_platform(name, url, workdir)
-    prepared = prepare(platform, n * repeat, mix)
+    prepared = prepare(platform, n * (repeat + 1), mix)  # the last n for the phase breakdown
     _ = platform.procedures
     gc.freeze()  # what the server does once started (jiliang/asgi.py): start-up objects out of the GC's scans
     rates = []
@@ -315,6 +315,13 @@ def run_backend(
         ).all()
     assert len(issued) == n * repeat, (len(issued), n * repeat)
     captured = floor.capture(platform.engine, marks)
+    with phases.charged() as spent:
+        issue(platform, prepared, prepared.tasks[repeat * n :], batch)
+    total = sum(spent.values())
+    breakdown = "\n".join(
+        f"    {name:<30} {1000 * t / n:6.3f} ms per certificate {100 * t / total:5.1f}%"
+        for name, t in sorted(spent.items(), key=lambda kv: -kv[1])
+    )
     assert captured.certificates == n, captured.certificates
     floors = []
     for k, floor_url in enumerate(floor_urls):
@@ -327,7 +334,8 @@ def run_backend(
         f"(runs: {', '.join(f'{r:,.0f}' for r in rates)}; batch {batch})\n"
         f"  floor[{name}]: {figures.floor:,.0f} certificates/s (runs: {', '.join(f'{r:,.0f}' for r in floors)}; "
         f"{captured.rows / n:.1f} rows and one signature per certificate, bare driver, one transaction)\n"
-        f"  issuance = {100 * figures.rate / figures.floor:.0f}% of the floor (goal >= 25%)",
+        f"  issuance = {100 * figures.rate / figures.floor:.0f}% of the floor (goal >= 25%)\n"
+        f"  phases[{name}] (one more run of {n}, benchmarks/phases.py):\n{breakdown}",
         flush=True,
     )
     return figures, platform
