@@ -192,7 +192,10 @@ def record_content(
 def _point(p: Mapping[str, Any]) -> dict[str, Any]:
     """A point's signed fields; the uncertainty and decision only when evaluated, so records made
     before they existed keep their content hash."""
-    out = {k: _text(p[k]) for k in POINT_KEYS}
+    out = {k: p[k] for k in POINT_KEYS}
+    for k, v in out.items():
+        if type(v) is not str and v is not None:  # most are text already
+            out[k] = _text(v)
     for k in ASSESSMENT_KEYS:
         if p.get(k) is not None:
             out[k] = _text(p[k])

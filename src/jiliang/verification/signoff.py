@@ -47,18 +47,12 @@ def load_contents(conn: Connection, records: Sequence[Any]) -> dict[int, dict[st
     return {r.id: record_content(r._mapping, points[r.id], stds[r.id]) for r in records}
 
 
-class _Written(dict[str, Any]):
+class _Written:
     """A record as this transaction wrote it, read like a database row."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    @property
-    def _mapping(self) -> dict[str, Any]:
-        return self
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.__dict__.update(row)
+        self._mapping = row
 
 
 def _records(uow: UnitOfWork, record_ids: Sequence[int]) -> tuple[dict[int, Any], dict[int, dict[str, int]]]:
