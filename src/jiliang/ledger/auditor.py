@@ -10,17 +10,22 @@
 4. Records: every live row of a ledgered table, re-serialised under the projection of its latest
    leaf, must be byte-identical to that leaf's data; rows without a leaf were *inserted*, leaves
    without a row were *deleted*, differing rows were *changed* (naming the child row and field).
+5. Signatures, the audit trail and the MACs (meaning.py), and who made each change (rights.py).
+
+Each leaf is read once (scan.py): the pass that hashes it also checks its MAC, parses its JSON and
+keeps what the later checks need of it, and rebuilds its level-0 tile, in the worker that reads its
+range. The rows are read straight from the driver and re-serialised in the workers as well.
 """
 
 from __future__ import annotations
 
-import hashlib
+import gc
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,15 +39,16 @@ from ..tokens import seal_findings
 from .checkpoints import checkpoint_log_path, read_checkpoint_log
 from .keys import checkpoint_verifiers
 from .leaf import leaf_data
-from .meaning import audit_trail_findings, meaning_findings, task_state_findings, unsigned_leaves
+from .meaning import audit_trail_findings, meaning_findings, task_state_findings
 from .merkle import leaf_hash
 from .note import NoteVerifier, parse_note, split_note
 from .procedures import KIND as PROCEDURE
 from .procedures import procedure_fields
-from .projections import BY_NAME, CURRENT, iter_fields, load_fields
+from .projections import BY_NAME, CURRENT, iter_driver_fields, load_fields
 from .rights import rights_findings
+from .scan import Chunk, WalkBuilder, scan, version_finding
 from .tables import checkpoints, ledger_head, ledger_leaves, ledger_tiles
-from .tiles import HASH, TILE_WIDTH, TileReader, interior_nodes
+from .tiles import HASH, TILE_BYTES, TILE_WIDTH, TileReader, interior_nodes
 
 __all__ = ["Finding", "AuditReport", "audit"]
 
@@ -75,20 +81,25 @@ class AuditReport:
 
 
 class _MemoryTiles(TileReader):
-    """The tree rebuilt from recomputed leaf hashes, read through the same code as the stored one."""
+    """The tree rebuilt from recomputed leaf hashes, read through the same code as the stored one:
+    level 0 from the leaf hashes themselves (32 bytes each, concatenated), the levels above from `tiles`."""
 
-    def __init__(self, tiles: dict[tuple[int, int], bytes]) -> None:
-        self._tiles = tiles
+    def __init__(self, tiles: dict[tuple[int, int], bytes], level0: bytes | None = None) -> None:
+        self._tiles, self._level0 = tiles, level0
 
     def tile(self, level: int, index: int) -> bytes:
+        if level == 0 and self._level0 is not None:
+            return self._level0[index * TILE_BYTES : (index + 1) * TILE_BYTES]
         return self._tiles.get((level, index), b"")
 
 
-def _build_tiles(level0: list[bytes]) -> tuple[dict[tuple[int, int], bytes], dict[tuple[int, int], bytes]]:
-    """The tiles, and the interior nodes of the full ones, rebuilt from the leaf hashes."""
+def _build_tiles(
+    entries: list[bytes], level: int = 0
+) -> tuple[dict[tuple[int, int], bytes], dict[tuple[int, int], bytes]]:
+    """The tiles from `level` up, and the interior nodes of the full ones, rebuilt from the entries
+    of `level` (the leaf hashes for level 0)."""
     tiles: dict[tuple[int, int], bytes] = {}
     nodes: dict[tuple[int, int], bytes] = {}
-    level, entries = 0, level0
     while entries:
         ups = []
         for t in range(0, len(entries), TILE_WIDTH):
@@ -102,22 +113,10 @@ def _build_tiles(level0: list[bytes]) -> tuple[dict[tuple[int, int], bytes], dic
     return tiles, nodes
 
 
-def _stored_tiles(conn: Connection) -> tuple[dict[tuple[int, int], bytes], dict[tuple[int, int], bytes]]:
-    """The stored tiles' hashes, and the interior nodes stored with full tiles."""
-    hashes, nodes = {}, {}
-    for lv, ix, h, n in conn.execute(
-        select(ledger_tiles.c.level, ledger_tiles.c.idx, ledger_tiles.c.hashes, ledger_tiles.c.nodes)
-    ):
-        hashes[(lv, ix)] = bytes(h)
-        if n is not None:
-            nodes[(lv, ix)] = bytes(n)
-    return hashes, nodes
-
-
-def _stored_hash(stored: dict[tuple[int, int], bytes], index: int) -> bytes | None:
-    blob = stored.get((0, index // TILE_WIDTH), b"")
-    at = (index % TILE_WIDTH) * HASH
-    return blob[at : at + HASH] if len(blob) >= at + HASH else None
+def _stored_tiles(conn: Connection) -> dict[tuple[int, int], bytes]:
+    """Every stored tile's hashes (to check a trusted checkpoint's root against the stored tree)."""
+    rows = conn.execute(select(ledger_tiles.c.level, ledger_tiles.c.idx, ledger_tiles.c.hashes))
+    return {(lv, ix): bytes(h) for lv, ix, h in rows}
 
 
 # What forked workers read: set before the pool starts, inherited copy-on-write (never pickled).
@@ -141,57 +140,34 @@ def _raw_rows(sql: str, lo: int, hi: int) -> Iterator[tuple]:
         conn.rollback()
 
 
-def _hash_leaves(lo: int, hi: int, trusted: int) -> tuple[bytes, list[Finding]]:
-    """The leaf hashes of leaves lo … hi − 1, 32 bytes each (zeros below `trusted`, whose hashes are
-    taken from the stored tiles instead, and for missing leaves)."""
-    findings: list[Finding] = []
-    out, expected, zero, sha256 = bytearray(), lo, bytes(HASH), hashlib.sha256
-    for idx, data in _raw_rows("SELECT idx, data FROM ledger_leaves WHERE idx >= %s AND idx < %s ORDER BY idx", lo, hi):
-        if idx != expected:
-            findings.append(
-                Finding("ledger_leaves", f"{expected}…{idx - 1}", "deleted", "leaves missing from the sequence")
-            )
-            out += zero * (idx - expected)
-        expected = idx + 1
-        if idx < trusted:
-            out += zero
-        else:
-            out += sha256(b"\x00" + (data.encode() if isinstance(data, str) else data)).digest()  # text: raw SQL
-    if expected < hi:
-        findings.append(Finding("ledger_leaves", f"{expected}…{hi - 1}", "deleted", "leaves missing from the sequence"))
-        out += zero * (hi - expected)
-    return bytes(out), findings
+_LEAVES = "SELECT idx, kind, record_id, version, data, mac FROM ledger_leaves WHERE idx >= %s AND idx < %s ORDER BY idx"
+_HASHED = "SELECT idx, data FROM ledger_leaves WHERE idx >= %s AND idx < %s ORDER BY idx"  # the tree check alone
+_LEVEL0 = "SELECT idx, hashes, nodes FROM ledger_tiles WHERE level = 0 AND idx >= %s AND idx < %s"
 
 
-def _scan_leaves(lo: int, hi: int) -> tuple[dict[tuple[str, str], tuple], list[Finding]]:
-    """Per record (first version, its index, last version, its index, projection or None if deleted)
-    among leaves lo … hi − 1, and leaves whose index columns or version sequence are wrong."""
-    findings: list[Finding] = []
-    summary: dict[tuple[str, str], tuple] = {}
-    sql = "SELECT idx, kind, record_id, version, data FROM ledger_leaves WHERE idx >= %s AND idx < %s ORDER BY idx"
-    for idx, kind, rid, version, data in _raw_rows(sql, lo, hi):
-        try:
-            obj = orjson.loads(data)
-            key = (obj["kind"], obj["id"])
-            v, projection, fields = obj["version"], obj["projection"], obj["fields"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            findings.append(Finding("ledger_leaves", str(idx), "rewritten", "the leaf data is not a ledger leaf"))
-            continue
-        if (kind, rid, version) != (key[0], key[1], v):
-            findings.append(
-                Finding("ledger_leaves", str(idx), "rewritten", "the index columns disagree with the hashed leaf data")
-            )
-        seen = summary.get(key)
-        if seen is not None and v != seen[2] + 1:
-            findings.append(_version_finding(idx, key, v, seen[2]))
-        live = projection if fields is not None else None
-        summary[key] = (v, idx, v, idx, live) if seen is None else (seen[0], seen[1], v, idx, live)
-    return summary, findings
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The scans make millions of short-lived objects and no reference cycles: the cyclic collector
+    would only walk them (and, in a forked worker, everything inherited, copying its pages)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _version_finding(idx: int, key: tuple[str, str], version: int, previous: int) -> Finding:
-    what = "reordered" if version <= previous else "deleted"
-    return Finding("ledger_leaves", str(idx), what, f"{key[0]} {key[1]} version {version} follows version {previous}")
+def _scan(lo: int, hi: int, trusted: int, parse: bool) -> Chunk:
+    """Worker: the one pass over leaves lo … hi − 1 (lo a multiple of the tile width) and their
+    stored level-0 tiles."""
+    with _gc_paused():
+        stored = {
+            ix: (bytes(h), None if n is None else bytes(n))
+            for ix, h, n in _raw_rows(_LEVEL0, lo // TILE_WIDTH, -(-hi // TILE_WIDTH))
+        }
+        rows = _raw_rows(_LEAVES if parse else _HASHED, lo, hi)
+        return scan(rows, stored, lo, hi, trusted, _SHARED.get("mac"), parse)
 
 
 def _check_records(kind: str, bounds: tuple[Any, Any] | None) -> tuple[int, list[str]]:
@@ -199,14 +175,15 @@ def _check_records(kind: str, bounds: tuple[Any, Any] | None) -> tuple[int, list
     compare leaf hashes; returns the count and the record ids that differ (confirmed by the caller)."""
     latest, hashes = _SHARED["latest"], _SHARED["hashes"]
     projection = CURRENT[kind]
+    name = projection.name
     suspect: list[str] = []
     count = 0
     engine = _SHARED.get("engine") or _worker_engine()
-    with engine.connect() as conn:
-        for rid, fields in iter_fields(conn, projection, bounds=bounds):
+    with engine.connect() as conn, _gc_paused():
+        for rid, fields in iter_driver_fields(conn, projection, bounds=bounds):
             count += 1
             entry = latest.get((kind, rid))
-            if entry is None or entry[4] is None or entry[4] != projection.name:
+            if entry is None or entry[4] != name:
                 suspect.append(rid)  # unrecorded, recorded as deleted, or under an older projection
                 continue
             at = entry[3] * HASH
@@ -220,20 +197,27 @@ class _Auditor:
         self.conn, self.platform, self.workers = conn, platform, workers
         self.progress = progress or (lambda stage, done, total: None)
         self.report = AuditReport()
-        self.latest: dict[tuple[str, str], tuple] = {}  # → first v, its idx, last v, its idx, projection | None
+        # → first v, its idx (in the last range the record was in), last v, its idx, projection | None
+        self.latest: dict[tuple[str, str], tuple] = {}
+        self.procedures: dict[str, tuple[int, Any]] = {}  # code → (index, fields) of its last leaf
+        self.chunks: list[Chunk] = []
         self.pool: Any = None
 
     def find(self, table: str, rid: object, what: str, detail: str) -> None:
         self.report.findings.append(Finding(table, str(rid), what, detail))
 
-    def _map(self, fn: Any, jobs: list[tuple]) -> list[Any]:
+    def _map(self, fn: Any, jobs: list[tuple]) -> Iterator[Any]:
+        """The results in order, each as soon as it is there."""
         if self.pool is None:
-            return [fn(*job) for job in jobs]
-        return list(self.pool.map(fn, *zip(*jobs, strict=True))) if jobs else []
+            return (fn(*job) for job in jobs)
+        return self.pool.map(fn, *zip(*jobs, strict=True)) if jobs else iter(())
 
-    # 1 and 2: leaves and tree
+    # 1 and 2: leaves and tree, in one pass over the leaves
     def _jobs(self, size: int) -> list[tuple[int, int]]:
-        step = max(1, -(-size // (self.workers * 4)))  # a few chunks per worker, for the progress bar
+        """Ranges of whole tiles: a few per worker (for the progress bar), at most 256 tiles each (a
+        range's leaves are fetched at once on PostgreSQL)."""
+        step = -(-size // (self.workers * 4))
+        step = min(max(1, -(-step // TILE_WIDTH)), 256) * TILE_WIDTH
         return [(lo, min(lo + step, size)) for lo in range(0, size, step)]
 
     def size(self) -> tuple[int, int]:
@@ -241,83 +225,88 @@ class _Auditor:
         last = self.conn.execute(select(func.max(ledger_leaves.c.idx))).scalar()
         return head, max(head, -1 if last is None else int(last) + 1)
 
-    # 1 and 2: leaves and tree
-    def hashes(self, size: int, trusted_size: int, stored: dict[tuple[int, int], bytes]) -> list[bytes]:
-        jobs = [(lo, hi, trusted_size) for lo, hi in self._jobs(size)]
-        blobs = []
-        for n, (blob, findings) in enumerate(self._map(_hash_leaves, jobs), 1):
-            blobs.append(blob)
-            self.report.findings += findings
-            self.progress("hashes", n, len(jobs))
-        joined = b"".join(blobs)
-        hashes = [joined[i : i + HASH] for i in range(0, len(joined), HASH)]
-        for i in range(min(trusted_size, len(hashes))):
-            hashes[i] = _stored_hash(stored, i) or hashes[i]
-        self.report.leaves = len(hashes)
-        return hashes
+    def scan(self, size: int, trusted: int, parse: bool) -> bytes:
+        """Read every leaf once, in the workers: hashes, level-0 tiles, and (`parse`) all the rest the
+        later checks need. Returns the leaf hashes, 32 bytes each."""
+        jobs = [(lo, hi, trusted, parse) for lo, hi in self._jobs(size)]
+        for n, chunk in enumerate(self._map(_scan, jobs), 1):
+            self.chunks.append(chunk)
+            self.report.findings += chunk.gaps
+            self.progress("leaves", n, len(jobs))
+        self.report.leaves = size
+        return b"".join(c.hashes for c in self.chunks)
+
+    def unsigned(self) -> list[Finding]:
+        """Leaves whose MAC is missing or wrong (found in the pass), or the key itself missing."""
+        if self.platform.ledger_mac is None:
+            if any(chunk.saw_mac for chunk in self.chunks):
+                return [Finding("ledger_leaves", "*", "unsigned", "the ledger MAC key is missing from the key folder")]
+            return []
+        return [f for chunk in self.chunks for f in chunk.unsigned]
 
     def leaves(self, head: int, size: int) -> None:
-        jobs = self._jobs(size)
-        for n, (summary, findings) in enumerate(self._map(_scan_leaves, jobs), 1):
-            self.report.findings += findings
-            for key, (first_v, first_idx, last_v, last_idx, live) in summary.items():
-                seen = self.latest.get(key)
-                if seen is None and first_v != 1:
-                    self.report.findings.append(_version_finding(first_idx, key, first_v, 0))
-                elif seen is not None and first_v != seen[2] + 1:
-                    self.report.findings.append(_version_finding(first_idx, key, first_v, seen[2]))
-                self.latest[key] = (
-                    seen[0] if seen else first_v,
-                    seen[1] if seen else first_idx,
-                    last_v,
-                    last_idx,
-                    live,
-                )
-            self.progress("leaves", n, len(jobs))
+        """Each record's versions run 1, 2, … across the ranges the workers read; the head agrees."""
+        latest = self.latest
+        for chunk in self.chunks:
+            self.report.findings += chunk.leaves
+            summary = chunk.summary
+            for key in chunk.late:  # a first version other than 1, unless an earlier range had the record
+                if key not in latest:
+                    first_v, first_idx = summary[key][:2]
+                    self.report.findings.append(version_finding(first_idx, key, first_v, 0))
+            for key in summary.keys() & latest.keys():
+                first_v, first_idx = summary[key][:2]
+                if first_v != latest[key][2] + 1:
+                    self.report.findings.append(version_finding(first_idx, key, first_v, latest[key][2]))
+            latest.update(summary)  # first version and index: as in the last range that had the record
+            self.procedures.update(chunk.procedures)
         count = self.conn.execute(select(func.count()).select_from(ledger_leaves)).scalar_one()
         if head != size or count != size:
             self.find("ledger_head", 1, "rewritten", f"the head says {head} leaves, the table holds {count}")
 
-    def tree(
-        self, hashes: list[bytes], stored: dict[tuple[int, int], bytes], stored_nodes: dict[tuple[int, int], bytes]
-    ) -> _MemoryTiles:
-        self.progress("tree", 0, len(hashes))
-        rebuilt, nodes = _build_tiles(hashes)
+    def tree(self, hashes: bytes) -> _MemoryTiles:
+        """The levels above 0 rebuilt from the roots of the full level-0 tiles (which the workers
+        rebuilt and compared), compared with the stored ones; leaves whose stored hash differs named."""
+        size = len(hashes) // HASH
+        self.progress("tree", 0, size)
+        tops = [top for chunk in self.chunks for top in chunk.tops]
+        rebuilt, nodes = _build_tiles(tops, level=1)
+        stored, stored_nodes = {}, {}
+        above = select(ledger_tiles.c.level, ledger_tiles.c.idx, ledger_tiles.c.hashes, ledger_tiles.c.nodes)
+        for lv, ix, h, n in self.conn.execute(above.where(ledger_tiles.c.level > 0)):
+            stored[(lv, ix)] = bytes(h)
+            if n is not None:
+                stored_nodes[(lv, ix)] = bytes(n)
+        level0 = -(-size // TILE_WIDTH)
+        beyond = select(ledger_tiles.c.idx, ledger_tiles.c.nodes.is_not(None))
+        for ix, has_nodes in self.conn.execute(beyond.where(ledger_tiles.c.level == 0, ledger_tiles.c.idx >= level0)):
+            stored[(0, ix)] = b""
+            if has_nodes:
+                stored_nodes[(0, ix)] = b""
+        for chunk in self.chunks:
+            self.report.findings += chunk.tiles
         for key, blob in stored_nodes.items():  # tiles written before migration 0003 have none
             if nodes.get(key) != blob:
                 self.find(
                     "ledger_tiles", f"{key[0]}/{key[1]}", "rewritten", "stored interior nodes differ from the leaves"
                 )
-        bad_leaves = []
         for key, blob in rebuilt.items():
             if stored.get(key) != blob:
-                if key[0] == 0:
-                    base = key[1] * TILE_WIDTH
-                    theirs = stored.get(key, b"")
-                    bad_leaves += [
-                        base + k
-                        for k in range(len(blob) // HASH)
-                        if blob[k * HASH : (k + 1) * HASH] != theirs[k * HASH : (k + 1) * HASH]
-                    ]
-                else:
-                    self.find(
-                        "ledger_tiles",
-                        f"{key[0]}/{key[1]}",
-                        "rewritten",
-                        "stored interior hashes differ from the leaves",
-                    )
-        for key in stored.keys() - rebuilt.keys():
+                self.find(
+                    "ledger_tiles", f"{key[0]}/{key[1]}", "rewritten", "stored interior hashes differ from the leaves"
+                )
+        for key in sorted(stored.keys() - rebuilt.keys()):
             self.find("ledger_tiles", f"{key[0]}/{key[1]}", "inserted", "a tile beyond the leaves")
-        stored_at = {i: _stored_hash(stored, i) for i in bad_leaves}
-        by_hash = {h: i for i, h in stored_at.items() if h}
-        for i in bad_leaves:
-            j = by_hash.get(hashes[i])
+        bad = [b for chunk in self.chunks for b in chunk.bad]
+        by_hash = {h: i for i, h in bad if h}
+        for i, _ in bad:
+            j = by_hash.get(hashes[i * HASH : (i + 1) * HASH])
             if j is not None and j != i:
                 self.find("ledger_leaves", i, "reordered", f"holds the leaf recorded at index {j}")
             else:
                 self.find("ledger_leaves", i, "rewritten", "its data no longer hashes to the recorded leaf hash")
-        self.progress("tree", len(hashes), len(hashes))
-        return _MemoryTiles(rebuilt)
+        self.progress("tree", size, size)
+        return _MemoryTiles(rebuilt, hashes)
 
     # 3: checkpoints
     def checkpoints(
@@ -400,11 +389,14 @@ class _Auditor:
                 )
 
     # 4: records
-    def records(self, hashes: list[bytes]) -> None:
+    def records(self, hashes: bytes) -> None:
         jobs, live = [], {}
         for kind, projection in CURRENT.items():
-            key = projection.table.c[projection.key]
-            keys = list(self.conn.execute(select(key).order_by(key)).scalars())
+            with closing(driver_cursor(self.conn)) as cursor:  # integers or text: as the driver gives them
+                q = self.conn.dialect.identifier_preparer
+                column, table = q.quote(projection.key), q.format_table(projection.table)
+                cursor.execute(f"SELECT {column} FROM {table} ORDER BY {column}")
+                keys = [k for (k,) in cursor.fetchall()]
             live[kind] = {str(k) for k in keys}
             step = max(1, -(-len(keys) // self.workers))
             jobs += [(kind, (keys[i], keys[min(i + step, len(keys)) - 1])) for i in range(0, len(keys), step)]
@@ -421,7 +413,7 @@ class _Auditor:
         data = self.conn.execute(select(ledger_leaves.c.data).where(ledger_leaves.c.idx == idx)).scalar_one()
         return data.encode() if isinstance(data, str) else bytes(data)
 
-    def _confirm(self, kind: str, suspects: list[str], hashes: list[bytes]) -> None:
+    def _confirm(self, kind: str, suspects: list[str], hashes: bytes) -> None:
         """Check again in the audit's own snapshot (workers read their own) and name what differs."""
         projection = CURRENT[kind]
         now = load_fields(self.conn, projection, suspects) if suspects else {}
@@ -435,7 +427,7 @@ class _Auditor:
             under = BY_NAME.get(name, projection)
             if under is not projection:
                 fields = load_fields(self.conn, under, [rid]).get(rid, fields)
-            if leaf_hash(leaf_data(kind, rid, version, name, fields)) != hashes[idx]:
+            if leaf_hash(leaf_data(kind, rid, version, name, fields)) != hashes[idx * HASH : (idx + 1) * HASH]:
                 self._changed(under, rid, idx, fields, orjson.loads(self._leaf_data(idx))["fields"])
 
     def _procedures(self) -> None:
@@ -447,7 +439,11 @@ class _Auditor:
             if latest is None or latest[4] is None:
                 self.find("procedures", code, "inserted", "a procedure in force that the ledger never recorded")
                 continue
-            recorded = orjson.loads(self._leaf_data(latest[3]))["fields"]
+            read = self.procedures.get(code)
+            if read is not None and read[0] == latest[3]:
+                recorded = read[1]
+            else:
+                recorded = orjson.loads(self._leaf_data(latest[3]))["fields"]
             for name in sorted(fields):
                 if fields[name] != recorded.get(name):
                     self.find(
@@ -517,13 +513,12 @@ def audit(
         size = int(conn.execute(select(ledger_head.c.size)).scalar_one_or_none() or 0)
         workers = workers or os.cpu_count() or 1
         auditor = _Auditor(conn, platform, progress, workers if size >= _PARALLEL_FROM else 1)
-        stored, stored_nodes = _stored_tiles(conn)
         trusted = 0
         if from_checkpoint is not None:
             row = conn.execute(select(checkpoints).where(checkpoints.c.number == from_checkpoint)).first()
             if row is None:
                 raise ValueError(f"no checkpoint {from_checkpoint}")
-            if _MemoryTiles(stored).root(row.size) != bytes(row.root_hash):
+            if _MemoryTiles(_stored_tiles(conn)).root(row.size) != bytes(row.root_hash):
                 auditor.find(
                     "ledger_tiles",
                     "*",
@@ -533,16 +528,20 @@ def audit(
             else:
                 trusted = row.size
         _SHARED.clear()
-        _SHARED.update(url=platform.engine.url.render_as_string(hide_password=False), latest=auditor.latest)
+        _SHARED.update(
+            url=platform.engine.url.render_as_string(hide_password=False),
+            latest=auditor.latest,
+            mac=platform.ledger_mac,
+        )
         if auditor.workers == 1:
             _SHARED["engine"] = platform.engine
         try:
             if auditor.workers > 1:
                 auditor.pool = ProcessPoolExecutor(auditor.workers, mp_context=multiprocessing.get_context("fork"))
             head, size = auditor.size()
-            hashes = auditor.hashes(size, trusted, stored)
-            tree = auditor.tree(hashes, stored, stored_nodes)
-            auditor.checkpoints(tree, len(hashes), from_checkpoint or 0, witness_log, witness)
+            hashes = auditor.scan(size, trusted, parse=records)  # every leaf read here, once
+            tree = auditor.tree(hashes)
+            auditor.checkpoints(tree, size, from_checkpoint or 0, witness_log, witness)
             timings["tree check"] = time.perf_counter() - clock
             if not records:  # the tree check alone
                 auditor.report.timings = timings
@@ -551,23 +550,22 @@ def audit(
             auditor.leaves(head, size)
             timings["leaves"] = time.perf_counter() - clock
             clock = time.perf_counter()
+            _SHARED["hashes"] = hashes
             if auditor.pool is not None:  # fork again, now that the leaves are known, for the records
                 auditor.pool.shutdown()
-                _SHARED["hashes"] = b"".join(hashes)
                 auditor.pool = ProcessPoolExecutor(auditor.workers, mp_context=multiprocessing.get_context("fork"))
-            else:
-                _SHARED["hashes"] = b"".join(hashes)
             auditor.records(hashes)
             timings["records"] = time.perf_counter() - clock
             clock = time.perf_counter()
-            auditor.report.findings += unsigned_leaves(conn, platform.ledger_mac)
+            auditor.report.findings += auditor.unsigned()
             auditor.report.findings += meaning_findings(conn)  # signed content, certificates vs payloads
             auditor.report.findings += task_state_findings(conn)
             auditor.report.findings += seal_findings(conn, platform.ledger_mac)  # tokens: who may act
-            auditor.report.findings += audit_trail_findings(conn)
+            walk = WalkBuilder.joined(auditor.chunks)
+            auditor.report.findings += audit_trail_findings(conn, walk.audit)
             timings["signatures"] = time.perf_counter() - clock
             clock = time.perf_counter()
-            auditor.report.findings += rights_findings(conn)  # each change by someone who held the right
+            auditor.report.findings += rights_findings(conn, walk)  # each change by someone who held the right
             timings["rights"] = time.perf_counter() - clock
         finally:
             if auditor.pool is not None:

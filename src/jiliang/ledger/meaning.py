@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -134,9 +134,12 @@ def unsigned_leaves(conn: Connection, mac: Any) -> list[Any]:
     return found
 
 
-def audit_trail_findings(conn: Connection) -> list[Any]:
+def audit_trail_findings(
+    conn: Connection, audit_leaves: Iterable[tuple[int, str, dict[str, Any] | None]] | None = None
+) -> list[Any]:
     """The audit trail against the ledger's audit leaves: each event written since they began must
-    still have the digest recorded with its transaction; none may be missing or added."""
+    still have the digest recorded with its transaction; none may be missing or added. `audit_leaves`:
+    (index, projection, fields) of the audit leaves as the auditor's pass read them (else read here)."""
     from ..audit import audit_events, event_digest
     from ..audit_archive import archived_up_to
     from .append import AUDIT_KIND
@@ -145,10 +148,14 @@ def audit_trail_findings(conn: Connection) -> list[Any]:
     from .tables import ledger_leaves
 
     recorded: dict[int, str] = {}
-    stmt = select(ledger_leaves.c.data).where(ledger_leaves.c.kind == AUDIT_KIND)
-    for (data,) in conn.execution_options(yield_per=5000).execute(stmt):
-        fields = parse_leaf(bytes(data)).fields or {}
-        recorded.update((int(i), digest) for i, digest in fields.get("events", ()))
+    if audit_leaves is None:
+        stmt = select(ledger_leaves.c.data).where(ledger_leaves.c.kind == AUDIT_KIND)
+        for (data,) in conn.execution_options(yield_per=5000).execute(stmt):
+            fields = parse_leaf(bytes(data)).fields or {}
+            recorded.update((int(i), digest) for i, digest in fields.get("events", ()))
+    else:
+        for _, _, leaf_fields in audit_leaves:
+            recorded.update((int(i), digest) for i, digest in (leaf_fields or {}).get("events", ()))
     if not recorded:
         return []  # a trail older than its ledgering
     found = []

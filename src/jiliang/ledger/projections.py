@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,7 +39,18 @@ from ..registry.tables import (
 )
 from ..verification.tables import measurement_points, record_standards, signoffs, tasks, verification_records
 
-__all__ = ["Child", "Fields", "Projection", "Shape", "CURRENT", "BY_NAME", "plain", "load_fields", "iter_fields"]
+__all__ = [
+    "Child",
+    "Fields",
+    "Projection",
+    "Shape",
+    "CURRENT",
+    "BY_NAME",
+    "plain",
+    "load_fields",
+    "iter_fields",
+    "iter_driver_fields",
+]
 
 
 def plain(value: Any) -> Any:
@@ -401,3 +413,137 @@ def iter_fields(
             return
         yield from _rows_with_children(conn, projection, rows)
         last = rows[-1][projection.key_at]
+
+
+# --- the auditor's reader: the same fields as iter_fields, from the driver's own cursor -------------
+
+
+class _Converter:
+    """Turns driver rows (the shape's columns first, then any others) into Fields exactly as
+    SQLAlchemy's result processing followed by `Shape.row` does, in one pass per row: each column's
+    processor and the conversion to a field value are decided once, not per value."""
+
+    def __init__(self, dialect: Any, table: Table, names: Sequence[str], shape: Shape) -> None:
+        procs = [table.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in names]
+        convert = set(shape.convert)
+        self.columns, self.ints, self.documents = shape.columns, shape.ints, shape.documents
+        self.procs = tuple((i, p) for i, p in enumerate(procs) if p is not None and i not in convert)
+        self.convert = tuple((i, _then_plain(procs[i])) for i in shape.convert)
+
+    def __call__(self, row: Sequence[Any]) -> tuple[list[Any], Fields]:
+        """The row's values after SQLAlchemy's processing (the key and digested columns, for the
+        caller), and its fields."""
+        values = list(row)
+        for i, proc in self.procs:
+            v = values[i]
+            if v is not None:
+                values[i] = proc(v)
+        checked = True
+        for i, conv in self.convert:
+            v = values[i]
+            if v is not None:
+                v = values[i] = conv(v)
+                if type(v) is not str:  # a float takes the reference serialiser
+                    checked = False
+        for i in self.ints:
+            v = values[i]
+            if v is not None and not -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT:
+                checked = False
+        for i in self.documents:
+            v = values[i]
+            if v is not None and fast_scan(v) is not True:
+                checked = False
+        out = Fields(zip(self.columns, values, strict=False))  # the shape's columns come first
+        out.checked = checked
+        return values, out
+
+
+def _then_plain(proc: Any) -> Any:
+    if proc is None:
+        return plain
+    return lambda v: plain(proc(v))
+
+
+@dataclass(frozen=True)
+class _DriverReader:
+    """How to read one projection's rows with the driver's own cursor on one dialect."""
+
+    sql: dict[tuple[bool, bool], str]  # (within bounds, after a key) → the statement
+    convert: _Converter
+    children: tuple[tuple[Child, str, _Converter], ...]  # each child: its statement (for "{marks}"), converter
+
+    @classmethod
+    def of(cls, dialect: Any, projection: Projection) -> _DriverReader:
+        prep, mark = dialect.identifier_preparer, "?" if dialect.paramstyle == "qmark" else "%s"
+        key = prep.quote(projection.key)
+        columns = ", ".join(prep.quote(c) for c in projection.selected)
+        base = f"SELECT {columns} FROM {prep.format_table(projection.table)}"
+        where = {  # after a key, the range starts there: SQLite would search from the lower bound on
+            (False, False): "",
+            (True, False): f" WHERE {key} >= {mark} AND {key} <= {mark}",
+            (False, True): f" WHERE {key} > {mark}",
+            (True, True): f" WHERE {key} > {mark} AND {key} <= {mark}",
+        }
+        sql = {k: f"{base}{w} ORDER BY {key} LIMIT {mark}" for k, w in where.items()}
+        children = []
+        for child in projection.children:
+            parent = prep.quote(child.parent)
+            order = ", ".join(prep.quote(c) for c in (child.parent, *child.order))
+            stmt = (
+                f"SELECT {', '.join(prep.quote(c) for c in (*child.columns, child.parent))} "
+                f"FROM {prep.format_table(child.table)} WHERE {parent} IN ({{marks}}) ORDER BY {order}"
+            )
+            names = (*child.columns, child.parent)
+            children.append((child, stmt, _Converter(dialect, child.table, names, child.shape)))
+        return cls(sql, _Converter(dialect, projection.table, projection.selected, projection.shape), tuple(children))
+
+
+_readers: dict[tuple[str, str], _DriverReader] = {}
+
+
+def _driver_cursor(conn: Connection) -> Any:
+    """A cursor of the driver itself, as SQLAlchemy would use it (text results on PostgreSQL too)."""
+    if not conn.in_transaction():
+        conn.begin()
+    return conn.connection.cursor()
+
+
+def iter_driver_fields(
+    conn: Connection, projection: Projection, batch: int = 5000, bounds: tuple[Any, Any] | None = None
+) -> Iterator[tuple[str, Fields]]:
+    """What `iter_fields` yields (every live row within `bounds` with its fields, in key order), read
+    with the driver's own cursor and converted without SQLAlchemy's per-row work: the auditor reads
+    every row there is this way."""
+    reader = _readers.get((conn.dialect.name, projection.name))
+    if reader is None:
+        reader = _readers[(conn.dialect.name, projection.name)] = _DriverReader.of(conn.dialect, projection)
+    n, at, mark = len(projection.columns), projection.key_at, "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    digests = [(n + k, c + "_sha256") for k, c in enumerate(projection.digests)]
+    last: Any = None
+    with closing(_driver_cursor(conn)) as cursor:
+        while True:
+            if last is None:
+                params = (*(bounds or ()), batch)
+            else:
+                params = (last, *(bounds[1:] if bounds else ()), batch)
+            cursor.execute(reader.sql[(bounds is not None, last is not None)], params)
+            rows = [reader.convert(r) for r in cursor.fetchall()]
+            if not rows:
+                return
+            kids: list[tuple[str, dict[Any, list[Fields]]]] = []
+            for child, stmt, convert in reader.children:
+                grouped: dict[Any, list[Fields]] = {}
+                parents = [values[at + 1] for values, _ in rows]
+                for part in _chunks(parents):
+                    cursor.execute(stmt.format(marks=", ".join([mark] * len(part))), tuple(part))
+                    for values, fields in map(convert, cursor.fetchall()):
+                        grouped.setdefault(values[-1], []).append(fields)
+                kids.append((child.name, grouped))
+            for values, out in rows:
+                for k, name in digests:
+                    out[name] = _sha256(values[k])
+                for name, grouped in kids:
+                    children = out[name] = grouped.get(values[at + 1], [])
+                    out.checked = out.checked and all(r.checked for r in children)
+                yield str(values[at]), out
+            last = rows[-1][0][at]

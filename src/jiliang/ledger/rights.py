@@ -10,15 +10,18 @@ administrator. Leaves written before audit leaves named their records are not ju
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, case, null, select
+from sqlalchemy import Connection, select
 
+from ..bulk import driver_cursor
 from .append import AUDIT_KIND, AUDIT_PROJECTION
 from .projections import CURRENT
+from .scan import WalkBuilder
 from .tables import ledger_leaves as _leaves
 
 __all__ = ["rights_findings", "RIGHTS"]
@@ -76,17 +79,17 @@ class _Transaction:
     actions: frozenset[str] = frozenset()
 
 
-def _transactions(conn: Connection) -> tuple[dict[int, tuple[int, _Transaction]], int | None]:
+def _transactions(
+    conn: Connection, audit_leaves: Iterable[tuple[int, str, dict[str, Any] | None]]
+) -> tuple[dict[int, tuple[int, _Transaction]], int | None]:
     """Audit leaf index → (records before it, its actors); and the first index judged."""
     from ..audit import audit_events
 
     spans: dict[int, tuple[int, list[int]]] = {}
-    stmt = select(_leaves.c.idx, _leaves.c.data).where(_leaves.c.kind == AUDIT_KIND).order_by(_leaves.c.idx)
-    for idx, data in conn.execution_options(yield_per=5000).execute(stmt):
-        leaf = orjson.loads(bytes(data))
-        if leaf["projection"] != AUDIT_PROJECTION:
+    for idx, projection, fields in audit_leaves:
+        if projection != AUDIT_PROJECTION:
             continue
-        spans[idx] = (leaf["fields"]["records"], [int(i) for i, _ in leaf["fields"]["events"]])
+        spans[idx] = (fields["records"], [int(i) for i, _ in fields["events"]])  # type: ignore[index]
     if not spans:
         return {}, None
     wanted = sorted({e for _, ids in spans.values() for e in ids})
@@ -109,18 +112,26 @@ def _transactions(conn: Connection) -> tuple[dict[int, tuple[int, _Transaction]]
     return out, min(idx - records for idx, (records, _) in out.items())
 
 
-_NEEDS_FIELDS = frozenset({"user", *_OF_AN_INSTITUTION})
+# A leaf as the walk holds it: (index, kind, record id, version, fields) for the kinds judged leaf by
+# leaf, (first index, kind, count) for a run of leaves of another kind (scan.WalkBuilder).
+Entry = tuple[Any, ...]
 
 
-Leaf = tuple[int, str, str, int, dict[str, Any] | None]  # index, kind, record id, version, fields
-
-
-def _walk(conn: Connection, start: int) -> Iterator[Leaf]:
-    data = case((_leaves.c.kind.in_(_NEEDS_FIELDS), _leaves.c.data), else_=null())  # only what is read
-    columns = (_leaves.c.idx, _leaves.c.kind, _leaves.c.record_id, _leaves.c.version, data)
-    stmt = select(*columns).where(_leaves.c.idx >= start).order_by(_leaves.c.idx)
-    for idx, kind, rid, version, blob in conn.execution_options(yield_per=5000).execute(stmt):
-        yield idx, kind, rid, version, None if blob is None else orjson.loads(bytes(blob))["fields"]
+def _read_leaves(conn: Connection) -> WalkBuilder:
+    """The walk, read here (the auditor hands over the one its pass over the leaves made)."""
+    walk = WalkBuilder()
+    sql = "SELECT idx, kind, record_id, version, data FROM ledger_leaves ORDER BY idx"
+    with closing(driver_cursor(conn)) as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(5000):
+            for idx, kind, rid, version, data in rows:
+                try:
+                    obj = orjson.loads(data)
+                    obj["kind"], obj["id"], obj["version"], obj["projection"], obj["fields"]  # noqa: B018 - a leaf
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    obj = None
+                walk.add(idx, kind, rid, version, obj)
+    return walk.done()
 
 
 def _allowed(
@@ -184,38 +195,64 @@ def _own_or_staff(
     return False
 
 
-def rights_findings(conn: Connection) -> list[Any]:
+def rights_findings(conn: Connection, leaves: WalkBuilder | None = None) -> list[Any]:
+    """Every leaf judged by the rights its transaction's actors held then. `leaves`: the walk the
+    auditor's pass over the leaves made (else the leaves are read here)."""
     from .auditor import Finding
 
-    spans, start = _transactions(conn)
+    leaves = leaves if leaves is not None else _read_leaves(conn)
+    spans, start = _transactions(conn, leaves.audit)
     if start is None:
         return []
     people: dict[int, Person] = {}
-    # the people as their leaves before the first judged leaf left them
-    before = select(_leaves.c.data).where(_leaves.c.kind == "user", _leaves.c.idx < start).order_by(_leaves.c.idx)
-    for (data,) in conn.execution_options(yield_per=5000).execute(before):
-        leaf = orjson.loads(bytes(data))
-        if leaf["fields"] is None:
-            people.pop(int(leaf["id"]), None)
+    for idx, rid, fields in leaves.users:  # the people as their leaves before the first judged leaf left them
+        if idx >= start:
+            break
+        if fields is None:
+            people.pop(int(rid), None)
         else:
-            people[int(leaf["id"])] = Person.of(leaf["fields"])
+            people[int(rid)] = Person.of(fields)
     owner: dict[int, _Transaction] = {}  # leaf index → its transaction
     for idx, (records, txn) in spans.items():
-        for i in range(idx - records, idx):
-            owner[i] = txn
-    judge = _Judge(owner, people, Finding)
-    pending: list[Leaf] = []
-    for leaf in _walk(conn, start):
-        if leaf[1] == AUDIT_KIND:
+        owner.update(dict.fromkeys(range(idx - records, idx), txn))
+    judge = _Judge(owner, people, Finding, lambda lo, hi: _record_ids(conn, lo, hi))
+    pending: list[Entry] = []
+    for entry in leaves.walk:
+        if len(entry) == 3:  # a run of leaves of one kind: cut where the transaction changes
+            first, kind, count = entry
+            i, end = max(first, start), first + count
+            while i < end:
+                by, j = owner.get(i), i + 1
+                while j < end and owner.get(j) is by:
+                    j += 1
+                if by is None:  # the platform's own: each leaf judged at once, the first with what is pending
+                    pending.append((i, kind, 1))
+                    judge(pending)
+                    pending = []
+                    if j > i + 1:
+                        judge([(i + 1, kind, j - i - 1)])
+                else:
+                    pending.append((i, kind, j - i))
+                i = j
+            continue
+        if entry[0] < start:
+            continue
+        if entry[1] == AUDIT_KIND:
             judge(pending)
             pending = []
             continue
-        pending.append(leaf)
-        if leaf[0] not in owner:  # the platform's own transaction: judged at once
+        pending.append(entry)
+        if entry[0] not in owner:  # the platform's own transaction: judged at once
             judge(pending)
             pending = []
     judge(pending)
     return judge.found
+
+
+def _record_ids(conn: Connection, lo: int, hi: int) -> list[tuple[int, str]]:
+    """(index, record id) of leaves lo … hi − 1: the runs' ids, looked up only to name them."""
+    stmt = select(_leaves.c.idx, _leaves.c.record_id).where(_leaves.c.idx >= lo, _leaves.c.idx < hi)
+    return [(int(i), str(r)) for i, r in conn.execute(stmt.order_by(_leaves.c.idx))]
 
 
 _AMENDING = frozenset({"certificate.superseded", "certificate.revoked"})
@@ -225,18 +262,31 @@ class _Judge:
     """Judges one transaction's leaves at a time, by the rights held before it; then applies its user
     leaves (the rights held from then on) and notes the records it approved (signed for good)."""
 
-    def __init__(self, owner: dict[int, _Transaction], people: dict[int, Person], finding: Any) -> None:
-        self.owner, self.people, self.finding = owner, people, finding
+    def __init__(self, owner: dict[int, _Transaction], people: dict[int, Person], finding: Any, ids: Any) -> None:
+        self.owner, self.people, self.finding, self.ids = owner, people, finding, ids
         self.approved: set[int] = set()
         self.found: list[Any] = []
 
     def _name(self, kind: str, rid: str, why: str) -> None:
         self.found.append(self.finding(_TABLES.get(kind, kind), rid, "unauthorised", why))
 
-    def __call__(self, leaves: list[Leaf]) -> None:
+    def _without_right(self, idx: int, kind: str, rid: str, txn: _Transaction | None) -> None:
+        actors = [PLATFORM] if txn is None else sorted(txn.actors, key=str)
+        who = ", ".join("the platform" if a is PLATFORM else f"user {a}" for a in actors)
+        self._name(kind, rid, f"leaf {idx} was written by {who}, without the right to change a {kind} then")
+
+    def __call__(self, entries: list[Entry]) -> None:
         people = self.people
-        born = {int(rid) for _, kind, rid, _, fields in leaves if kind == "user" and fields and int(rid) not in people}
-        for idx, kind, rid, version, fields in leaves:
+        born = {int(e[2]) for e in entries if len(e) == 5 and e[1] == "user" and e[4] and int(e[2]) not in people}
+        for entry in entries:
+            if len(entry) == 3:  # a run: its kind's rights do not depend on the record, one judgement
+                first, kind, count = entry
+                txn = self.owner.get(first)
+                if (txn is None or txn.known) and not _allowed(kind, "", None, txn, people, born):
+                    for idx, rid in self.ids(first, first + count):
+                        self._without_right(idx, kind, rid, txn)
+                continue
+            idx, kind, rid, version, fields = entry
             txn = self.owner.get(idx)
             if kind == "verification_record" and int(rid) in self.approved:
                 self._name(kind, rid, f"leaf {idx} is a later version of a record already approved and signed")
@@ -245,10 +295,11 @@ class _Judge:
             if txn is not None and not txn.known:
                 continue  # who acted is no longer in the trail: archived, or deleted (named by the trail check)
             if not _allowed(kind, rid, fields, txn, people, born):
-                actors = [PLATFORM] if txn is None else sorted(txn.actors, key=str)
-                who = ", ".join("the platform" if a is PLATFORM else f"user {a}" for a in actors)
-                self._name(kind, rid, f"leaf {idx} was written by {who}, without the right to change a {kind} then")
-        for _, kind, rid, _, fields in leaves:
+                self._without_right(idx, kind, rid, txn)
+        for entry in entries:
+            if len(entry) == 3:
+                continue
+            _, kind, rid, _, fields = entry
             if kind == "user":
                 if fields is None:
                     people.pop(int(rid), None)
