@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import hmac
 import time
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, bindparam, select, true
+from sqlalchemy import ColumnElement, Connection, Date, Select, bindparam, case, select, true
 
 from ..auth import Actor
 from ..errors import NotFound
+from ..listing import JsonList, Page, json_item, json_pick
 from ..registry.access import instrument_filter
 from ..registry.tables import institutions, instruments
 from .service import status_on
@@ -20,6 +22,8 @@ from .signing import verify_signature
 from .tables import certificates, signing_keys
 
 __all__ = [
+    "certificates_page",
+    "status_sql",
     "list_certificates",
     "visible_clause",
     "get_certificate",
@@ -71,6 +75,20 @@ def _visible(conn: Connection, actor: Actor) -> Any:
     return select(certificates).where(visible_clause(conn, actor))
 
 
+def _newest_first(
+    q: Select[Any], institution_code: str | None, limit: int, offset: int, before: int | None
+) -> Select[Any]:
+    """Newest first: those issued before the id `before` (keyset), or past `offset` rows."""
+    if before is not None:
+        q, offset = q.where(certificates.c.id < before), 0
+    if institution_code:
+        q = q.where(
+            certificates.c.institution_id
+            == select(institutions.c.id).where(institutions.c.code == institution_code).scalar_subquery()
+        )
+    return q.order_by(certificates.c.id.desc()).limit(limit).offset(offset)
+
+
 def list_certificates(
     conn: Connection,
     actor: Actor,
@@ -79,16 +97,70 @@ def list_certificates(
     offset: int = 0,
     before: int | None = None,
 ) -> list[Any]:
-    """Newest first: those issued before the id `before` (keyset), or past `offset` rows."""
-    q = _visible(conn, actor)
-    if before is not None:
-        q, offset = q.where(certificates.c.id < before), 0
-    if institution_code:
-        q = q.where(
-            certificates.c.institution_id
-            == select(institutions.c.id).where(institutions.c.code == institution_code).scalar_subquery()
-        )
-    return list(conn.execute(q.order_by(certificates.c.id.desc()).limit(limit).offset(offset)).all())
+    return list(conn.execute(_newest_first(_visible(conn, actor), institution_code, limit, offset, before)).all())
+
+
+def status_sql() -> ColumnElement[str]:
+    """service.status_on as a SQL expression over `certificates`; the day is the parameter `today`."""
+    c = certificates.c
+    return case(
+        (c.status.in_(("revoked", "superseded")), c.status),
+        (c.valid_until < bindparam("today", type_=Date), "expired"),  # NULL: never expires
+        else_="valid",
+    )
+
+
+# certificate_summary's values from the signed payload, in its order after the columns
+_FROM_PAYLOAD = {
+    "institution": "issuer.code",
+    "instrument": "instrument.name",
+    "serial_no": "instrument.serial_no",
+    "conclusion": "conclusion",
+    "supersedes": "supersedes",
+    "qr": "verify_path",
+}
+
+
+def _summary(columns: Mapping[str, ColumnElement[Any]]) -> dict[str, ColumnElement[Any]]:
+    fields = {name: columns[name] for name in ("number", "kind", "status", "current_status", "issued_at")}
+    fields["valid_until"] = columns["valid_until"]
+    return fields | {name: json_item(columns["picked"], i) for i, name in enumerate(_FROM_PAYLOAD)}
+
+
+def _picked(columns: Mapping[str, ColumnElement[Any]]) -> ColumnElement[Any]:
+    return json_pick(columns["payload"], *_FROM_PAYLOAD.values())  # each page row's payload parsed once
+
+
+_c = certificates.c
+_SUMMARIES = JsonList(
+    [
+        _c.id,
+        _c.number,
+        _c.kind,
+        _c.status,
+        status_sql().label("current_status"),
+        _c.issued_at,
+        _c.valid_until,
+        _c.payload,
+    ],
+    _summary,
+    derived={"picked": _picked},
+    descending=True,
+)
+
+
+def certificates_page(
+    conn: Connection,
+    actor: Actor,
+    today: date,
+    institution_code: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    before: int | None = None,
+) -> Page:
+    """The API's page of certificate summaries (routes.certificate_summary), written by the database."""
+    q = _SUMMARIES.select().where(visible_clause(conn, actor))
+    return _SUMMARIES.fetch(conn, _newest_first(q, institution_code, limit, offset, before), {"today": today})
 
 
 def get_certificate(conn: Connection, actor: Actor, number: str) -> Any:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from ..auth import confirm_password
 from ..deps import ActorDep, ConnDep, PlatformDep
-from ..listing import CURSOR_HELP, json_page
+from ..listing import CURSOR_HELP, page_response
 from ..platform import shanghai_today
 from . import keys, queries, service
 
@@ -49,8 +49,8 @@ def get_certificates(
     cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
 ) -> Response:
     limit = min(limit, 1000)
-    rows = queries.list_certificates(conn, actor, institution, limit, offset, cursor)
-    return json_page(request, [certificate_summary(c) for c in rows], rows[-1].id if rows else None, limit)
+    page = queries.certificates_page(conn, actor, shanghai_today(), institution, limit, offset, cursor)
+    return page_response(request, page, limit)
 
 
 @router.get("/certificates/{number}")

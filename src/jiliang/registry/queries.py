@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, Date, Select, bindparam, case, func, select
 
 from ..audit import history
 from ..auth import Actor
 from ..errors import Forbidden
+from ..listing import JsonList, Page
 from ..measurement.procedure import Procedure
 from .access import approvable_districts, ensure_instrument_visible, instrument_filter
 from .label import instrument_status
+from .periods import DUE_SOON_DAYS
 from .tables import (
     catalogue_items,
     catalogue_types,
@@ -28,6 +30,10 @@ from .tables import (
 )
 
 __all__ = [
+    "due_status_sql",
+    "due_on",
+    "instruments_page",
+    "instrument_status_counts",
     "list_instruments",
     "instrument_detail",
     "pending_owners",
@@ -46,15 +52,72 @@ def instrument_row(row: Any, today: date) -> dict[str, Any]:
     return d
 
 
-def list_instruments(
-    conn: Connection, actor: Actor, today: date, limit: int = 200, offset: int = 0, after: int | None = None
-) -> list[dict]:
-    """A page in id order: after the id `after` (keyset), or past `offset` rows."""
-    q = select(instruments).where(instrument_filter(conn, actor))
+def due_status_sql() -> ColumnElement[str]:
+    """registry.label.instrument_status as a SQL expression over `instruments`, for lists and counts; the
+    day is given when it runs (`due_on(today)`)."""
+    i = instruments.c
+    today, soon = bindparam("due_today", type_=Date), bindparam("due_soon", type_=Date)
+    return case(
+        (i.status == "scrapped", "scrapped"),
+        (i.barred.is_(True), "barred"),
+        (i.replace_by.is_not(None), case((i.replace_by < today, "overdue"), else_="in_date")),
+        (i.last_verified_on.is_(None), "never_verified"),
+        (i.valid_until.is_(None), "unknown"),  # periods.due_status: no end date known, never overdue
+        (i.valid_until < today, "overdue"),
+        (i.valid_until <= soon, "due_soon"),
+        else_="in_date",
+    )
+
+
+def due_on(today: date) -> dict[str, date]:
+    """The parameters of `due_status_sql` on `today`."""
+    return {"due_today": today, "due_soon": today + timedelta(days=DUE_SOON_DAYS)}
+
+
+_DUE = due_status_sql()  # built once, like the list: a request only binds the day
+_INSTRUMENTS = JsonList(
+    [c for c in instruments.c if c.name != "label_token"] + [_DUE.label("due_status")]
+)  # the QR token: detail only
+
+
+def _instruments(
+    conn: Connection, actor: Actor, limit: int, offset: int, after: int | None, status: str | None
+) -> Select[Any]:
+    """A page in id order: after the id `after` (keyset), or past `offset` rows; of one status if given."""
+    q = _INSTRUMENTS.select().where(instrument_filter(conn, actor))
+    if status is not None:
+        q = q.where(_DUE == status)
     if after is not None:
-        q = q.where(instruments.c.id > after)
-    rows = conn.execute(q.order_by(instruments.c.id).limit(limit).offset(0 if after is not None else offset)).all()
-    return [instrument_row(r, today) for r in rows]
+        q, offset = q.where(instruments.c.id > after), 0
+    return q.order_by(instruments.c.id).limit(limit).offset(offset)
+
+
+def instruments_page(
+    conn: Connection, actor: Actor, today: date, limit: int = 200, offset: int = 0, after: int | None = None
+) -> Page:
+    """The API's page of instruments (registry.routes), its JSON written by the database."""
+    return _INSTRUMENTS.fetch(conn, _instruments(conn, actor, limit, offset, after, None), due_on(today))
+
+
+def list_instruments(
+    conn: Connection,
+    actor: Actor,
+    today: date,
+    limit: int = 200,
+    offset: int = 0,
+    after: int | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """The same page as rows, for the pages; `status` keeps only the instruments of that status."""
+    rows = conn.execute(_instruments(conn, actor, limit, offset, after, status), due_on(today))
+    return [dict(r._mapping) for r in rows]
+
+
+def instrument_status_counts(conn: Connection, actor: Actor, today: date) -> dict[str, int]:
+    """How many instruments the actor may see stand at each status (one grouped query)."""
+    listed = select(_DUE.label("due_status")).where(instrument_filter(conn, actor)).subquery()
+    counted = select(listed.c.due_status, func.count()).group_by(listed.c.due_status)
+    return {status: n for status, n in conn.execute(counted, due_on(today))}
 
 
 def instrument_detail(conn: Connection, actor: Actor, instrument_id: int, today: date) -> dict[str, Any]:

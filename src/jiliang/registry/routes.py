@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from ..audit import history
 from ..deps import ActorDep, ConnDep, PlatformDep
 from ..errors import Forbidden
-from ..listing import CURSOR_HELP, json_page
+from ..listing import CURSOR_HELP, page_response
 from ..platform import shanghai_today
 from . import catalogue_admin, queries, service
 from .access import ensure_instrument_visible
@@ -133,8 +133,8 @@ def get_instruments(
     cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
 ) -> Response:
     limit = min(limit, 1000)
-    rows = queries.list_instruments(conn, actor, shanghai_today(), limit, offset, cursor)
-    return json_page(request, rows, rows[-1]["id"] if rows else None, limit)
+    page = queries.instruments_page(conn, actor, shanghai_today(), limit, offset, cursor)
+    return page_response(request, page, limit)
 
 
 @router.get("/instruments/{instrument_id}", tags=["registry 登记"], summary="器具及其完整历史 / with its history")

@@ -4,61 +4,78 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy import Connection, Select, false, func, select
 
 from ..auth import Actor
 from ..errors import NotFound
+from ..listing import JsonList, Page
 from ..registry.tables import instruments, owners, users
 from .tables import measurement_points, record_standards, signoffs, tasks, verification_records
 
-__all__ = ["task_queue", "task_counts", "task_detail", "record_detail"]
+__all__ = ["task_queue", "tasks_page", "task_counts", "task_detail", "record_detail"]
 
 
-def _queue(actor: Actor) -> tuple[Select[Any], ColumnElement[str]]:
-    """The institution's tasks joined to their open record, and the stage each stands at."""
-    active = verification_records.alias("active")
-    stage = func.coalesce(active.c.status, tasks.c.state).label("state")
-    q = (
-        select(stage)
-        .select_from(tasks)
-        .outerjoin(
-            active,
-            (active.c.task_id == tasks.c.id) & active.c.status.in_(("recorded", "checked")),
-        )
-        .where(tasks.c.institution_id == actor.institution_id)
-    )
-    return q.add_columns(active.c.id.label("record_id")), stage
+# each task joined to its open record; an open task stands at its record's stage
+_ACTIVE = verification_records.alias("active")
+_STAGE = func.coalesce(_ACTIVE.c.status, tasks.c.state)
+_QUEUE = (
+    tasks.outerjoin(_ACTIVE, (_ACTIVE.c.task_id == tasks.c.id) & _ACTIVE.c.status.in_(("recorded", "checked")))
+    .join(instruments, instruments.c.id == tasks.c.instrument_id)
+    .join(owners, owners.c.id == instruments.c.owner_id)
+)
+_TASKS = JsonList(
+    [
+        _STAGE.label("state"),
+        _ACTIVE.c.id.label("record_id"),
+        *(c for c in tasks.c if c.name != "state"),
+        instruments.c.name.label("instrument_name"),
+        instruments.c.serial_no,
+        instruments.c.item_code,
+        owners.c.name.label("owner_name"),
+    ],
+    utc_suffix="Z",  # as the framework's encoder wrote the queue's times before
+)
+
+
+def _listed(actor: Actor, state: str | None) -> Select[Any]:
+    """The institution's tasks with where each stands: assigned, recorded, checked or issued, with the
+    instrument and its owner's name, in id order."""
+    q = _TASKS.select().select_from(_QUEUE).where(tasks.c.institution_id == actor.institution_id)
+    if state:
+        q = q.where(_STAGE == state)
+    return q.order_by(tasks.c.id)
 
 
 def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """The institution's tasks with where each stands: assigned, recorded, checked or issued (an open
-    task's stage is its current record's)."""
+    """The first `limit` tasks of the institution's queue (for the pages)."""
     if actor.institution_id is None:
         return []
-    q, stage = _queue(actor)
-    q = (
-        q.add_columns(
-            *(c for c in tasks.c if c.name != "state"),
-            instruments.c.name.label("instrument_name"),
-            instruments.c.serial_no,
-            instruments.c.item_code,
-            owners.c.name.label("owner_name"),
-        )
-        .join(instruments, instruments.c.id == tasks.c.instrument_id)
-        .join(owners, owners.c.id == instruments.c.owner_id)
-    )
-    if state:
-        q = q.where(stage == state)
-    return [dict(r._mapping) for r in conn.execute(q.order_by(tasks.c.id).limit(limit))]
+    return [dict(r._mapping) for r in conn.execute(_listed(actor, state).limit(limit))]
+
+
+def tasks_page(
+    conn: Connection, actor: Actor, state: str | None = None, limit: int = 200, after: int | None = None
+) -> Page:
+    """The API's page of the queue after the task id `after`, its JSON written by the database."""
+    q = _listed(actor, state)
+    if actor.institution_id is None:
+        q = q.where(false())  # only institutions have a queue
+    if after is not None:
+        q = q.where(tasks.c.id > after)
+    return _TASKS.fetch(conn, q.limit(limit))
 
 
 def task_counts(conn: Connection, actor: Actor) -> dict[str, int]:
     """How many of the institution's tasks stand at each stage (one grouped query)."""
     if actor.institution_id is None:
         return {}
-    q, stage = _queue(actor)
-    counted = q.with_only_columns(stage).subquery()
-    return {s: n for s, n in conn.execute(select(counted.c.state, func.count()).group_by(counted.c.state))}
+    staged = (
+        select(_STAGE.label("state"))
+        .select_from(_QUEUE)
+        .where(tasks.c.institution_id == actor.institution_id)
+        .subquery()
+    )
+    return {s: n for s, n in conn.execute(select(staged.c.state, func.count()).group_by(staged.c.state))}
 
 
 def task_detail(conn: Connection, actor: Actor, task_id: int) -> dict[str, Any]:

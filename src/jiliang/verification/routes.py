@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from ..auth import confirm_password
 from ..deps import ActorDep, ConnDep, PlatformDep
+from ..listing import CURSOR_HELP, page_response
 from . import queries, service
 
 __all__ = ["router"]
@@ -32,9 +33,17 @@ def apply(body: ApplicationBody, actor: ActorDep, platform: PlatformDep) -> dict
     return {"task_ids": task_ids}
 
 
-@router.get("/tasks", summary="本机构任务队列 / your institution's task queue")
-def get_tasks(actor: ActorDep, conn: ConnDep, state: str | None = None) -> list[dict[str, Any]]:
-    return queries.task_queue(conn, actor, state)
+@router.get("/tasks", summary="本机构任务队列 / your institution's task queue", response_model=list[dict[str, Any]])
+def get_tasks(
+    request: Request,
+    actor: ActorDep,
+    conn: ConnDep,
+    state: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 200,
+    cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
+) -> Response:
+    limit = min(limit, 1000)
+    return page_response(request, queries.tasks_page(conn, actor, state, limit, cursor), limit)
 
 
 @router.get("/tasks/{task_id}")
