@@ -3,7 +3,6 @@ and one instrument's page with its history and the transfer, relocate and scrap 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
@@ -61,23 +60,25 @@ def instrument_list(
     status: Annotated[str, Query(max_length=20)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    rows, cut = all_instruments(conn, actor)
-    counts = Counter(r["due_status"] for r in rows)
+    today = shanghai_today()
+    counts = queries.instrument_status_counts(conn, actor, today)  # one grouped query, not the whole list
     chosen = status if status in INSTRUMENT_STATUSES else ""
-    shown = [r for r in rows if r["due_status"] == chosen] if chosen else rows
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    total = sum(counts.values())
+    matching = counts.get(chosen, 0) if chosen else total
+    pages = max(1, -(-matching // PAGE_SIZE))
     page = min(page, pages)
+    shown = queries.list_instruments(conn, actor, today, PAGE_SIZE, (page - 1) * PAGE_SIZE, status=chosen or None)
     context = {
         "organisation": own_organisation(conn, actor),
-        "instruments": shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        "total": len(rows),
-        "matching": len(shown),
-        "counts": counts,
+        "instruments": shown,
+        "total": total,
+        "matching": matching,
+        "counts": {s: counts.get(s, 0) for s in INSTRUMENT_STATUSES},
         "statuses": INSTRUMENT_STATUSES,
         "status": chosen,
         "page": page,
         "pages": pages,
-        "cut": cut,
+        "cut": False,  # counted in the database: every instrument, however many
         "max_listed": MAX_LISTED,
         **_names(conn),
         **vocabulary(),
