@@ -17,18 +17,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import JSON, Boolean, ColumnElement, Connection, Dialect, Select, String, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.functions import FunctionElement
 
+from .auth import Actor
+from .db import reader
+from .deps import _bearer, current_actor
+from .platform import Platform
 from .types import UtcDateTime
 
 __all__ = [
     "CURSOR_HELP",
+    "Credentials",
     "Page",
     "Fields",
     "JsonList",
@@ -36,9 +42,13 @@ __all__ = [
     "json_pick",
     "json_item",
     "page_response",
+    "read_page",
 ]
 
 CURSOR_HELP = "上一页 Link 头给出的游标 / the cursor the previous page's Link header gives"
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+"""The bearer token, as every API route reads it (deps.current_actor checks it)."""
 
 Fields = Callable[[Mapping[str, ColumnElement[Any]]], Mapping[str, ColumnElement[Any]]]
 """Given the page's columns by name, the answer's keys in order and the value of each."""
@@ -296,3 +306,25 @@ def page_response(request: Request, page: Page, limit: int) -> Response:
         following = request.url.remove_query_params(("cursor", "offset")).include_query_params(cursor=page.last_key)
         headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     return Response(page.body, media_type="application/json", headers=headers)
+
+
+def read_page(
+    request: Request, credentials: Credentials, fetch: Callable[[Connection, Actor], Page], limit: int
+) -> Response:
+    """A list request in one step: a read connection (db.reader), the token checked by deps.current_actor
+    as for every route, and the page. One call where ConnDep and ActorDep would each be a trip through
+    the thread pool, and the connection's release another."""
+    platform: Platform = request.app.state.platform
+    with reader(platform.engine) as conn:
+        _autocommit(conn)
+        page = fetch(conn, current_actor(request, platform, conn, credentials))
+    return page_response(request, page, limit)
+
+
+def _autocommit(conn: Connection) -> None:
+    """No BEGIN and ROLLBACK around the two reads (two round trips on PostgreSQL): each statement sees
+    one consistent state of the database, and the page's one statement is the whole answer."""
+    if conn.dialect.name == "sqlite":
+        conn.execution_options(sqlite_begin="")  # db.py: the begin event then emits nothing
+    else:
+        conn.execution_options(isolation_level="AUTOCOMMIT")

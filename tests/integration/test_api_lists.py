@@ -212,3 +212,10 @@ def test_the_task_queue_pages_by_cursor_as_the_framework_wrote_it(platform, clie
     recorded = client.get("/api/tasks?state=recorded", headers=headers).json()
     assert [t["id"] for t in recorded] == [tasks[1]]
     assert client.get("/api/tasks", headers=login(client, owner.username, world.PASSWORD)).json() == []
+
+
+def test_a_list_refuses_a_missing_or_unknown_token_as_every_route_does(client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/api/instruments", "/api/certificates", "/api/tasks"):
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            r = client.get(path, headers=headers)
+            assert r.status_code == 401 and r.json()["rule"] == "unauthenticated", (path, r.text)

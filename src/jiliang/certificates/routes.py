@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from ..auth import confirm_password
 from ..deps import ActorDep, ConnDep, PlatformDep
-from ..listing import CURSOR_HELP, page_response
+from ..listing import CURSOR_HELP, Credentials, read_page
 from ..platform import shanghai_today
 from . import keys, queries, service
 
@@ -41,16 +41,20 @@ def certificate_summary(cert: Any) -> dict[str, Any]:
 @router.get("/certificates", response_model=list[dict[str, Any]])
 def get_certificates(
     request: Request,
-    actor: ActorDep,
-    conn: ConnDep,
+    credentials: Credentials,
     institution: str | None = None,
     limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="旧式分页 / prefer cursor")] = 0,
     cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
 ) -> Response:
     limit = min(limit, 1000)
-    page = queries.certificates_page(conn, actor, shanghai_today(), institution, limit, offset, cursor)
-    return page_response(request, page, limit)
+    today = shanghai_today()
+    return read_page(
+        request,
+        credentials,
+        lambda conn, actor: queries.certificates_page(conn, actor, today, institution, limit, offset, cursor),
+        limit,
+    )
 
 
 @router.get("/certificates/{number}")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from ..audit import history
 from ..deps import ActorDep, ConnDep, PlatformDep
 from ..errors import Forbidden
-from ..listing import CURSOR_HELP, page_response
+from ..listing import CURSOR_HELP, Credentials, read_page
 from ..platform import shanghai_today
 from . import catalogue_admin, queries, service
 from .access import ensure_instrument_visible
@@ -126,15 +126,19 @@ def add_instrument(body: InstrumentBody, actor: ActorDep, platform: PlatformDep)
 )
 def get_instruments(
     request: Request,
-    actor: ActorDep,
-    conn: ConnDep,
+    credentials: Credentials,
     limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 200,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="旧式分页 / prefer cursor")] = 0,
     cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
 ) -> Response:
     limit = min(limit, 1000)
-    page = queries.instruments_page(conn, actor, shanghai_today(), limit, offset, cursor)
-    return page_response(request, page, limit)
+    today = shanghai_today()
+    return read_page(
+        request,
+        credentials,
+        lambda conn, actor: queries.instruments_page(conn, actor, today, limit, offset, cursor),
+        limit,
+    )
 
 
 @router.get("/instruments/{instrument_id}", tags=["registry 登记"], summary="器具及其完整历史 / with its history")

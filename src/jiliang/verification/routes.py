@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ..auth import confirm_password
 from ..deps import ActorDep, ConnDep, PlatformDep
-from ..listing import CURSOR_HELP, page_response
+from ..listing import CURSOR_HELP, Credentials, read_page
 from . import queries, service
 
 __all__ = ["router"]
@@ -36,14 +36,15 @@ def apply(body: ApplicationBody, actor: ActorDep, platform: PlatformDep) -> dict
 @router.get("/tasks", summary="本机构任务队列 / your institution's task queue", response_model=list[dict[str, Any]])
 def get_tasks(
     request: Request,
-    actor: ActorDep,
-    conn: ConnDep,
+    credentials: Credentials,
     state: str | None = None,
     limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 200,
     cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
 ) -> Response:
     limit = min(limit, 1000)
-    return page_response(request, queries.tasks_page(conn, actor, state, limit, cursor), limit)
+    return read_page(
+        request, credentials, lambda conn, actor: queries.tasks_page(conn, actor, state, limit, cursor), limit
+    )
 
 
 @router.get("/tasks/{task_id}")
