@@ -18,11 +18,11 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Table, insert, text
+from sqlalchemy import ARRAY, JSON, Connection, Table, any_, bindparam, insert, text
 
 from .column_checks import CheckedInteger, CheckedString
 
-__all__ = ["driver_cursor", "insert_rows", "insert_tuples", "insert_returning_ids", "insert_with_ids"]
+__all__ = ["among", "driver_cursor", "insert_rows", "insert_tuples", "insert_returning_ids", "insert_with_ids"]
 
 
 def _check(table: Table, columns: Sequence[str], by_column: Sequence[Sequence[Any]]) -> None:
@@ -137,27 +137,41 @@ def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: 
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
-def insert_returning_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their new ids in row order. On PostgreSQL the ids are drawn from the
-    table's sequence first, then the rows are copied in; elsewhere INSERT … RETURNING."""
-    if conn.dialect.name == "postgresql" and len(rows) > 8:
-        ids = conn.execute(  # one array, not a row per id
-            text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": len(rows)},
-        ).scalar_one()
-        _copy(conn, table, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
-        return ids
-    if conn.dialect.name == "sqlite" and len(rows) > 8:
-        # The unit of work holds SQLite's write lock from its first statement (BEGIN IMMEDIATE), so
-        # nobody else can insert meanwhile: max(id) + 1 … are exactly the rowids SQLite would assign.
-        start = conn.execute(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table.name}")).scalar_one()
-        ids = list(range(start, start + len(rows)))
-        _sqlite(conn, table, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
-        return ids
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(conn.execute(stmt, list(rows)).scalars())
+def _new_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """Ids for `count` rows about to be inserted, in one statement."""
+    if conn.dialect.name == "postgresql":
+        return list(
+            conn.execute(  # one array, not a row per id
+                text("SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) FROM generate_series(1, :n)"),
+                {"t": table.name, "n": count},
+            ).scalar_one()
+        )
+    # The unit of work holds SQLite's write lock from its first statement (BEGIN IMMEDIATE), so
+    # nobody else can insert meanwhile: max(id) + 1 … are exactly the rowids SQLite would assign.
+    start = conn.execute(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table.name}")).scalar_one()
+    return list(range(start, start + count))
 
 
 def insert_with_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Insert rows and return them as written, each with its new id (what the ledger is handed)."""
-    return [{**r, "id": i} for i, r in zip(insert_returning_ids(conn, table, rows), rows, strict=True)]
+    """Insert rows and return them as written, each with its new id (what the ledger is handed). On
+    PostgreSQL and SQLite a batch's ids are drawn first, then the rows go in as insert_rows sends
+    them (COPY, executemany); a few rows, or another database, take INSERT … RETURNING."""
+    if conn.dialect.name in ("postgresql", "sqlite") and len(rows) > 8:
+        written = [{**r, "id": i} for i, r in zip(_new_ids(conn, table, len(rows)), rows, strict=True)]
+        insert_rows(conn, table, written)
+        return written
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [{**r, "id": i} for i, r in zip(conn.execute(stmt, list(rows)).scalars(), rows, strict=True)]
+
+
+def insert_returning_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their new ids in row order."""
+    return [r["id"] for r in insert_with_ids(conn, table, rows)]
+
+
+def among(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values` for a batch's ids; on PostgreSQL `column = ANY(array)`, one parameter however
+    many values (a thousand placeholders cost the driver and the server a parse each)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 
 from ..audit import record_event
 from ..auth import Actor, Confirmation
-from ..bulk import insert_with_ids
+from ..bulk import among, insert_with_ids
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
@@ -92,7 +92,7 @@ def _payloads(
             .join(owners, owners.c.id == instruments.c.owner_id)
             .outerjoin(catalogue_items, catalogue_items.c.code == instruments.c.item_code)
             .outerjoin(catalogue_types, catalogue_types.c.id == instruments.c.type_id)
-            .where(instruments.c.id.in_({r.instrument_id for r in recs}))
+            .where(among(conn, instruments.c.id, list({r.instrument_id for r in recs})))
         )
     }
     ids = [r.id for r in recs]
@@ -100,7 +100,7 @@ def _payloads(
     for rid, step, name in conn.execute(
         select(signoffs.c.record_id, signoffs.c.step, users.c.display_name)
         .join(users, users.c.id == signoffs.c.user_id)
-        .where(signoffs.c.record_id.in_(ids))
+        .where(among(conn, signoffs.c.record_id, ids))
     ):
         names[rid][step] = name
     stds: dict[int, list[dict[str, str]]] = defaultdict(list)
@@ -112,7 +112,7 @@ def _payloads(
             standards.c.calibration_certificate_no,
         )
         .join(standards, standards.c.id == record_standards.c.standard_id)
-        .where(record_standards.c.record_id.in_(ids))
+        .where(among(conn, record_standards.c.record_id, ids))
         .order_by(standards.c.id)
     ):
         stds[s.record_id].append(

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..bulk import insert_tuples
+from ..bulk import among, insert_tuples
 from ..db import UnitOfWork
 from .leaf import leaf_data
 from .mac import LedgerMacKey, leaf_mac
@@ -122,7 +122,7 @@ def latest_versions(conn: Connection, kind: str, ids: Sequence[str]) -> dict[str
     for k in range(0, len(ids), 1000):
         stmt = (
             select(ledger_leaves.c.record_id, func.max(ledger_leaves.c.version))
-            .where(ledger_leaves.c.kind == kind, ledger_leaves.c.record_id.in_(ids[k : k + 1000]))
+            .where(ledger_leaves.c.kind == kind, among(conn, ledger_leaves.c.record_id, ids[k : k + 1000]))
             .group_by(ledger_leaves.c.record_id)
         )
         out.update({r: int(v) for r, v in conn.execute(stmt)})

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from ..audit import record_event
 from ..auth import Actor, Confirmation
-from ..bulk import insert_rows, insert_with_ids
+from ..bulk import among, insert_rows, insert_with_ids
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track, track_children
@@ -68,14 +68,14 @@ class _Context:
         self.in_progress = set(
             conn.execute(
                 select(verification_records.c.task_id).where(
-                    verification_records.c.task_id.in_(list(self.tasks)),
+                    among(conn, verification_records.c.task_id, list(self.tasks)),
                     verification_records.c.status.in_(("recorded", "checked")),
                 )
             ).scalars()
         )
-        ids = {t.instrument_id for t in self.tasks.values()}
+        ids = list({t.instrument_id for t in self.tasks.values()})
         used = [instruments.c[k] for k in ("id", "item_code", "type_id", "procedure_code", "parameters", "replace_by")]
-        self.instruments = {r.id: r for r in conn.execute(select(*used).where(instruments.c.id.in_(ids)))}
+        self.instruments = {r.id: r for r in conn.execute(select(*used).where(among(conn, instruments.c.id, ids)))}
         self.qualifications: list[Any] = [
             q._mapping for q in conn.execute(select(qualifications).where(qualifications.c.user_id == actor.user_id))
         ]

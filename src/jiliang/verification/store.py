@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from ..bulk import among
 from ..db import UnitOfWork
 from .tables import tasks
 
@@ -15,7 +16,7 @@ __all__ = ["by_id", "set_where_in", "set_task_states", "signed_contents"]
 
 
 def by_id(conn: Connection, table: Any, ids: Sequence[int]) -> dict[int, Any]:
-    return {r.id: r for r in conn.execute(select(table).where(table.c.id.in_(set(ids))))} if ids else {}
+    return {r.id: r for r in conn.execute(select(table).where(among(conn, table.c.id, list(set(ids)))))} if ids else {}
 
 
 _CHUNK = 1000  # ids per IN list: well inside SQLite's and PostgreSQL's limits on bound parameters
@@ -24,7 +25,7 @@ _CHUNK = 1000  # ids per IN list: well inside SQLite's and PostgreSQL's limits o
 def set_where_in(conn: Connection, table: Any, ids: Sequence[int], **values: Any) -> None:
     """One set-based UPDATE per chunk instead of a statement per row."""
     for k in range(0, len(ids), _CHUNK):
-        conn.execute(update(table).where(table.c.id.in_(ids[k : k + _CHUNK])).values(**values))
+        conn.execute(update(table).where(among(conn, table.c.id, ids[k : k + _CHUNK])).values(**values))
 
 
 def set_task_states(conn: Connection, task_ids: Sequence[int], state: str, now: Any) -> None:
