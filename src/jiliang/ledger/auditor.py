@@ -234,7 +234,10 @@ class _Auditor:
             self.report.findings += chunk.gaps
             self.progress("leaves", n, len(jobs))
         self.report.leaves = size
-        return b"".join(c.hashes for c in self.chunks)
+        hashes = b"".join(c.hashes for c in self.chunks)
+        for chunk in self.chunks:
+            chunk.hashes = b""  # joined: not kept twice
+        return hashes
 
     def unsigned(self) -> list[Finding]:
         """Leaves whose MAC is missing or wrong (found in the pass), or the key itself missing."""
@@ -260,6 +263,7 @@ class _Auditor:
                     self.report.findings.append(version_finding(first_idx, key, first_v, latest[key][2]))
             latest.update(summary)  # first version and index: as in the last range that had the record
             self.procedures.update(chunk.procedures)
+            chunk.summary, chunk.late = {}, []  # merged: the records check forks with `latest` alone
         count = self.conn.execute(select(func.count()).select_from(ledger_leaves)).scalar_one()
         if head != size or count != size:
             self.find("ledger_head", 1, "rewritten", f"the head says {head} leaves, the table holds {count}")
@@ -398,7 +402,7 @@ class _Auditor:
                 cursor.execute(f"SELECT {column} FROM {table} ORDER BY {column}")
                 keys = [k for (k,) in cursor.fetchall()]
             live[kind] = {str(k) for k in keys}
-            step = max(1, -(-len(keys) // self.workers))
+            step = max(5000, -(-len(keys) // (self.workers * 4)))  # a few ranges per worker: they even out
             jobs += [(kind, (keys[i], keys[min(i + step, len(keys)) - 1])) for i in range(0, len(keys), step)]
         for n, ((kind, _), (count, suspects)) in enumerate(zip(jobs, self._map(_check_records, jobs), strict=True), 1):
             self.report.records += count
