@@ -232,7 +232,9 @@ def _compiled_text(expressions: Sequence[ColumnElement[Any]], dialect: Dialect) 
 
 class JsonList:
     """An API list: its columns, and how each row is written as a JSON object. Built once per list (at
-    import); each request gives `fetch` its page — `select()` filtered, ordered by the key, limited.
+    import); each request gives `fetch` its page — `select()` filtered, ordered by the key, limited (the
+    limit is what makes SQLite keep the page's order: it never merges a limited subquery into the
+    aggregate around it).
 
     The objects are written over the page's rows, after the limit, so the database writes only the rows
     it returns; `derived` values (e.g. a `json_pick` of a stored document) are computed once per such
@@ -259,7 +261,7 @@ class JsonList:
         pairs: list[ColumnElement[Any]] = []
         for name, value in fields(row).items():
             pairs += [_literal(_plain(name)), _as_json(value, utc_suffix)]
-        if len(pairs) > 100:  # PostgreSQL's limit on a function's arguments
+        if len(pairs) > 100:  # SQLite's json_object takes at most 127 arguments
             raise ValueError(f"{len(pairs) // 2} fields: at most 50 in one object")
         k = row[key]
         self._head = [
