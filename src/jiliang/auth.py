@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from .errors import Forbidden, JiliangError, Unauthenticated
 from .ledger.mac import LedgerMacKey
@@ -252,18 +252,22 @@ def authenticate(
     return token, _actor_from_row(row)
 
 
+# built once: every API request runs it
+_TOKEN_ROW = (
+    select(users, api_tokens.c.token_hash, *_GRANT)
+    .join(api_tokens, api_tokens.c.user_id == users.c.id)
+    .where(api_tokens.c.token_hash == bindparam("digest"), api_tokens.c.expires_at > bindparam("now"))
+    .where(users.c.active.is_(True))
+)
+
+
 def actor_for_token(
     conn: Connection, token: str, mac: LedgerMacKey | None, *, write: bool = True, session: bool = False
 ) -> Actor:
     """Whoever the token is for, if it is live and sealed by the platform. `write`: the request may
     change something, which a read-only token may not; `session`: a page's cookie, which only a
     login session may be (an API token is for programs)."""
-    row = conn.execute(
-        select(users, api_tokens.c.token_hash, *_GRANT)
-        .join(api_tokens, api_tokens.c.user_id == users.c.id)
-        .where(api_tokens.c.token_hash == token_digest(token), api_tokens.c.expires_at > utcnow())
-        .where(users.c.active.is_(True))
-    ).first()
+    row = conn.execute(_TOKEN_ROW, {"digest": token_digest(token), "now": utcnow()}).first()
     if row is None or not sealed(mac, row) or (session and row.label is not None):
         raise Unauthenticated("登录已失效，请重新登录 / token invalid or expired, log in again")
     if write and row.scope != "write":
