@@ -456,8 +456,9 @@ class _Auditor:
                         "changed",
                         f"{name}: {recorded.get(name)!r} in leaf {latest[3]}, now {fields[name]!r}",
                     )
-        for (kind, code), (_, _, _, idx, live) in self.latest.items():
-            if kind == PROCEDURE and live is not None and code not in current:
+        for code in self.procedures:  # every procedure the leaves name, in the order of `latest`
+            _, _, _, idx, live = self.latest[(PROCEDURE, code)]
+            if live is not None and code not in current:
                 self.find("procedures", code, "deleted", f"recorded in leaf {idx}, no longer in force")
 
     def _changed(self, projection: Any, rid: str, idx: int, live: dict[str, Any], recorded: dict[str, Any]) -> None:

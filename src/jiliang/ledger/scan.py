@@ -43,7 +43,6 @@ class Chunk:
     gaps: list[Any] = field(default_factory=list)  # findings: leaves missing from the sequence
     tiles: list[Any] = field(default_factory=list)  # findings: stored level-0 interior nodes that differ
     bad: list[tuple[int, bytes | None]] = field(default_factory=list)  # leaves whose stored hash differs
-    rows: int = 0  # leaves read
     # only with `parse` (the full audit, not the tree check alone):
     leaves: list[Any] = field(default_factory=list)  # findings: not a leaf, columns vs data, versions
     summary: dict[tuple[str, str], Summary] = field(default_factory=dict)
@@ -127,9 +126,9 @@ def scan(
     parse: bool,
 ) -> Chunk:
     """One pass over leaves lo … hi − 1: `rows` are (idx, kind, record_id, version, data, mac) in index
-    order, `stored` the stored level-0 tiles of the range by tile index (hashes, interior nodes).
-    Leaves below `trusted` take their hashes from the stored tiles. `mac`: the ledger MAC key (or None).
-    `parse`: also everything but the tree (the MACs, the leaves' contents)."""
+    order, or (idx, data) for the tree check alone (`parse` false: no MACs, no contents); `stored` the
+    stored level-0 tiles of the range by tile index (hashes, interior nodes). Leaves below `trusted`
+    take their hashes from the stored tiles. `mac`: the ledger MAC key (or None)."""
     from .auditor import Finding
 
     if not parse:
@@ -140,14 +139,14 @@ def scan(
     digest, loads, JSONDecodeError = hmac.digest, orjson.loads, orjson.JSONDecodeError
     summary, walk, procedures = chunk.summary, WalkBuilder(), chunk.procedures
     for idx, kind, rid, version, data, stored_mac in rows:
-        chunk.rows += 1
         if idx != expected:
             chunk.gaps.append(
                 Finding("ledger_leaves", f"{expected}…{idx - 1}", "deleted", "leaves missing from the sequence")
             )
             out += zero * (idx - expected)
         expected = idx + 1
-        data = data.encode() if isinstance(data, str) else bytes(data)  # text: a leaf written with raw SQL
+        if type(data) is not bytes:
+            data = data.encode() if isinstance(data, str) else bytes(data)  # text: a leaf written with raw SQL
         if idx < trusted:
             blob = stored.get(idx // TILE_WIDTH, (b"", None))[0]
             at = (idx % TILE_WIDTH) * HASH
@@ -173,7 +172,7 @@ def scan(
             walk.add(idx, kind, rid, version, None)
             continue
         walk.add(idx, kind, rid, version, obj)
-        if (kind, rid, version) != (record[0], record[1], v):
+        if kind != record[0] or rid != record[1] or version != v:
             chunk.leaves.append(
                 Finding("ledger_leaves", str(idx), "rewritten", "the index columns disagree with the hashed leaf data")
             )
@@ -209,7 +208,6 @@ def _hashes_only(
     chunk = Chunk(lo, hi)
     out, expected, zero, sha256 = bytearray(), lo, bytes(HASH), hashlib.sha256
     for idx, data in rows:
-        chunk.rows += 1
         if idx != expected:
             chunk.gaps.append(
                 Finding("ledger_leaves", f"{expected}…{idx - 1}", "deleted", "leaves missing from the sequence")
