@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from itertools import count, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -24,11 +25,11 @@ from sqlalchemy import Connection, func, select
 from ..bulk import among, insert_tuples
 from ..db import UnitOfWork
 from .leaf import leaf_data
-from .mac import LedgerMacKey, leaf_mac
-from .merkle import leaf_hash
+from .mac import LedgerMacKey, leaf_macs
+from .merkle import leaf_hashes
 from .projections import CURRENT, Fields, Projection, load_fields
 from .tables import ledger_leaves
-from .tiles import append_hashes, reserve_indexes, tree_size
+from .tiles import append_hashes, reserve_and_read, tree_size
 
 __all__ = ["track", "track_children", "written", "flush_ledger", "append_leaves", "latest_versions", "adopt_existing"]
 
@@ -136,14 +137,12 @@ def append_leaves(
     without the key: the auditor names such leaves); returns the index of the first."""
     if not leaves:
         return -1
-    start = reserve_indexes(conn, len(leaves))
-    key = None if mac is None else mac.key
-    rows = [
-        (start + n, kind, rid, version, data, None if key is None else leaf_mac(key, start + n, data))
-        for n, (kind, rid, version, data) in enumerate(leaves)
-    ]
+    start, extended = reserve_and_read(conn, len(leaves))
+    datas = [leaf[3] for leaf in leaves]
+    macs = repeat(None) if mac is None else leaf_macs(mac.key, start, datas)
+    rows = [(i, kind, rid, version, data, m) for i, (kind, rid, version, data), m in zip(count(start), leaves, macs)]
     insert_tuples(conn, ledger_leaves, _LEAF_COLUMNS, rows)
-    append_hashes(conn, start, [leaf_hash(leaf[3]) for leaf in leaves])
+    append_hashes(conn, start, leaf_hashes(datas), extended)  # each leaf hashed once, here
     return start
 
 

@@ -13,7 +13,8 @@ statement or value on the append and proof paths), written so that SQLite and Po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import hashlib
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import closing
 from itertools import chain
 
@@ -23,7 +24,16 @@ from ..bulk import driver_cursor
 from .merkle import EMPTY_ROOT, SubtreeHash, consistency_path, inclusion_path, node_hash
 from .tables import ledger_head
 
-__all__ = ["TILE_WIDTH", "TileReader", "append_hashes", "fold", "interior_nodes", "reserve_indexes", "tree_size"]
+__all__ = [
+    "TILE_WIDTH",
+    "TileReader",
+    "append_hashes",
+    "fold",
+    "interior_nodes",
+    "reserve_and_read",
+    "reserve_indexes",
+    "tree_size",
+]
 
 TILE_WIDTH = 256
 HASH = 32
@@ -162,15 +172,37 @@ class TileReader:
         return consistency_path(first_size, size, self.subtree_hash)
 
 
-def append_hashes(conn: Connection, size: int, hashes: Sequence[bytes]) -> None:
-    """Store the leaf hashes of leaves size … size + len(hashes) − 1 and every node they complete."""
-    # The rightmost tile of each level that gains entries keeps what it holds: read those in one query.
-    end, shift, partial = size + len(hashes), 0, []
-    while end >> shift > size >> shift:  # level shift / 8 gains entries
-        if (size >> shift) % TILE_WIDTH:
-            partial.append((shift // 8, size >> (shift + 8)))
-        shift += 8
-    kept = {(lv, ix): h for lv, ix, h, _ in _select_tiles(conn, partial)} if partial else {}
+def _full_tile_nodes(tile: bytes) -> tuple[bytes, bytes]:
+    """`interior_nodes` of a full tile given as its 256 concatenated hashes: each node hashed straight
+    from the 64 bytes of its two children (RFC 9162: SHA-256(0x01 ‖ left ‖ right)), one level at a time."""
+    node, pair = hashlib.sha256(b"\x01").copy, 2 * HASH  # a copy of a state that has taken the 0x01 is cheaper
+    levels, level = [], tile
+    while len(level) > pair:
+        out = []
+        for i in range(0, len(level), pair):
+            h = node()
+            h.update(level[i : i + pair])
+            out.append(h.digest())
+        level = b"".join(out)
+        levels.append(level)
+    h = node()
+    h.update(level)
+    return b"".join(levels), h.digest()
+
+
+def append_hashes(
+    conn: Connection, size: int, hashes: Sequence[bytes], kept: Mapping[Key, bytes] | None = None
+) -> None:
+    """Store the leaf hashes of leaves size … size + len(hashes) − 1 and every node they complete.
+    `kept`: the tiles they extend, as `reserve_and_read` gave them (read here when not given)."""
+    if kept is None:
+        # The rightmost tile of each level that gains entries keeps what it holds: read those in one query.
+        end, shift, partial = size + len(hashes), 0, []
+        while end >> shift > size >> shift:  # level shift / 8 gains entries
+            if (size >> shift) % TILE_WIDTH:
+                partial.append((shift // 8, size >> (shift + 8)))
+            shift += 8
+        kept = {(lv, ix): h for lv, ix, h, _ in _select_tiles(conn, partial)} if partial else {}
     rows: list[tuple[int, int, bytes, bytes | None]] = []
     level, position, entries = 0, size, list(hashes)
     while entries:
@@ -180,7 +212,7 @@ def append_hashes(conn: Connection, size: int, hashes: Sequence[bytes]) -> None:
         for start in range(0, len(blob), TILE_BYTES):
             chunk, nodes = blob[start : start + TILE_BYTES], None
             if len(chunk) == TILE_BYTES:
-                nodes, top = interior_nodes(_split_hashes(chunk))
+                nodes, top = _full_tile_nodes(chunk)
                 completed.append(top)
             rows.append((level, first_tile + start // TILE_BYTES, chunk, nodes))
         # the tiles that filled up are, in order, the next entries of the level above
@@ -198,13 +230,44 @@ def tree_size(conn: Connection) -> int:
     return int(conn.execute(select(ledger_head.c.size).where(ledger_head.c.id == 1)).scalar_one_or_none() or 0)
 
 
+_RESERVE = (
+    "INSERT INTO ledger_head (id, size) VALUES (1, {m}) "
+    "ON CONFLICT (id) DO UPDATE SET size = ledger_head.size + excluded.size RETURNING size"
+)
+# The tiles an append of `count` leaves (each {m}) extends, worked out from the head it has just moved
+# on (start = size − count): at each level 0 … 7 whose node count grows, its rightmost tile if partial
+# (the tiles append_hashes would otherwise read). Run after the head's update in the same transaction,
+# so that it reads, under the head's lock, what the appenders before committed. VALUES names its
+# column column1 on SQLite and PostgreSQL alike.
+_EXTENDED = (
+    "SELECT t.level, t.idx, t.hashes FROM ledger_head AS h "
+    "JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7)) AS l ON h.id = 1 "
+    "JOIN ledger_tiles AS t ON t.level = l.column1 AND t.idx = ((h.size - {m}) >> (8 * l.column1 + 8)) "
+    "WHERE (((h.size - {m}) >> (8 * l.column1)) & 255) <> 0 "
+    "AND (h.size >> (8 * l.column1)) > ((h.size - {m}) >> (8 * l.column1))"
+)
+
+
 def reserve_indexes(conn: Connection, count: int) -> int:
     """Lock the head and take `count` leaf indexes; returns the first. Held until commit, so
     appenders queue here and the tree grows in commit order."""
     with closing(driver_cursor(conn)) as cursor:
-        cursor.execute(
-            f"INSERT INTO ledger_head (id, size) VALUES (1, {_mark(conn)}) "
-            "ON CONFLICT (id) DO UPDATE SET size = ledger_head.size + excluded.size RETURNING size",
-            (count,),
-        )
+        cursor.execute(_RESERVE.format(m=_mark(conn)), (count,))
         return int(cursor.fetchone()[0]) - count
+
+
+def reserve_and_read(conn: Connection, count: int) -> tuple[int, dict[Key, bytes]]:
+    """`reserve_indexes`, and the tiles the append of `count` leaves from the first of them extends
+    (for `append_hashes`), read after the head is locked. On PostgreSQL the two statements, and the
+    transaction's BEGIN when it has not begun yet, go to the server in one round trip (a pipeline)."""
+    m = _mark(conn)
+    with closing(driver_cursor(conn)) as head, closing(driver_cursor(conn)) as tiles:
+        if conn.dialect.name == "postgresql":
+            with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+                head.execute(_RESERVE.format(m=m), (count,))
+                tiles.execute(_EXTENDED.format(m=m), (count,) * 3)
+        else:
+            head.execute(_RESERVE.format(m=m), (count,))
+            tiles.execute(_EXTENDED.format(m=m), (count,) * 3)
+        start = int(head.fetchone()[0]) - count
+        return start, {(lv, ix): h for lv, ix, h in tiles.fetchall()}
