@@ -10,7 +10,6 @@ A range starts at a multiple of the tile width, so each level-0 tile is rebuilt 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 
 from .append import AUDIT_KIND
+from .mac import leaf_mac
 from .procedures import KIND as PROCEDURE
 from .tiles import HASH, TILE_WIDTH, interior_nodes
 
@@ -136,7 +136,7 @@ def scan(
     chunk = Chunk(lo, hi)
     out, expected, zero, sha256 = bytearray(), lo, bytes(HASH), hashlib.sha256
     key, required_from = (mac.key, mac.required_from) if mac is not None else (None, 0)
-    digest, loads, JSONDecodeError = hmac.digest, orjson.loads, orjson.JSONDecodeError
+    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     summary, walk, procedures = chunk.summary, WalkBuilder(), chunk.procedures
     for idx, kind, rid, version, data, stored_mac in rows:
         if idx != expected:
@@ -155,9 +155,7 @@ def scan(
             out += sha256(b"\x00" + data).digest()
         if key is None:
             chunk.saw_mac = chunk.saw_mac or stored_mac is not None
-        elif idx >= required_from and (
-            stored_mac is None or bytes(stored_mac) != digest(key, idx.to_bytes(8, "big") + data, "sha256")
-        ):
+        elif idx >= required_from and (stored_mac is None or bytes(stored_mac) != leaf_mac(key, idx, data)):
             what = "carries no MAC" if stored_mac is None else "carries a MAC the ledger key did not make"
             chunk.unsigned.append(
                 Finding("ledger_leaves", str(idx), "unsigned", f"{what}: appended without the ledger key")
