@@ -28,7 +28,11 @@ def test_unknown_institution_item_or_regulator_is_invalid_input_not_a_crash(plat
         )
 
 
-@pytest.mark.parametrize("value", ["1E+999999999", "0.0000000000000000000000000003", "1234567890123456789"])
+# long texts and short ones (15 characters or fewer are checked for their magnitude alone)
+@pytest.mark.parametrize(
+    "value",
+    ["1E+999999999", "0.0000000000000000000000000003", "1234567890123456789", "0.0000000000001", "99999999999999"],
+)
 def test_readings_beyond_the_recordable_range_are_refused(platform, value):
     owner = world.make_owner(platform)
     lab = world.make_lab(platform, "D310104", ["fuel_dispenser"])

@@ -193,8 +193,10 @@ def _issue(uow: UnitOfWork, actor: Actor, items: Sequence[_ToIssue]) -> list[str
             "verify_path": verify_path(number, token),
         }
         signer = load_signer(data_dir, it.institution.signing_kid)
-        # stored as is: exactly the bytes the signature covers; the points come from record_content
-        signed = canonical_json(payload, checked=(payload["points"],) if it.supersedes_id is None else ())
+        # stored as is: exactly the bytes the signature covers; the points, tests and correction curve
+        # come from record_content (text under ASCII keys) and need no type scan
+        built = [payload[k] for k in ("points", "tests", "correction_curve") if k in payload]
+        signed = canonical_json(payload, checked=built if it.supersedes_id is None else ())
         rows.append(
             {
                 "number": number,

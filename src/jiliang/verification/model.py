@@ -7,6 +7,7 @@ import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -189,16 +190,23 @@ def record_content(
     return content
 
 
+_PLAIN = frozenset((str, bool, type(None)))
+_pick_point = itemgetter(*POINT_KEYS)
+
+
 def _point(p: Mapping[str, Any]) -> dict[str, Any]:
     """A point's signed fields; the uncertainty and decision only when evaluated, so records made
     before they existed keep their content hash."""
-    out = {k: p[k] for k in POINT_KEYS}
-    for k, v in out.items():
-        if type(v) is not str and v is not None:  # most are text already
-            out[k] = _text(v)
+    values = _pick_point(p)
+    if _PLAIN.issuperset(map(type, values[1:])):  # all but seq are text, flags or None (the usual case)
+        out = dict(zip(POINT_KEYS, values, strict=True))
+        out["seq"] = _text(values[0])
+    else:
+        out = {k: _text(v) for k, v in zip(POINT_KEYS, values, strict=True)}
     for k in ASSESSMENT_KEYS:
-        if p.get(k) is not None:
-            out[k] = _text(p[k])
+        v = p.get(k)
+        if v is not None:
+            out[k] = _text(v)
     return out
 
 

@@ -53,14 +53,19 @@ class ReadingInput:
 def reading_decimal(text: str, what: str) -> Decimal:
     """A reading as typed: at most 15 significant digits, magnitude within 1e-12 … 1e12 (no instrument
     reads beyond that, and it keeps every computed error exact and short)."""
+    typed = str(text).strip()
     try:
-        value = Decimal(str(text).strip())
+        value = Decimal(typed)
     except InvalidOperation:
         raise InvalidInput(f"{what} 不是数字：{text!r} / {what} is not a number") from None
     if not value.is_finite():
         raise InvalidInput(f"{what} 不是有限数 / {what} must be finite")
-    parts = value.as_tuple()  # its exponent is an int for a finite value
-    if value and (len(parts.digits) > 15 or not -12 <= value.adjusted() <= 12 or int(parts.exponent) < -15):
+    if len(typed) <= 15 and "e" not in typed and "E" not in typed:
+        digits, exponent = 15, 0  # at most 15 digits and 14 decimals, as typed: only the magnitude to check
+    else:
+        parts = value.as_tuple()  # its exponent is an int for a finite value
+        digits, exponent = len(parts.digits), int(parts.exponent)
+    if value and (digits > 15 or not -12 <= value.adjusted() <= 12 or exponent < -15):
         raise InvalidInput(
             f"{what} 超出可记录范围：{text!r} / {what} is out of the recordable range "
             "(at most 15 significant digits, 1e-12 to 1e12)"
