@@ -74,6 +74,9 @@ def _converter(column_type: Any, dialect: Any) -> _Converter | None:
             return [seen[v] for v in values]
 
         return once_each
+    if isinstance(column_type, JSON):  # many points carry no uncertainty or decision: convert None once
+        none = proc(None)
+        return lambda values: [none if v is None else proc(v) for v in values]
     return lambda values: list(map(proc, values))
 
 

@@ -162,14 +162,18 @@ def budget_context(
     return out
 
 
+_PLAIN = frozenset((str, bool, type(None)))
+
+
 def _text(v: Any) -> Any:
-    kind = type(v)
-    if kind is str or v is None or kind is bool:  # most values, first
+    """A value as signed: text, flags and None as they are, anything else as its text, within
+    dicts (a point's uncertainty and decision, ASCII keys) and lists (the record's tests)."""
+    if type(v) in _PLAIN:  # most values, first
         return v
-    if isinstance(v, dict):  # a point's uncertainty and decision: str/None values under ASCII keys
-        return {str(k): _text(x) for k, x in v.items()}
-    if isinstance(v, list):  # the record's tests
-        return [_text(x) for x in v]
+    if isinstance(v, dict):
+        return {(k if type(k) is str else str(k)): (x if type(x) in _PLAIN else _text(x)) for k, x in v.items()}
+    if isinstance(v, list):
+        return [x if type(x) in _PLAIN else _text(x) for x in v]
     return str(v)
 
 
@@ -190,7 +194,6 @@ def record_content(
     return content
 
 
-_PLAIN = frozenset((str, bool, type(None)))
 _pick_point = itemgetter(*POINT_KEYS)
 
 
