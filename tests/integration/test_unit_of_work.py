@@ -28,3 +28,22 @@ def test_a_caught_failure_inside_a_batch_undoes_only_its_own_writes(platform):
         ]
     assert "kept-user" in names and "undone-user" not in names
     assert "kept-user" in logged and "undone-user" not in logged
+
+
+
+def test_a_large_batch_pauses_the_collector_until_its_transaction_ends_even_when_it_fails(platform):
+    import gc
+
+    from jiliang import db
+
+    assert gc.isenabled()
+    uow = platform.uow()
+    with pytest.raises(RuntimeError):
+        with uow:
+            uow.hold_collector()
+            assert not gc.isenabled()
+            db._collector.acquire()  # another batch running at the same time (another thread)
+            raise RuntimeError("the batch fails")
+    assert not gc.isenabled()  # the other batch still holds it
+    db._collector.release()
+    assert gc.isenabled()

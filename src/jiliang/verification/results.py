@@ -48,6 +48,8 @@ from .tables import applications, measurement_points, record_standards, signoffs
 
 __all__ = ["ReadingInput", "ResultsInput", "record_results", "record_results_batch"]
 
+LARGE_BATCH = 100  # records from which a batch pauses the cyclic garbage collector (db.UnitOfWork)
+
 
 @dataclass(frozen=True)
 class ResultsInput:
@@ -253,6 +255,8 @@ def record_results_batch(
     actor = confirmation.actor
     actor.require("verifier")
     with uow:
+        if len(entries) >= LARGE_BATCH:
+            uow.hold_collector()  # until the batch's transaction ends, with its check and approval
         conn, now, today = uow.conn, utcnow(), shanghai_today()
         ctx = _Context(conn, actor, entries)
         records, all_points, stds = [], [], []
