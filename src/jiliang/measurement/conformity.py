@@ -168,8 +168,11 @@ class _Judge(PrescribedTestJudge):
         error_test = next((t for t in r.tests if t.criterion == "error"), None)
         if error_test is None or point.id == self.edition.zero_point:
             return PointResult(**common, **no_rule, advisory=False, judged=False)
-        u, problem = uncertainty_at(
-            self.edition, point.id, budget_values(self.params, self.context, reference, r.indication)
+        model = self.edition.uncertainty
+        u, problem = (
+            uncertainty_at(self.edition, point.id, budget_values(self.params, self.context, reference, r.indication))
+            if model is not None and model.covers(point.id)
+            else (None, None)  # no budget here: nothing to fill in
         )
         rule = rule_for(self.edition, self.stage, self.params, point, reference, error_test.id)
         if rule is None:

@@ -213,39 +213,48 @@ def _points(
 ) -> list[dict]:
     rows = []
     for i, (src, rd, extra) in enumerate(zip(raw, readings, assessed, strict=True)):
-        row: dict[str, Any] = {
-            "seq": i,
-            "point_id": rd.point_id,
-            "unit": "",
-            "reference": str(rd.reference),
-            "indication": str(rd.indication),
-            "error": str(rd.indication - rd.reference),
-            "relative_error_percent": None,
-            "mpe_lower": None,
-            "mpe_upper": None,
-            "mpe_unit": None,
-            "rule_id": None,
-            "conforms": None,
-            "advisory": False,
-            # a budget's U and k replace any typed in
-            "expanded_uncertainty": src.expanded_uncertainty,
-            "coverage_factor": src.coverage_factor,
-            "uncertainty": None,
-            "decision": None,
-            "added_load": None,
-            "corrected_error": None,
-            "position": None,
-            "indication_after": None,
-            "rule_source": None,
-            "rule_confidence": None,
-            **extra,
-        }
-        if ev is not None:
-            row.update(point_fields(ev.points[i]))
-        else:
-            row.update(added_load=src.added_load, position=src.position, indication_after=src.indication_after)
-        rows.append(row)
+        # a budget's U and k (in `extra`) replace any typed in
+        given = {"expanded_uncertainty": src.expanded_uncertainty, "coverage_factor": src.coverage_factor}
+        if ev is not None:  # the judged point gives every other column
+            point = point_fields(ev.points[i])
+            rows.append(
+                {"seq": i, "point_id": rd.point_id, "unit": "", "reference": str(rd.reference)}
+                | given
+                | _UNASSESSED
+                | extra
+                | point
+            )
+            continue
+        rows.append(
+            {
+                "seq": i,
+                "point_id": rd.point_id,
+                "unit": "",
+                "reference": str(rd.reference),
+                "indication": str(rd.indication),
+                "error": str(rd.indication - rd.reference),
+                "relative_error_percent": None,
+                "mpe_lower": None,
+                "mpe_upper": None,
+                "mpe_unit": None,
+                "rule_id": None,
+                "conforms": None,
+                "advisory": False,
+                **given,
+                **_UNASSESSED,
+                "corrected_error": None,
+                "rule_source": None,
+                "rule_confidence": None,
+                **extra,
+                "added_load": src.added_load,
+                "position": src.position,
+                "indication_after": src.indication_after,
+            }
+        )
     return rows
+
+
+_UNASSESSED = {"uncertainty": None, "decision": None}
 
 
 def record_results_batch(
