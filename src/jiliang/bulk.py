@@ -155,21 +155,25 @@ def _new_ids(conn: Connection, table: Table, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def insert_with_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Insert rows and return them as written, each with its new id (what the ledger is handed). On
-    PostgreSQL and SQLite a batch's ids are drawn first, then the rows go in as insert_rows sends
-    them (COPY, executemany); a few rows, or another database, take INSERT … RETURNING."""
+def insert_with_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """Insert rows and return them as written: each dict gets its new "id" in place (the caller's own,
+    just built; a batch's rows are not copied). On PostgreSQL and SQLite a batch's ids are drawn first,
+    then the rows go in as insert_rows sends them (COPY, executemany); a few rows, or another
+    database, take INSERT … RETURNING."""
     if conn.dialect.name in ("postgresql", "sqlite") and len(rows) > 8:
-        written = [{**r, "id": i} for i, r in zip(_new_ids(conn, table, len(rows)), rows, strict=True)]
-        insert_rows(conn, table, written)
-        return written
+        for row, new_id in zip(rows, _new_ids(conn, table, len(rows)), strict=True):
+            row["id"] = new_id
+        insert_rows(conn, table, rows)
+        return rows
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [{**r, "id": i} for i, r in zip(conn.execute(stmt, list(rows)).scalars(), rows, strict=True)]
+    for row, new_id in zip(rows, list(conn.execute(stmt, list(rows)).scalars()), strict=True):
+        row["id"] = new_id
+    return rows
 
 
 def insert_returning_ids(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert rows and return their new ids in row order."""
-    return [r["id"] for r in insert_with_ids(conn, table, rows)]
+    return [r["id"] for r in insert_with_ids(conn, table, [dict(r) for r in rows])]  # the caller's rows untouched
 
 
 def among(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
