@@ -25,7 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -296,11 +296,11 @@ def _empty_platform(name: str, url: str | None, workdir: Path) -> Platform:
 
 
 def run_backend(
-    name: str, url: str | None, n: int, batch: int, repeat: int, workdir: Path, mix: str, floor_urls: list[str | None]
+    name: str, url: str | None, n: int, batch: int, repeat: int, workdir: Path, mix: str, floor_repeat: int
 ) -> tuple[Figures, Platform]:
     """`repeat` timed runs of n certificates each on one database; the median is the figure (this
     virtual machine's speed wanders by about ±8 % from run to run). Then the floor: the last run's
-    payloads signed and its rows inserted with the bare driver, once into each of `floor_urls`."""
+    payloads signed and its rows inserted again with the bare driver, `floor_repeat` times."""
     platform = _empty_platform(name, url, workdir)
     prepared = prepare(platform, n * (repeat + 1), mix)  # the last n for the phase breakdown
     _ = platform.procedures
@@ -315,6 +315,8 @@ def run_backend(
         ).all()
     assert len(issued) == n * repeat, (len(issued), n * repeat)
     captured = floor.capture(platform.engine, marks)
+    assert captured.certificates == n, captured.certificates
+    floors = [n / floor.floor_seconds(platform.engine, captured, marks) for _ in range(floor_repeat)]
     with phases.charged() as spent:
         issue(platform, prepared, prepared.tasks[repeat * n :], batch)
     total = sum(spent.values())
@@ -322,18 +324,13 @@ def run_backend(
         f"    {name:<30} {1000 * t / n:6.3f} ms per certificate {100 * t / total:5.1f}%"
         for name, t in sorted(spent.items(), key=lambda kv: -kv[1])
     )
-    assert captured.certificates == n, captured.certificates
-    floors = []
-    for k, floor_url in enumerate(floor_urls):
-        empty = _empty_platform(f"{name}-floor{k}", floor_url, workdir)
-        floors.append(n / floor.floor_seconds(empty.engine, captured))
-        empty.engine.dispose()
     figures = Figures(statistics.median(rates), rates, statistics.median(floors), captured.rows)
     print(
         f"issue_certificates[{name}]: median {figures.rate:,.0f} certificates/s over {repeat} runs of {n} "
         f"(runs: {', '.join(f'{r:,.0f}' for r in rates)}; batch {batch})\n"
         f"  floor[{name}]: {figures.floor:,.0f} certificates/s (runs: {', '.join(f'{r:,.0f}' for r in floors)}; "
-        f"{captured.rows / n:.1f} rows and one signature per certificate, bare driver, one transaction)\n"
+        f"{captured.rows / n:.1f} rows and one signature per certificate, bare driver, one transaction, "
+        "the same schema and constraints)\n"
         f"  issuance = {100 * figures.rate / figures.floor:.0f}% of the floor (goal >= 25%)\n"
         f"  phases[{name}] (one more run of {n}, benchmarks/phases.py):\n{breakdown}",
         flush=True,
@@ -480,16 +477,12 @@ def main() -> None:
     print("issue_certificates: batch of " + ", ".join(f"{v:.0%} {k}" for k, v in shares.items()))
     workdir = Path(tempfile.mkdtemp(prefix="jiliang-bench-"))
     try:
-        sqlite, sqlite_platform = run_backend(
-            "sqlite", None, a.n, a.batch, a.repeat, workdir, a.record, [None] * a.floor_repeat
-        )
+        sqlite, sqlite_platform = run_backend("sqlite", None, a.n, a.batch, a.repeat, workdir, a.record, a.floor_repeat)
         pg = None
         if not a.skip_postgres:
-            with ExitStack() as stack:
-                url, _ = stack.enter_context(fresh_database())
-                floor_urls = [stack.enter_context(fresh_database("jl_floor"))[0] for _ in range(a.floor_repeat)]
+            with fresh_database() as (url, _):
                 pg, pg_platform = run_backend(
-                    "postgresql", url, a.n, a.batch, a.repeat, workdir, a.record, list(floor_urls)
+                    "postgresql", url, a.n, a.batch, a.repeat, workdir, a.record, a.floor_repeat
                 )
                 pg_platform.engine.dispose()
         print(
