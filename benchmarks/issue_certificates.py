@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support import jjg539, world  # noqa: E402
+from tests.support.uncertainty_world import budget_standards  # noqa: E402
 
 from benchmarks import floor, phases  # noqa: E402
 from jiliang.auth import confirm_password, load_actor  # noqa: E402
@@ -44,7 +44,6 @@ from jiliang.bootstrap import init_platform  # noqa: E402
 from jiliang.bulk import insert_returning_ids  # noqa: E402
 from jiliang.certificates.tables import certificates  # noqa: E402
 from jiliang.platform import Platform, shanghai_today  # noqa: E402
-from jiliang.registry import service as registry  # noqa: E402
 from jiliang.registry.tables import instruments  # noqa: E402
 from jiliang.settings import Settings  # noqa: E402
 from jiliang.types import utcnow  # noqa: E402
@@ -154,33 +153,7 @@ class Prepared:
 
 def _standards(platform: Platform, lab: world.Lab) -> dict[str, int]:
     """The lab's scale standard, an energy standard with relative U and a standard thermometer with U."""
-    today = shanghai_today()
-    out = {"lab": lab.standard_id}
-    for name, items, (u, unit) in (("energy", ["ev_charger"], ("0.2", "%")), ("thermometer", [], ("0.02", "°C"))):
-        sid = registry.add_standard(
-            platform.uow(),
-            lab.manager,
-            lab.institution_id,
-            name,
-            f"[2024]沪量标{name}",
-            today + timedelta(days=700),
-            items,
-        )
-        registry.record_standard_calibration(
-            platform.uow(),
-            lab.manager,
-            sid,
-            "中国计量科学研究院",
-            f"U-{name}",
-            today - timedelta(days=1),
-            today + timedelta(days=360),
-            True,
-            expanded_uncertainty=u,
-            coverage_factor="2",
-            uncertainty_unit=unit,
-        )
-        out[name] = sid
-    return out
+    return {"lab": lab.standard_id} | budget_standards(platform, lab)
 
 
 def prepare(platform: Platform, n: int, batch: str) -> Prepared:

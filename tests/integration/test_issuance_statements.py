@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from itertools import count
 
 from sqlalchemy import event, select
 
 from jiliang.auth import confirm_password, load_actor
 from jiliang.platform import shanghai_today
-from jiliang.registry import service as registry
 from jiliang.verification import service as workflow
 from jiliang.verification.tables import measurement_points
 from tests.support import jjg539, world
+from tests.support.uncertainty_world import budget_standards, register_ev_charger, register_thermometer
 
 _serial = count(1)
 # statements per batch, recorded 2026-12-01 (issue 14): 42 for scales, 44 with budgets (SQLite and PostgreSQL)
@@ -79,37 +78,8 @@ def test_statements_per_batch_do_not_grow_with_certificates_or_readings(platform
 
 def _budget_batch(platform, lab, owner, standards: dict[str, int], n: int) -> int:  # type: ignore[no-untyped-def]
     """n EV AC chargers and n thermometers sent for calibration, alternating, in one batch at SIMT."""
-    chargers = [
-        registry.register_instrument(
-            platform.uow(),
-            owner,
-            registry.InstrumentRegistration(
-                item_code="ev_charger",
-                name="电动汽车交流充电桩",
-                serial_no=f"EV-{next(_serial)}",
-                use="trade",
-                type_id=world.type_id(platform, "ev_charger", "电动汽车交流充电桩"),
-                procedure_code="ev_charger_ac",
-                parameters={"accuracy_class": "1", "resolution": "0.001"},
-            ),
-        )
-        for _ in range(n)
-    ]
-    thermometers = [
-        registry.register_instrument(
-            platform.uow(),
-            owner,
-            registry.InstrumentRegistration(
-                item_code=None,
-                name="数字温度计",
-                serial_no=f"TH-{next(_serial)}",
-                use="safety",
-                procedure_code="thermometer_calibration",
-                parameters={"resolution": "0.01"},
-            ),
-        )
-        for _ in range(n)
-    ]
+    chargers = [register_ev_charger(platform, owner, f"EV-{next(_serial)}", "0.001") for _ in range(n)]
+    thermometers = [register_thermometer(platform, owner, f"TH-{next(_serial)}") for _ in range(n)]
     ev_tasks = workflow.apply(platform.uow(), owner, chargers)
     th_tasks = workflow.apply(platform.uow(), owner, thermometers, kind="calibration", conformity_statement=False)
     today = shanghai_today()
@@ -126,26 +96,7 @@ def _budget_batch(platform, lab, owner, standards: dict[str, int], n: int) -> in
 def test_a_batch_with_uncertainty_budgets_takes_no_statement_per_certificate(platform) -> None:
     owner = world.make_owner(platform, "310104")
     lab = world.make_lab(platform, "SIMT", ["ev_charger"])  # chargers and calibrations go to the city institute
-    today = shanghai_today()
-    standards = {}
-    for name, items, u, unit in (("energy", ["ev_charger"], "0.2", "%"), ("thermometer", [], "0.02", "°C")):
-        sid = registry.add_standard(
-            platform.uow(), lab.manager, lab.institution_id, name, f"STD-{name}", today + timedelta(days=700), items
-        )
-        registry.record_standard_calibration(
-            platform.uow(),
-            lab.manager,
-            sid,
-            "中国计量科学研究院",
-            f"U-{name}",
-            today - timedelta(days=1),
-            today + timedelta(days=360),
-            True,
-            expanded_uncertainty=u,
-            coverage_factor="2",
-            uncertainty_unit=unit,
-        )
-        standards[name] = sid
+    standards = budget_standards(platform, lab)
     small = _budget_batch(platform, lab, owner, standards, 6)
     large = _budget_batch(platform, lab, owner, standards, 12)
     assert small == large <= BUDGET, (small, large)

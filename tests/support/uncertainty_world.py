@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal
 from statistics import NormalDist
 
+from jiliang.auth import Actor
 from jiliang.platform import Platform, shanghai_today
 from jiliang.registry import service as registry
 from jiliang.verification import service as workflow
@@ -18,6 +19,9 @@ from tests.support import world
 __all__ = [
     "K95",
     "BudgetTask",
+    "budget_standards",
+    "register_ev_charger",
+    "register_thermometer",
     "ev_charger_task",
     "ev_u95",
     "thermometer_task",
@@ -33,15 +37,19 @@ class BudgetTask:
     instrument_id: int
 
 
-def _calibrate_with_u(platform: Platform, lab: world.Lab, expanded: str, k: str, unit: str) -> None:
-    """A newer calibration of the lab's standard whose certificate states U (in force from yesterday)."""
+def _calibrate_with_u(
+    platform: Platform, lab: world.Lab, expanded: str, k: str, unit: str, standard_id: int | None = None
+) -> None:
+    """A newer calibration of the lab's standard (or `standard_id`) whose certificate states U (in force
+    from yesterday)."""
     today = shanghai_today()
+    sid = lab.standard_id if standard_id is None else standard_id
     registry.record_standard_calibration(
         platform.uow(),
         lab.manager,
-        lab.standard_id,
+        sid,
         "中国计量科学研究院",
-        f"U-{lab.standard_id}-{expanded}",
+        f"U-{sid}-{expanded}",
         today - timedelta(days=1),
         today + timedelta(days=360),
         True,
@@ -49,6 +57,58 @@ def _calibrate_with_u(platform: Platform, lab: world.Lab, expanded: str, k: str,
         coverage_factor=k,
         uncertainty_unit=unit,
     )
+
+
+def register_ev_charger(platform: Platform, owner: Actor, serial_no: str, resolution: str = "0.01") -> int:
+    """A class 1 EV AC charger in trade use (JJG 1148-2022)."""
+    return registry.register_instrument(
+        platform.uow(),
+        owner,
+        registry.InstrumentRegistration(
+            item_code="ev_charger",
+            name="电动汽车交流充电桩",
+            serial_no=serial_no,
+            use="trade",
+            type_id=world.type_id(platform, "ev_charger", "电动汽车交流充电桩"),
+            procedure_code="ev_charger_ac",
+            parameters={"accuracy_class": "1", "resolution": resolution},
+        ),
+    )
+
+
+def register_thermometer(platform: Platform, owner: Actor, serial_no: str) -> int:
+    """A digital thermometer (outside the catalogue) to be calibrated by comparison."""
+    return registry.register_instrument(
+        platform.uow(),
+        owner,
+        registry.InstrumentRegistration(
+            item_code=None,
+            name="数字温度计",
+            serial_no=serial_no,
+            use="safety",
+            procedure_code="thermometer_calibration",
+            parameters={"resolution": "0.01"},
+        ),
+    )
+
+
+def budget_standards(platform: Platform, lab: world.Lab) -> dict[str, int]:
+    """Two more standards of the lab, calibrated with U from yesterday: "energy", a standard energy meter
+    for EV chargers (relative U 0.2 %, k = 2), and "thermometer", a standard thermometer (U 0.02 °C, k = 2)."""
+    out = {}
+    for name, items, u, unit in (("energy", ["ev_charger"], "0.2", "%"), ("thermometer", [], "0.02", "°C")):
+        sid = registry.add_standard(
+            platform.uow(),
+            lab.manager,
+            lab.institution_id,
+            name,
+            f"[2024]沪量标{name}",
+            shanghai_today() + timedelta(days=700),
+            items,
+        )
+        _calibrate_with_u(platform, lab, u, "2", unit, sid)
+        out[name] = sid
+    return out
 
 
 def ev_charger_task(
@@ -60,19 +120,7 @@ def ev_charger_task(
     lab = world.make_lab(platform, lab_code, ["ev_charger"])
     if standard_U is not None:
         _calibrate_with_u(platform, lab, standard_U, "2", "%")
-    iid = registry.register_instrument(
-        platform.uow(),
-        owner,
-        registry.InstrumentRegistration(
-            item_code="ev_charger",
-            name="电动汽车交流充电桩",
-            serial_no=f"EV{lab.standard_id}",
-            use="trade",
-            type_id=world.type_id(platform, "ev_charger", "电动汽车交流充电桩"),
-            procedure_code="ev_charger_ac",
-            parameters={"accuracy_class": "1", "resolution": resolution},
-        ),
-    )
+    iid = register_ev_charger(platform, owner, f"EV{lab.standard_id}", resolution)
     [task] = workflow.apply(platform.uow(), owner, [iid])
     return BudgetTask(lab, task, iid)
 
@@ -83,18 +131,7 @@ def thermometer_task(platform: Platform, standard_U: str = "0.02") -> BudgetTask
     owner = world.make_owner(platform, "310104")
     lab = world.make_lab(platform, "SIMT", [])
     _calibrate_with_u(platform, lab, standard_U, "2", "°C")
-    iid = registry.register_instrument(
-        platform.uow(),
-        owner,
-        registry.InstrumentRegistration(
-            item_code=None,
-            name="数字温度计",
-            serial_no=f"TH{lab.standard_id}",
-            use="safety",
-            procedure_code="thermometer_calibration",
-            parameters={"resolution": "0.01"},
-        ),
-    )
+    iid = register_thermometer(platform, owner, f"TH{lab.standard_id}")
     [task] = workflow.apply(platform.uow(), owner, [iid], kind="calibration", conformity_statement=False)
     return BudgetTask(lab, task, iid)
 
