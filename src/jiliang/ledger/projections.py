@@ -116,17 +116,21 @@ class Shape:
                 if v is not None:
                     v = values[i] = plain(v)
                     checked = checked and type(v) is str  # a float takes the reference serialiser
+        out = Fields(zip(self.columns, values, strict=True))
+        out.checked = checked and self.plain_json(values)
+        return out
+
+    def plain_json(self, values: Sequence[Any]) -> bool:
+        """Integers within ±(2**53 − 1) and JSON documents of the fast canonical domain."""
         for i in self.ints:
             v = values[i]
             if v is not None and not -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT:
-                checked = False
+                return False
         for i in self.documents:
             v = values[i]
             if v is not None and fast_scan(v) is not True:
-                checked = False
-        out = Fields(zip(self.columns, values, strict=True))
-        out.checked = checked
-        return out
+                return False
+        return True
 
 
 def _sha256(value: str | None) -> str | None:
@@ -426,7 +430,7 @@ class _Converter:
     def __init__(self, dialect: Any, table: Table, names: Sequence[str], shape: Shape) -> None:
         procs = [table.c[c].type.dialect_impl(dialect).result_processor(dialect, None) for c in names]
         convert = set(shape.convert)
-        self.columns, self.ints, self.documents = shape.columns, shape.ints, shape.documents
+        self.shape, self.columns = shape, shape.columns
         self.procs = tuple((i, p) for i, p in enumerate(procs) if p is not None and i not in convert)
         self.convert = tuple((i, _then_plain(procs[i])) for i in shape.convert)
 
@@ -445,16 +449,8 @@ class _Converter:
                 v = values[i] = conv(v)
                 if type(v) is not str:  # a float takes the reference serialiser
                     checked = False
-        for i in self.ints:
-            v = values[i]
-            if v is not None and not -_MAX_SAFE_INT <= v <= _MAX_SAFE_INT:
-                checked = False
-        for i in self.documents:
-            v = values[i]
-            if v is not None and fast_scan(v) is not True:
-                checked = False
         out = Fields(zip(self.columns, values, strict=False))  # the shape's columns come first
-        out.checked = checked
+        out.checked = checked and self.shape.plain_json(values)
         return values, out
 
 
