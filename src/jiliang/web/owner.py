@@ -78,8 +78,6 @@ def instrument_list(
         "status": chosen,
         "page": page,
         "pages": pages,
-        "cut": False,  # counted in the database: every instrument, however many
-        "max_listed": MAX_LISTED,
         **_names(conn),
         **vocabulary(),
     }
