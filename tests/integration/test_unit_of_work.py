@@ -30,7 +30,6 @@ def test_a_caught_failure_inside_a_batch_undoes_only_its_own_writes(platform):
     assert "kept-user" in logged and "undone-user" not in logged
 
 
-
 def test_a_large_batch_pauses_the_collector_until_its_transaction_ends_even_when_it_fails(platform):
     import gc
 
