@@ -63,29 +63,29 @@ def track(
     if projection is None:
         raise KeyError(f"no ledger projection for {kind!r}")
     keys = [str(i) for i in ids]
-    written = _written(uow).setdefault(kind, {})
+    handed = _written(uow).setdefault(kind, {})
     if rows is not None and new:
         for key, row in zip(keys, rows, strict=True):
-            written[key] = (dict(row), {child.name: [] for child in projection.children})
+            handed[key] = (dict(row), {child.name: [] for child in projection.children})
     elif changed is not None:
         for key in keys:
-            if key in written:
-                written[key][0].update(changed)
+            if key in handed:
+                handed[key][0].update(changed)
     else:
         for key in keys:
-            written.pop(key, None)  # changed some other way: read it back
+            handed.pop(key, None)  # changed some other way: read it back
     uow.pending_ledger.extend((kind, key, new) for key in keys)
 
 
 def track_children(uow: UnitOfWork, kind: str, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Rows of the child table `name` (a record's points, standards used, sign-offs) just inserted,
     each naming its parent, ids included; those of records handed over with `track(rows=…)` join them."""
-    written = _written(uow).get(kind)
-    if not written:
+    handed = _written(uow).get(kind)
+    if not handed:
         return
     [child] = [c for c in CURRENT[kind].children if c.name == name]
     for row in rows:
-        entry = written.get(str(row[child.parent]))
+        entry = handed.get(str(row[child.parent]))
         if entry is not None:
             entry[1][name].append(row)
 
