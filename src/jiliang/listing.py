@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import JSON, Boolean, ColumnElement, Connection, Dialect, Select, String, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
@@ -35,6 +35,8 @@ from .types import UtcDateTime
 __all__ = [
     "CURSOR_HELP",
     "Credentials",
+    "Cursor",
+    "Offset",
     "Page",
     "Fields",
     "JsonList",
@@ -49,6 +51,9 @@ CURSOR_HELP = "上一页 Link 头给出的游标 / the cursor the previous page'
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 """The bearer token, as every API route reads it (deps.current_actor checks it)."""
+# the query parameters every list takes besides its limit
+Cursor = Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="旧式分页 / prefer cursor")]
 
 Fields = Callable[[Mapping[str, ColumnElement[Any]]], Mapping[str, ColumnElement[Any]]]
 """Given the page's columns by name, the answer's keys in order and the value of each."""

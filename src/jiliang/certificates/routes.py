@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from ..auth import confirm_password
 from ..deps import ActorDep, ConnDep, PlatformDep
-from ..listing import CURSOR_HELP, Credentials, read_page
+from ..listing import Credentials, Cursor, Offset, read_page
 from ..platform import shanghai_today
 from . import keys, queries, service
 
@@ -44,8 +44,8 @@ def get_certificates(
     credentials: Credentials,
     institution: str | None = None,
     limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="旧式分页 / prefer cursor")] = 0,
-    cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
+    offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Response:
     limit = min(limit, 1000)
     today = shanghai_today()

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ..auth import confirm_password
 from ..deps import ActorDep, ConnDep, PlatformDep
-from ..listing import CURSOR_HELP, Credentials, read_page
+from ..listing import Credentials, Cursor, read_page
 from . import queries, service
 
 __all__ = ["router"]
@@ -39,7 +39,7 @@ def get_tasks(
     credentials: Credentials,
     state: str | None = None,
     limit: Annotated[int, Query(ge=1, le=2**31 - 1)] = 200,
-    cursor: Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)] = None,
+    cursor: Cursor = None,
 ) -> Response:
     limit = min(limit, 1000)
     return read_page(
