@@ -516,11 +516,12 @@ def build_world(platform_dir: Path, url: str, n: int) -> tuple[Settings, dict[st
     settings = Settings(platform_dir, url, None, 0, 480)
     platform, _ = init_platform(settings)
     start = time.perf_counter()
-    lab, task_ids = prepare(platform, n)
-    issue(platform, lab, task_ids, 1000)
+    prepared = prepare(platform, n, "full")  # JJG 539's whole subsequent verification, as before
+    issue(platform, prepared, prepared.tasks, 1000)
+    lab, first_task = prepared.lab, prepared.tasks[0][0]
     with platform.engine.connect() as c:
         rows = c.execute(select(certificates.c.number, certificates.c.public_token).order_by(certificates.c.id)).all()
-        first = select(tasks.c.instrument_id).where(tasks.c.id == task_ids[0]).scalar_subquery()
+        first = select(tasks.c.instrument_id).where(tasks.c.id == first_task).scalar_subquery()
         owner_id = c.execute(select(instruments.c.owner_id).where(instruments.c.id == first)).scalar_one()
         owner = c.execute(select(users.c.username).where(users.c.owner_id == owner_id)).scalar_one()
         # the keyset cursors a client walking every page gets from the Link headers: the last id of
