@@ -41,8 +41,6 @@ __all__ = [
     "Fields",
     "JsonList",
     "every_column",
-    "json_pick",
-    "json_item",
     "page_response",
     "read_page",
 ]
@@ -59,7 +57,6 @@ Fields = Callable[[Mapping[str, ColumnElement[Any]]], Mapping[str, ColumnElement
 """Given the page's columns by name, the answer's keys in order and the value of each."""
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,40 +181,6 @@ def _utc_text_pg(element: _UtcText, compiler: Any, **kw: Any) -> str:
     )
 
 
-class _JsonPick(FunctionElement[Any]):
-    """Several values of a JSON text column as one small array, the document parsed once per row;
-    arguments: the column, then each path (SQLite's '$.a.b')."""
-
-    inherit_cache = True
-
-
-@compiles(_JsonPick)
-def _json_pick_sqlite(element: _JsonPick, compiler: Any, **kw: Any) -> str:
-    return f"json_extract({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_JsonPick, "postgresql")
-def _json_pick_pg(element: _JsonPick, compiler: Any, **kw: Any) -> str:
-    doc, *paths = element.clauses
-    steps = (_text_of(p).removeprefix("$.").replace(".", ",") for p in paths)  # '$.a.b' -> a,b
-    values = ", ".join(f"d #> '{{{s}}}'" for s in steps)
-    document = compiler.process(doc, **kw)
-    return f"(SELECT jsonb_build_array({values}) FROM (SELECT CAST({document} AS jsonb) AS d) AS doc)"
-
-
-def json_pick(document: ColumnElement[Any], *paths: str) -> ColumnElement[Any]:
-    """The values at `paths` ("issuer.code", …; at least two) of a JSON text column, as a JSON array to
-    read with `json_item`: a stored document is parsed once per row, not once per value."""
-    if len(paths) < 2 or not all(_PATH.match(p) for p in paths):
-        raise ValueError(f"json_pick needs two or more dotted paths, not {paths!r}")
-    return _JsonPick(document, *(_literal(f"$.{p}") for p in paths))
-
-
-def json_item(picked: ColumnElement[Any], index: int) -> ColumnElement[Any]:
-    """Item `index` of a `json_pick` array (a JSON value: null when the path was absent)."""
-    return picked.op("->")(literal_column(str(int(index))))
-
-
 def _as_json(value: ColumnElement[Any], utc_suffix: str) -> ColumnElement[Any]:
     if isinstance(value.type, Boolean):
         return _JsonBool(value)
@@ -242,18 +205,15 @@ class JsonList:
     aggregate around it).
 
     The objects are written over the page's rows, after the limit, so the database writes only the rows
-    it returns; `derived` values (e.g. a `json_pick` of a stored document) are computed once per such
-    row and then read by `fields` under their names. The part of the statement that writes the JSON is
-    compiled once per database and reused as text: a request builds only its page's select."""
+    it returns. The part of the statement that writes the JSON is compiled once per database and reused
+    as text: a request builds only its page's select."""
 
     def __init__(
         self,
         columns: Sequence[ColumnElement[Any]],
         fields: Fields = every_column,
         *,
-        derived: Mapping[str, Callable[[Mapping[str, ColumnElement[Any]]], ColumnElement[Any]]] | None = None,
         key: str = "id",
-        descending: bool = False,
         utc_suffix: str = "+00:00",
     ) -> None:
         if utc_suffix not in ("+00:00", "Z"):
@@ -261,19 +221,14 @@ class JsonList:
         self.columns = list(columns)
         # the page's columns as the statement around it sees them: page."name", typed like the column
         row = {_plain(c.key): literal_column(f'page."{c.key}"', c.type) for c in self.columns}
-        self._derived = {name: value(row) for name, value in (derived or {}).items()}
-        row |= {_plain(name): literal_column(f'page."{name}"', value.type) for name, value in self._derived.items()}
         pairs: list[ColumnElement[Any]] = []
         for name, value in fields(row).items():
             pairs += [_literal(_plain(name)), _as_json(value, utc_suffix)]
         if len(pairs) > 100:  # SQLite's json_object takes at most 127 arguments
             raise ValueError(f"{len(pairs) // 2} fields: at most 50 in one object")
         k = row[key]
-        self._head = [
-            _JsonArray(_JsonObject(*pairs), k.desc() if descending else k),
-            func.min(k) if descending else func.max(k),
-        ]
-        self._compiled: dict[str, tuple[list[ColumnElement[Any]], list[ColumnElement[Any]]]] = {}
+        self._head = [_JsonArray(_JsonObject(*pairs), k), func.max(k)]
+        self._compiled: dict[str, list[ColumnElement[Any]]] = {}
 
     def select(self) -> Select[Any]:
         """The page's select, to filter, order by the key and limit."""
@@ -282,19 +237,10 @@ class JsonList:
     def fetch(self, conn: Connection, page: Select[Any], params: Mapping[str, Any] | None = None) -> Page:
         """The page as a JSON array of objects, with its row count and last key, in one statement;
         `params`: the values of named bind parameters in the page's select."""
-        found = self._compiled.get(conn.dialect.name)
-        if found is None:
-            texts = _compiled_text(list(self._derived.values()), conn.dialect)
-            found = self._compiled[conn.dialect.name] = (
-                _compiled_text(self._head, conn.dialect) + [func.count()],
-                [text.label(name) for name, text in zip(self._derived, texts, strict=True)],
-            )
-        head, derived = found
+        head = self._compiled.get(conn.dialect.name)
+        if head is None:
+            head = self._compiled[conn.dialect.name] = _compiled_text(self._head, conn.dialect) + [func.count()]
         rows = page.subquery("page")
-        if derived:
-            # OFFSET 0 keeps the database from merging this step into the next (SQLite and PostgreSQL
-            # would then compute each derived value once for every use of it)
-            rows = select(literal_column("page.*"), *derived).select_from(rows).offset(0).subquery("page")
         body, last_key, n = conn.execute(select(*head).select_from(rows), dict(params or {})).one()
         return Page(body.encode(), n, last_key)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -21,21 +20,7 @@ router = APIRouter(prefix="/api", tags=["certificates 证书"])
 
 
 def certificate_summary(cert: Any) -> dict[str, Any]:
-    payload = orjson.loads(cert.payload)
-    return {
-        "number": cert.number,
-        "kind": cert.kind,
-        "status": cert.status,
-        "current_status": service.status_on(cert, shanghai_today()),
-        "issued_at": cert.issued_at,
-        "valid_until": cert.valid_until,
-        "institution": payload["issuer"]["code"],
-        "instrument": payload["instrument"]["name"],
-        "serial_no": payload["instrument"]["serial_no"],
-        "conclusion": payload["conclusion"],
-        "supersedes": payload.get("supersedes"),
-        "qr": payload["verify_path"],
-    }
+    return queries.certificate_summary(cert, shanghai_today())
 
 
 @router.get("/certificates", response_model=list[dict[str, Any]])
