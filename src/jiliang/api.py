@@ -20,6 +20,7 @@ from .ledger.routes import router as ledger_router
 from .measurement.routes import public_router as measurement_public_router
 from .measurement.routes import router as measurement_router
 from .openapi_errors import describe_errors
+from .page_cache import KeptPages, PageCache
 from .platform import Platform
 from .registry.routes import router as registry_router
 from .request_guard import RequestGuard
@@ -125,5 +126,8 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
     ):
         app.include_router(router)
     install_pages(app)  # the pages of each role, their static files and error pages
+    if platform.settings.page_cache_bytes > 0:  # outermost: a kept list page is answered before the rest
+        app.state.page_cache = PageCache(platform.settings.page_cache_bytes)
+        app.add_middleware(KeptPages, platform=platform, cache=app.state.page_cache)
     describe_errors(app)
     return app

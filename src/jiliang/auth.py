@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 
 from .errors import Forbidden, JiliangError, Unauthenticated
 from .ledger.mac import LedgerMacKey
+from .ledger.tables import ledger_head
 from .registry.tables import account_locks, api_tokens, users
 from .tokens import new_token, sealed, token_digest
 from .types import utcnow
@@ -182,16 +183,17 @@ class Confirmation:
 _GRANT = (api_tokens.c.user_id, api_tokens.c.expires_at, api_tokens.c.label, api_tokens.c.scope, api_tokens.c.seal)
 
 
-def _actor_from_row(row: object) -> Actor:
-    r = row._mapping  # type: ignore[attr-defined]
+def _actor_from_row(r: Any) -> Actor:
+    """From a row of `users` (or one that begins with its columns), by attribute: SQLAlchemy's or the
+    driver's own named tuples (page_cache)."""
     return Actor(
-        user_id=r["id"],
-        username=r["username"],
-        display_name=r["display_name"],
-        roles=frozenset(r["roles"].split()),
-        institution_id=r["institution_id"],
-        regulator_id=r["regulator_id"],
-        owner_id=r["owner_id"],
+        user_id=r.id,
+        username=r.username,
+        display_name=r.display_name,
+        roles=frozenset(r.roles.split()),
+        institution_id=r.institution_id,
+        regulator_id=r.regulator_id,
+        owner_id=r.owner_id,
     )
 
 
@@ -267,7 +269,31 @@ def actor_for_token(
     """Whoever the token is for, if it is live and sealed by the platform. `write`: the request may
     change something, which a read-only token may not; `session`: a page's cookie, which only a
     login session may be (an API token is for programs)."""
-    row = conn.execute(_TOKEN_ROW, {"digest": token_digest(token), "now": utcnow()}).first()
+    return _granted(conn.execute(_TOKEN_ROW, token_params(token)).first(), mac, write, session)
+
+
+# the same, with the ledger's size in the same statement (page_cache: the version of a kept page)
+TOKEN_ROW_AND_SIZE = _TOKEN_ROW.add_columns(
+    select(ledger_head.c.size).where(ledger_head.c.id == 1).scalar_subquery().label("tree_size")
+)
+
+
+def token_params(token: str) -> dict[str, Any]:
+    """The parameters of the token statements for `token`, at this moment."""
+    return {"digest": token_digest(token), "now": utcnow()}
+
+
+def reader_and_tree_size(conn: Connection, token: str, mac: LedgerMacKey | None) -> tuple[Actor, int]:
+    """actor_for_token for a read, and the ledger's size as the same statement read it."""
+    return granted_reader(conn.execute(TOKEN_ROW_AND_SIZE, token_params(token)).first(), mac)
+
+
+def granted_reader(row: Any, mac: LedgerMacKey | None) -> tuple[Actor, int]:
+    """The reader a TOKEN_ROW_AND_SIZE row grants (None: no live token), and the ledger's size it read."""
+    return _granted(row, mac, False, False), int(row.tree_size or 0)
+
+
+def _granted(row: Any, mac: LedgerMacKey | None, write: bool, session: bool) -> Actor:
     if row is None or not sealed(mac, row) or (session and row.label is not None):
         raise Unauthenticated("登录已失效，请重新登录 / token invalid or expired, log in again")
     if write and row.scope != "write":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
@@ -29,6 +30,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from .auth import Actor
 from .db import reader
 from .deps import _bearer, current_actor
+from .ledger.tiles import tree_size
+from .page_cache import Kept, autocommit, page_key
 from .platform import Platform
 from .types import UtcDateTime
 
@@ -41,7 +44,7 @@ __all__ = [
     "Fields",
     "JsonList",
     "every_column",
-    "page_response",
+    "page_headers",
     "read_page",
 ]
 
@@ -252,32 +255,34 @@ def _plain(name: str | None) -> str:
     return name
 
 
-def page_response(request: Request, page: Page, limit: int) -> Response:
-    """The page's JSON as the body; when the page is full, a Link to the page after its last key."""
-    headers = {}
-    if page.last_key is not None and page.rows >= limit:
-        following = request.url.remove_query_params(("cursor", "offset")).include_query_params(cursor=page.last_key)
-        headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
-    return Response(page.body, media_type="application/json", headers=headers)
+def page_headers(request: Request, page: Page, limit: int) -> tuple[tuple[bytes, bytes], ...]:
+    """When the page is full, a Link to the page after its last key."""
+    if page.last_key is None or page.rows < limit:
+        return ()
+    following = request.url.remove_query_params(("cursor", "offset")).include_query_params(cursor=page.last_key)
+    return ((b"link", f'<{following.path}?{following.query}>; rel="next"'.encode()),)
 
 
 def read_page(
-    request: Request, credentials: Credentials, fetch: Callable[[Connection, Actor], Page], limit: int
+    request: Request,
+    credentials: Credentials,
+    fetch: Callable[[Connection, Actor], Page],
+    limit: int,
+    today: date,
 ) -> Response:
     """A list request in one step: a read connection (db.reader), the token checked by deps.current_actor
-    as for every route, and the page. One call where ConnDep and ActorDep would each be a trip through
+    as for every route, and the page, kept by the app's page cache (page_cache.py) for the next request
+    of the same query by the same actor on the same day (`today`, the day `fetch` lists on) while the
+    ledger keeps its size, read first. One call where ConnDep and ActorDep would each be a trip through
     the thread pool, and the connection's release another."""
     platform: Platform = request.app.state.platform
     with reader(platform.engine) as conn:
-        _autocommit(conn)
-        page = fetch(conn, current_actor(request, platform, conn, credentials))
-    return page_response(request, page, limit)
-
-
-def _autocommit(conn: Connection) -> None:
-    """No BEGIN and ROLLBACK around the two reads (two round trips on PostgreSQL): each statement sees
-    one consistent state of the database, and the page's one statement is the whole answer."""
-    if conn.dialect.name == "sqlite":
-        conn.execution_options(sqlite_begin="")  # db.py: the begin event then emits nothing
-    else:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
+        autocommit(conn)
+        actor = current_actor(request, platform, conn, credentials)
+        size = tree_size(conn)
+        page = fetch(conn, actor)
+    kept = Kept(page.body, page_headers(request, page, limit))
+    cache = getattr(request.app.state, "page_cache", None)  # none when JILIANG_PAGE_CACHE_BYTES=0
+    if cache is not None:
+        cache.put(page_key(request.scope, actor, today, size), kept)
+    return Response(kept.body, media_type="application/json", headers={k.decode(): v.decode() for k, v in kept.headers})

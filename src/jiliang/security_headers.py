@@ -8,7 +8,7 @@ from typing import Any
 
 from .request_guard import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SecurityHeaders"]
+__all__ = ["SecurityHeaders", "api_headers"]
 
 _COMMON = [(b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff")]
 _API_POLICY = b"default-src 'none'; frame-ancestors 'none'"
@@ -19,6 +19,11 @@ _DOCS_POLICY = (
     b"connect-src 'self'; frame-ancestors 'none'"
 )
 _HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+def api_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The headers an API answer carries, for an answer made before this middleware (page_cache)."""
+    return [*_COMMON, (b"content-security-policy", _API_POLICY), *([_HSTS] if scope.get("scheme") == "https" else [])]
 
 
 class SecurityHeaders:

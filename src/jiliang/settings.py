@@ -41,6 +41,7 @@ class Settings:
     audit_retention_days: int = 0  # audit events older than this may be archived; 0 = kept for ever
     db_pool_size: int = 10  # connections each process keeps open
     db_max_overflow: int = 50  # more it may open under load (closed when returned)
+    page_cache_bytes: int = 33_554_432  # API list pages each process keeps (page_cache.py); 0 = none
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,6 +69,7 @@ class Settings:
             audit_retention_days=check_retention(int(os.environ.get("JILIANG_AUDIT_RETENTION_DAYS", "0"))),
             db_pool_size=int(os.environ.get("JILIANG_DB_POOL_SIZE", "10")),
             db_max_overflow=int(os.environ.get("JILIANG_DB_MAX_OVERFLOW", "50")),
+            page_cache_bytes=int(os.environ.get("JILIANG_PAGE_CACHE_BYTES", "33554432")),
         )
 
 

@@ -39,6 +39,7 @@ def get_certificates(
         credentials,
         lambda conn, actor: queries.certificates_page(conn, actor, today, institution, limit, offset, cursor),
         limit,
+        today,
     )
 
 

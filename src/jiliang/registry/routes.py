@@ -138,6 +138,7 @@ def get_instruments(
         credentials,
         lambda conn, actor: queries.instruments_page(conn, actor, today, limit, offset, cursor),
         limit,
+        today,
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from ..auth import confirm_password
 from ..deps import ActorDep, ConnDep, PlatformDep
 from ..listing import Credentials, Cursor, read_page
+from ..platform import shanghai_today
 from . import queries, service
 
 __all__ = ["router"]
@@ -43,7 +44,11 @@ def get_tasks(
 ) -> Response:
     limit = min(limit, 1000)
     return read_page(
-        request, credentials, lambda conn, actor: queries.tasks_page(conn, actor, state, limit, cursor), limit
+        request,
+        credentials,
+        lambda conn, actor: queries.tasks_page(conn, actor, state, limit, cursor),
+        limit,
+        shanghai_today(),
     )
 
 
