@@ -30,6 +30,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from .auth import Actor
 from .db import reader
 from .deps import _bearer, current_actor
+from .errors import Unauthenticated
 from .ledger.tiles import tree_size
 from .page_cache import Kept, autocommit, page_key
 from .platform import Platform
@@ -50,7 +51,18 @@ __all__ = [
 
 CURSOR_HELP = "上一页 Link 头给出的游标 / the cursor the previous page's Link header gives"
 
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+async def _bearer_given(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> HTTPAuthorizationCredentials:
+    """A request with no bearer token at all is refused (401) before its parameters are read, as the
+    routes that take the actor as a dependency refuse it; the token itself is checked by the route."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("请先登录 / log in first (Authorization: Bearer <token>)")
+    return credentials
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials, Depends(_bearer_given)]
 """The bearer token, as every API route reads it (deps.current_actor checks it)."""
 # the query parameters every list takes besides its limit
 Cursor = Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)]

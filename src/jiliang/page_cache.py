@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
@@ -37,7 +38,7 @@ from .auth import TOKEN_ROW_AND_SIZE, Actor, granted_reader, reader_and_tree_siz
 from .db import make_engine, reader
 from .errors import JiliangError
 from .platform import shanghai_today
-from .request_guard import ASGIApp, Receive, Scope, Send
+from .request_guard import ASGIApp, Message, Receive, Scope, Send
 from .security_headers import api_headers
 
 if TYPE_CHECKING:
@@ -122,24 +123,42 @@ class _ServerCheck:
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         compiled = TOKEN_ROW_AND_SIZE.compile(dialect=postgresql.psycopg.dialect())
         self.sql, self.fixed = str(compiled), {k: v for k, v in compiled.params.items() if v is not None}
-        self.loops: dict[int, tuple[asyncio.Lock, list[Any]]] = {}  # the lock and the connection, if open
+        self.closing: set[asyncio.Task[None]] = set()
+        # by event loop: its lock and its connection, if open
+        self.loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[asyncio.Lock, list[Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def row(self, token: str) -> Any:
-        lock, held = self.loops.setdefault(id(asyncio.get_running_loop()), (asyncio.Lock(), []))
+        lock, held = self.loops.setdefault(asyncio.get_running_loop(), (asyncio.Lock(), []))
         import psycopg  # the postgres extra: only a server has it
         from psycopg.rows import namedtuple_row
 
         async with lock:
             try:
                 if not held or held[0].closed:
-                    held[:] = [await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, connect_timeout=2)]
+                    held[:] = [
+                        await psycopg.AsyncConnection.connect(
+                            self.conninfo, autocommit=True, connect_timeout=2, options="-c statement_timeout=2000"
+                        )
+                    ]
                 cursor = held[0].cursor(row_factory=namedtuple_row)
                 await cursor.execute(self.sql, self.fixed | token_params(token))
                 return await cursor.fetchone()
-            except psycopg.Error as exc:
-                if held:
-                    await held.pop().close()  # a new one next time
-                raise ConnectionError(str(exc)) from exc
+            except (psycopg.Error, asyncio.CancelledError) as exc:  # cancelled: the caller's time ran out
+                if held:  # in an unknown state: a new one next time
+                    closing = asyncio.get_running_loop().create_task(held.pop().close())
+                    self.closing.add(closing)  # held until done: the loop keeps only a weak reference
+                    closing.add_done_callback(self.closing.discard)
+                if isinstance(exc, psycopg.Error):
+                    raise ConnectionError(str(exc)) from exc
+                raise
+
+    async def close(self) -> None:
+        """Close this loop's connection (the app's shutdown)."""
+        _, held = self.loops.pop(asyncio.get_running_loop(), (None, []))
+        for conn in held:
+            await conn.close()
 
 
 class KeptPages:
@@ -158,6 +177,9 @@ class KeptPages:
         self.server = _ServerCheck(url) if url.startswith("postgresql") else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing(send))
+            return
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in self.cache.paths:
             token = _bearer(scope)
             kept = None if token is None else await self._lookup(scope, token)
@@ -172,6 +194,19 @@ class KeptPages:
                 await send({"type": "http.response.body", "body": kept.body})
                 return
         await self.app(scope, receive, send)
+
+    def _closing(self, send: Send) -> Send:
+        """`send`, closing this loop's connections just before the app says it has shut down."""
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                if self.loop_engine is not None:
+                    self.loop_engine.dispose()
+                if self.server is not None:
+                    await self.server.close()
+            await send(message)
+
+        return closing
 
     async def _lookup(self, scope: Scope, token: str) -> Kept | None:
         mac = self.platform.ledger_mac
