@@ -27,11 +27,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.functions import FunctionElement
 
-from .auth import Actor
+from .auth import Actor, reader_and_tree_size
 from .db import reader
-from .deps import _bearer, current_actor
+from .deps import _bearer
 from .errors import Unauthenticated
-from .ledger.tiles import tree_size
 from .page_cache import Kept, autocommit, page_key
 from .platform import Platform
 from .types import UtcDateTime
@@ -282,16 +281,16 @@ def read_page(
     limit: int,
     today: date,
 ) -> Response:
-    """A list request in one step: a read connection (db.reader), the token checked by deps.current_actor
-    as for every route, and the page, kept by the app's page cache (page_cache.py) for the next request
-    of the same query by the same actor on the same day (`today`, the day `fetch` lists on) while the
-    ledger keeps its size, read first. One call where ConnDep and ActorDep would each be a trip through
-    the thread pool, and the connection's release another."""
+    """A list request in one step: a read connection (db.reader), the token checked (for a read, as
+    deps.current_actor checks it for every route) with the ledger's size in the same statement, and the
+    page, kept by the app's page cache (page_cache.py) for the next request of the same query by the
+    same actor on the same day (`today`, the day `fetch` lists on) while the ledger keeps that size.
+    One call where ConnDep and ActorDep would each be a trip through the thread pool, and the
+    connection's release another."""
     platform: Platform = request.app.state.platform
     with reader(platform.engine) as conn:
         autocommit(conn)
-        actor = current_actor(request, platform, conn, credentials)
-        size = tree_size(conn)
+        actor, size = reader_and_tree_size(conn, credentials.credentials, platform.ledger_mac)
         page = fetch(conn, actor)
     kept = Kept(page.body, page_headers(request, page, limit))
     cache = getattr(request.app.state, "page_cache", None)  # none when JILIANG_PAGE_CACHE_BYTES=0
