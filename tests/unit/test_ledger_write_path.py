@@ -1,6 +1,6 @@
-"""The append path's batch helpers give exactly what the one-at-a-time definitions give: the MAC of
-each leaf (HMAC-SHA256 under the ledger key, bound to its index), each leaf hash, and a full tile's
-interior nodes and root."""
+"""The append path's batch helpers give exactly what the one-at-a-time definitions give: each leaf's
+row with its MAC (HMAC-SHA256 under the ledger key, bound to its index) and its leaf hash, and a full
+tile's interior nodes and root."""
 
 from __future__ import annotations
 
@@ -8,27 +8,37 @@ import random
 
 import pytest
 
-from jiliang.ledger.mac import leaf_mac, leaf_macs
-from jiliang.ledger.merkle import leaf_hash, leaf_hashes, node_hash
+from jiliang.ledger.append import leaf_rows
+from jiliang.ledger.mac import leaf_mac
+from jiliang.ledger.merkle import leaf_hash, node_hash
 from jiliang.ledger.tiles import HASH, TILE_WIDTH, _full_tile_nodes, interior_nodes
 
 rng = random.Random(14)
 DATAS = [rng.randbytes(n) for n in (0, 1, 55, 56, 63, 64, 65, 119, 120, 585, 3000)]
 
 
+def _leaves(datas: list[bytes]) -> list[tuple[str, str, int, bytes]]:
+    return [("certificate", f"N{n}", n % 3 + 1, d) for n, d in enumerate(datas)]
+
+
 @pytest.mark.parametrize("key_length", [0, 1, 32, 63, 64, 65, 200])  # a key longer than a block is hashed first
-def test_batch_macs_are_the_leaf_macs(key_length: int) -> None:
+def test_batch_rows_carry_the_leaf_macs_and_hashes(key_length: int) -> None:
     key = rng.randbytes(key_length)
     for start in (0, 1, 255, 2**32 - 3, 2**63 - len(DATAS)):
-        assert leaf_macs(key, start, DATAS) == [leaf_mac(key, start + n, d) for n, d in enumerate(DATAS)]
-    assert leaf_macs(key, 7, []) == []
+        rows, hashes = leaf_rows(start, _leaves(DATAS), key)
+        assert rows == [
+            (start + n, k, r, v, d, leaf_mac(key, start + n, d)) for n, (k, r, v, d) in enumerate(_leaves(DATAS))
+        ]
+        assert hashes == [leaf_hash(d) for d in DATAS]
+    assert leaf_rows(7, [], key) == ([], [])
     # bound to the index: the same data one place further has another MAC
-    assert leaf_macs(key, 8, DATAS[:1]) != leaf_macs(key, 7, DATAS[:1])
+    assert leaf_rows(8, _leaves(DATAS[:1]), key)[0][0][5] != leaf_rows(7, _leaves(DATAS[:1]), key)[0][0][5]
 
 
-def test_batch_leaf_hashes_are_the_leaf_hashes() -> None:
-    assert leaf_hashes(DATAS) == [leaf_hash(d) for d in DATAS]
-    assert leaf_hashes(iter(DATAS)) == [leaf_hash(d) for d in DATAS]
+def test_batch_rows_without_a_key_carry_no_mac() -> None:
+    rows, hashes = leaf_rows(3, _leaves(DATAS), None)
+    assert rows == [(3 + n, k, r, v, d, None) for n, (k, r, v, d) in enumerate(_leaves(DATAS))]
+    assert hashes == [leaf_hash(d) for d in DATAS]
 
 
 def test_full_tile_nodes_are_the_interior_nodes() -> None:

@@ -10,11 +10,11 @@ over a list of leaf hashes: the reference the stored ledger's O(log n) proofs ar
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "leaf_hash",
-    "leaf_hashes",
+    "LEAF_STATE",
     "node_hash",
     "root",
     "inclusion_proof",
@@ -34,10 +34,7 @@ def leaf_hash(data: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + data).digest()
 
 
-def leaf_hashes(datas: Iterable[bytes]) -> list[bytes]:
-    """`leaf_hash` of each of `datas`, in one pass (no call per leaf)."""
-    sha256 = hashlib.sha256
-    return [sha256(b"\x00" + data).digest() for data in datas]
+LEAF_STATE = hashlib.sha256(b"\x00")  # a leaf hash is a copy of it fed the data (never updated itself)
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
