@@ -5,6 +5,7 @@ OpenAPI at /docs."""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -13,8 +14,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from . import __version__, public
 from .account_api import router as account_router
 from .certificates.routes import router as certificate_router
-from .deps import SlidingWindow
-from .errors import InvalidInput, JiliangError
+from .deps import SlidingWindow, refused_token
+from .errors import InvalidInput, JiliangError, Unauthenticated
 from .ledger.routes import public_router as ledger_public_router
 from .ledger.routes import router as ledger_router
 from .measurement.routes import public_router as measurement_public_router
@@ -78,6 +79,8 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        if await run_in_threadpool(refused_token, request):  # nothing about the parameters before the login
+            return JSONResponse({"detail": Unauthenticated.LOG_IN, "rule": "unauthenticated"}, status_code=401)
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
         page = page_response(request, InvalidInput(f"填写内容有误：{problems} / invalid input: {problems}"))
         if page is not None:

@@ -28,6 +28,7 @@ __all__ = [
     "ConnDep",
     "check_login_rate",
     "ActorDep",
+    "refused_token",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="POST /api/auth/login 获得的令牌 / token from /api/auth/login")
@@ -55,7 +56,7 @@ def current_actor(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if creds is None or creds.scheme.lower() != "bearer":
-        raise Unauthenticated("请先登录 / log in first (Authorization: Bearer <token>)")
+        raise Unauthenticated(Unauthenticated.LOG_IN)
     write = request.method not in READ_METHODS
     return actor_for_token(conn, creds.credentials, platform.ledger_mac, write=write)
 
@@ -113,3 +114,37 @@ def check_rate(request: Request) -> Platform:
     if not window.allow(client, limit):
         raise TooManyRequests(f"请求过于频繁，请稍后再试 / too many requests: at most {limit} per minute")
     return platform
+
+
+def _secured(request: Request) -> frozenset[tuple[str, str]]:
+    """(path, METHOD) of every operation the OpenAPI document says needs the bearer token."""
+    app = request.app
+    found: frozenset[tuple[str, str]] | None = getattr(app.state, "secured_operations", None)
+    if found is None:
+        found = app.state.secured_operations = frozenset(
+            (path, method.upper())
+            for path, operations in app.openapi()["paths"].items()
+            for method, operation in operations.items()
+            if operation.get("security")
+        )
+    return found
+
+
+def refused_token(request: Request) -> bool:
+    """The request's route needs a bearer token and it brings none, or one that is not live: said
+    (401) before anything about its parameters (api.py, invalid input), as the routes that check the
+    token as a dependency say it. Runs a read, so call it from the thread pool."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", None)
+    if path is None or (path, request.method) not in _secured(request):
+        return False
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return True
+    platform: Platform = request.app.state.platform
+    with reader(platform.engine) as conn:
+        try:
+            actor_for_token(conn, token, platform.ledger_mac, write=False)
+        except Unauthenticated:
+            return True
+    return False

@@ -29,6 +29,7 @@ class NotFound(JiliangError):
 class Unauthenticated(JiliangError):
     status = 401
     rule = "unauthenticated"
+    LOG_IN = "请先登录 / log in first (Authorization: Bearer <token>)"  # no token brought
 
 
 class Forbidden(JiliangError):

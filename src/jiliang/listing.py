@@ -57,7 +57,7 @@ async def _bearer_given(
     """A request with no bearer token at all is refused (401) before its parameters are read, as the
     routes that take the actor as a dependency refuse it; the token itself is checked by the route."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("请先登录 / log in first (Authorization: Bearer <token>)")
+        raise Unauthenticated(Unauthenticated.LOG_IN)
     return credentials
 
 

@@ -36,6 +36,26 @@ def test_an_id_beyond_the_column_range_is_refused_without_login(client, path) ->
     assert "instruments.id" in r.json()["detail"]
 
 
+def test_bad_parameters_without_a_live_token_are_refused_for_the_token_first(platform, client) -> None:  # type: ignore[no-untyped-def]
+    """A route that needs the token says 401 before anything about its parameters, whether the token
+    is missing, unknown or logged out; with a live token the parameters are named (422). Public
+    routes need none and name them at once."""
+    owner = world.make_owner(platform, "310104")
+    live = login(client, owner.username, world.PASSWORD)
+    ended = login(client, owner.username, world.PASSWORD)
+    assert client.post("/api/auth/logout", headers=ended).status_code == 204
+    bad = "/api/instruments/99999999999999999999"
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, ended):
+        r = client.get(bad, headers=headers)
+        assert r.status_code == 401 and r.json()["rule"] == "unauthenticated", r.text
+        assert "instruments" not in r.json()["detail"]
+        r = client.post("/api/applications", json={"instrument_ids": "x"}, headers=headers)
+        assert r.status_code == 401, r.text
+    r = client.get(bad, headers=live)
+    assert r.status_code == 422 and "instruments.id" in r.json()["detail"], r.text
+    assert client.get("/public/instruments/99999999999999999999").status_code == 422
+
+
 def test_an_id_beyond_the_column_range_is_refused_after_login(platform, client) -> None:
     lab = world.make_lab(platform, "D310104", ["nawi"])
     headers = login(client, lab.verifier.username, world.PASSWORD)
