@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -28,6 +28,8 @@ __all__ = [
     "ConnDep",
     "check_login_rate",
     "ActorDep",
+    "Credentials",
+    "bearer_token",
     "refused_token",
 ]
 
@@ -49,14 +51,21 @@ def get_conn(platform: PlatformDep) -> Iterator[Connection]:
 ConnDep = Annotated[Connection, Depends(get_conn)]
 
 
-def current_actor(
-    request: Request,
-    platform: PlatformDep,
-    conn: ConnDep,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
-    if creds is None or creds.scheme.lower() != "bearer":
+async def _given_bearer(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> HTTPAuthorizationCredentials:
+    """A request with no bearer token at all is refused (401) before its parameters are read; the
+    token itself is checked by current_actor (or a list's read_page)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated(Unauthenticated.LOG_IN)
+    return credentials
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials, Depends(_given_bearer)]
+"""The bearer token, as every API route reads it."""
+
+
+def current_actor(request: Request, platform: PlatformDep, conn: ConnDep, creds: Credentials) -> Actor:
     write = request.method not in READ_METHODS
     return actor_for_token(conn, creds.credentials, platform.ledger_mac, write=write)
 
@@ -130,6 +139,16 @@ def _secured(request: Request) -> frozenset[tuple[str, str]]:
     return found
 
 
+def bearer_token(scope: MutableMapping[str, Any]) -> str | None:
+    """The token of the request's `Authorization: Bearer …` header, read as HTTPBearer reads it; None
+    when there is none (page_cache reads it before any route, refused_token after one)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
 def refused_token(request: Request) -> bool:
     """The request's route needs a bearer token and it brings none, or one that is not live: said
     (401) before anything about its parameters (api.py, invalid input), as the routes that check the
@@ -138,8 +157,8 @@ def refused_token(request: Request) -> bool:
     path = getattr(route, "path_format", None)
     if path is None or (path, request.method) not in _secured(request):
         return False
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.scope)
+    if token is None:
         return True
     platform: Platform = request.app.state.platform
     with reader(platform.engine) as conn:

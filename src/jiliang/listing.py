@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Query, Request, Response
 from sqlalchemy import JSON, Boolean, ColumnElement, Connection, Dialect, Select, String, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnClause
@@ -29,8 +28,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from .auth import Actor, reader_and_tree_size
 from .db import reader
-from .deps import _bearer
-from .errors import Unauthenticated
+from .deps import Credentials
 from .page_cache import Kept, autocommit, page_key
 from .platform import Platform
 from .types import UtcDateTime
@@ -51,18 +49,6 @@ __all__ = [
 CURSOR_HELP = "上一页 Link 头给出的游标 / the cursor the previous page's Link header gives"
 
 
-async def _bearer_given(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> HTTPAuthorizationCredentials:
-    """A request with no bearer token at all is refused (401) before its parameters are read, as the
-    routes that take the actor as a dependency refuse it; the token itself is checked by the route."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated(Unauthenticated.LOG_IN)
-    return credentials
-
-
-Credentials = Annotated[HTTPAuthorizationCredentials, Depends(_bearer_given)]
-"""The bearer token, as every API route reads it (deps.current_actor checks it)."""
 # the query parameters every list takes besides its limit
 Cursor = Annotated[int | None, Query(ge=0, le=2**31 - 1, description=CURSOR_HELP)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="旧式分页 / prefer cursor")]

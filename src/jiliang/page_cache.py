@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .auth import TOKEN_ROW_AND_SIZE, Actor, granted_reader, reader_and_tree_size, token_params
 from .db import make_engine, reader
+from .deps import bearer_token
 from .errors import JiliangError
 from .platform import shanghai_today
 from .request_guard import ASGIApp, Message, Receive, Scope, Send
@@ -105,15 +106,6 @@ def autocommit(conn: Connection) -> None:
         conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def _bearer(scope: Scope) -> str | None:
-    """The token of an `Authorization: Bearer …` header, read as fastapi's HTTPBearer reads it."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token if scheme.lower() == "bearer" and token else None
-    return None
-
-
 class _ServerCheck:
     """The check on PostgreSQL: one asyncio connection of the driver's own per event loop (a test
     client runs a loop each), the statement sent as compiled once — the server prepares it after a few
@@ -181,7 +173,7 @@ class KeptPages:
             await self.app(scope, receive, self._closing(send))
             return
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in self.cache.paths:
-            token = _bearer(scope)
+            token = bearer_token(scope)
             kept = None if token is None else await self._lookup(scope, token)
             if kept is not None:
                 headers = [
