@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, JSON, Connection, Table, any_, bindparam, insert, text
+from sqlalchemy import ARRAY, JSON, Connection, Table, TypeDecorator, any_, bindparam, insert, text
 
 from .column_checks import CheckedInteger, CheckedString
 
@@ -64,10 +64,16 @@ def _converter(column_type: Any, dialect: Any) -> _Converter | None:
             return values
 
         return checked
-    proc = column_type.bind_processor(dialect)
+    # the dialect's own processor, as SQLAlchemy's insert uses: SQLite's writes dates and times as
+    # text itself (the generic one would leave them to sqlite3's adapters, another text)
+    proc = column_type.dialect_impl(dialect).bind_processor(dialect)
     if proc is None:
         return None
-    if column_type.python_type in (date, datetime, bool):
+    try:  # a TypeDecorator (types.UtcDateTime) answers `object`: ask what it stores as
+        kind = (column_type.impl_instance if isinstance(column_type, TypeDecorator) else column_type).python_type
+    except NotImplementedError:
+        kind = object
+    if kind in (date, datetime, bool):
 
         def once_each(values: list[Any]) -> list[Any]:
             seen = {v: proc(v) for v in set(values)}

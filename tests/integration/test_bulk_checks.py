@@ -4,9 +4,12 @@ column's range is refused naming the column, and nothing of the batch is written
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+from sqlalchemy import Text, cast, insert, select
+
+from jiliang.audit import audit_events
 from jiliang.bulk import insert_rows
 from jiliang.column_checks import ColumnValueError
 from jiliang.registry.tables import account_locks, districts
@@ -55,3 +58,27 @@ def test_an_integer_beyond_the_column_is_refused_in_a_batch(platform) -> None:
         with uow:
             insert_rows(uow.conn, account_locks, rows)
             uow.commit()
+
+
+def test_dates_and_times_are_stored_as_a_single_insert_stores_them(platform) -> None:
+    """The batch path writes dates and timestamps itself (not per row through the driver's
+    adapters): the stored text is the same as SQLAlchemy's own insert writes, and reads back alike."""
+    at = datetime(2026, 12, 2, 1, 2, 3, 456789, tzinfo=UTC)
+    later = at.astimezone(timezone(timedelta(hours=8)))  # the same instant in Shanghai time
+    one = {"actor_id": None, "action": "t", "record_type": "t", "institution_id": None, "before": None, "after": None}
+    uow = platform.uow()
+    with uow:
+        uow.conn.execute(insert(audit_events), [one | {"at": at, "record_id": "single"}])
+        insert_rows(
+            uow.conn, audit_events, [one | {"at": t, "record_id": f"bulk{i}"} for i, t in enumerate((at, later))]
+        )
+        uow.commit()
+    with platform.engine.connect() as c:
+        rows = c.execute(
+            select(audit_events.c.record_id, audit_events.c.at, cast(audit_events.c.at, Text)).where(
+                audit_events.c.action == "t"
+            )
+        ).all()
+    assert {r[0] for r in rows} == {"single", "bulk0", "bulk1"}
+    assert {r[1] for r in rows} == {at} and all(r[1].tzinfo is not None for r in rows)
+    assert len({r[2] for r in rows}) == 1, rows  # byte for byte the same stored text

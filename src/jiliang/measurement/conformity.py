@@ -16,7 +16,7 @@ from typing import Any
 from jiliang.measurement.changeover import ChangeoverError, error_before_rounding
 from jiliang.measurement.changeover import applies as changeover_applies
 from jiliang.measurement.decision import Decision, decide
-from jiliang.measurement.limits import budget_values, compared_error, limits_of, rule_for, uncertainty_at
+from jiliang.measurement.limits import budget_values, compared_error, limits_of, uncertainty_at
 from jiliang.measurement.point_uncertainty import PointUncertainty
 from jiliang.measurement.prescribed_tests import (
     STAGE_TEXT,
@@ -43,8 +43,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class PointResult:
+@dataclass(slots=True)
+class PointResult:  # not frozen: a frozen dataclass of 21 fields costs twice as much to make, per reading
     point_id: str
     reference: Decimal
     indication: Decimal  # rounded to the resolution
@@ -110,14 +110,13 @@ class _Judge(PrescribedTestJudge):
     def reading(self, seq: int, raw: PointReading) -> ReadingUnderTest:
         edition = self.edition
         point = edition.point(raw.point_id)
-        if point is None:
+        at = edition.point_tests(raw.point_id)
+        if point is None or at is None:
             known = ", ".join(p.id for p in edition.points)
             raise ReadingError(f"unknown measurement point '{raw.point_id}' for {edition.regulation} (points: {known})")
-        tests = edition.tests_of(point.id)
         zh, en = point.label_zh, point.label_en  # each message reads "中文 / English"
-        changeover = self.d_equals_e and any(t.method == "changeover" for t in tests)
-        indication = round_to_resolution(Decimal(raw.indication), self.resolution)
-        reference = Decimal(raw.reference)
+        changeover = self.d_equals_e and at.changeover
+        indication = round_to_resolution(raw.indication, self.resolution)
         if changeover:
             if raw.added_load is None:
                 raise ReadingError(
@@ -126,7 +125,7 @@ class _Judge(PrescribedTestJudge):
                 )
             assert self.e is not None
             try:
-                error = error_before_rounding(reference, indication, Decimal(raw.added_load), self.e)
+                error = error_before_rounding(raw.reference, indication, raw.added_load, self.e)
             except ChangeoverError as exc:
                 raise ReadingError(f"{zh}：{exc.zh} / {en}: {exc.en}") from None
         else:
@@ -135,56 +134,45 @@ class _Judge(PrescribedTestJudge):
                     f"{zh}：此处不用闪变点法，不应填写 ΔL / {en}: ΔL belongs to the changeover-point "
                     "method, used here only when d = e"
                 )
-            error = indication - reference
-        positioned = [t for t in tests if t.positions]
-        if raw.position is not None and not any(t.position(raw.position) for t in positioned):
+            error = indication - raw.reference
+        if raw.position is not None and not any(t.position(raw.position) for t in at.positioned):
             raise ReadingError(f"{zh}：没有位置 {raw.position!r} / {en}: no position {raw.position!r}")
-        if positioned and raw.position is None:
+        if at.positioned and raw.position is None:
             raise ReadingError(f"{zh}：请注明加载位置 / {en}: name the position of the load")
-        discriminating = any(t.criterion == "discrimination" for t in tests)
-        if discriminating != (raw.indication_after is not None):
+        if at.discriminating != (raw.indication_after is not None):
             raise ReadingError(
                 f"{zh}：鉴别力测试须填写加放附加载荷后的示值，其他测试不填 / {en}: the indication after "
                 "the extra load is given for the discrimination test, and only there"
             )
-        return ReadingUnderTest(seq, raw, point, tests, indication, error, changeover)
+        return ReadingUnderTest(seq, raw, point, at.tests, indication, error, changeover)
 
     def point_result(self, r: ReadingUnderTest) -> PointResult:
         """A reading's result; judged against its MPE when one of its tests is an error test."""
-        reference, point = Decimal(r.raw.reference), r.point
+        raw, point, edition = r.raw, r.point, self.edition
+        reference = raw.reference
         relative = r.error / reference * 100 if reference != 0 else None
-        common: dict[str, Any] = {
-            "point_id": point.id,
-            "reference": reference,
-            "indication": r.indication,
-            "error": r.error,
-            "relative_error_percent": relative,
-            "corrected_error": r.corrected,
-            "added_load": r.raw.added_load,
-            "position": r.raw.position,
-            "indication_after": r.raw.indication_after,
-        }
-        no_rule: dict[str, Any] = dict.fromkeys(("mpe_lower", "mpe_upper", "mpe_unit", "rule_id", "conforms"))
-        error_test = next((t for t in r.tests if t.criterion == "error"), None)
-        if error_test is None or point.id == self.edition.zero_point:
-            return PointResult(**common, **no_rule, advisory=False, judged=False)
-        model = self.edition.uncertainty
+        error_test = edition.point_tests(point.id).error_test  # type: ignore[union-attr]
+        if error_test is None or point.id == edition.zero_point:
+            return self._unjudged(r, relative, judged=False)
+        model = edition.uncertainty
         u, problem = (
-            uncertainty_at(self.edition, point.id, budget_values(self.params, self.context, reference, r.indication))
+            uncertainty_at(edition, point.id, budget_values(self.params, self.context, reference, r.indication))
             if model is not None and model.covers(point.id)
             else (None, None)  # no budget here: nothing to fill in
         )
-        rule = rule_for(self.edition, self.stage, self.params, point, reference, error_test.id)
+        rule = self.rule(point, reference, error_test.id)
         if rule is None:
-            return PointResult(**common, **no_rule, advisory=False, uncertainty=u, uncertainty_problem=problem)
+            return self._unjudged(r, relative, uncertainty=u, uncertainty_problem=problem)
         lower, upper, unit = limits_of(rule, self.params, point)
         value = compared_error(rule, point, r.judged_error, reference)
         missing_e0 = error_test.corrected and r.changeover and r.corrected is None  # E0 corrects changeover errors
-        decision = (
-            None if missing_e0 else decide(self.edition.decision_rule, value, lower, upper, u.expanded if u else None)
-        )
+        decision = None if missing_e0 else decide(edition.decision_rule, value, lower, upper, u.expanded if u else None)
         return PointResult(
-            **common,
+            point_id=point.id,
+            reference=reference,
+            indication=r.indication,
+            error=r.error,
+            relative_error_percent=relative,
             mpe_lower=lower,
             mpe_upper=upper,
             mpe_unit=unit,
@@ -194,7 +182,34 @@ class _Judge(PrescribedTestJudge):
             uncertainty=u,
             uncertainty_problem=problem,
             decision=decision,
+            corrected_error=r.corrected,
+            added_load=raw.added_load,
+            position=raw.position,
+            indication_after=raw.indication_after,
             rule=rule,
+        )
+
+    @staticmethod
+    def _unjudged(r: ReadingUnderTest, relative: Decimal | None, **extra: Any) -> PointResult:
+        """A reading's result with no MPE applied (E0, repeatability and discrimination readings, or no rule)."""
+        raw = r.raw
+        return PointResult(
+            point_id=r.point.id,
+            reference=raw.reference,
+            indication=r.indication,
+            error=r.error,
+            relative_error_percent=relative,
+            mpe_lower=None,
+            mpe_upper=None,
+            mpe_unit=None,
+            rule_id=None,
+            conforms=None,
+            advisory=False,
+            corrected_error=r.corrected,
+            added_load=raw.added_load,
+            position=raw.position,
+            indication_after=raw.indication_after,
+            **extra,
         )
 
 

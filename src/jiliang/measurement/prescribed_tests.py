@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Literal
 
 from jiliang.measurement.limits import compared_error, limits_of, rule_for
-from jiliang.measurement.procedure import Edition, MeasurementPoint, PrescribedTest
+from jiliang.measurement.procedure import Edition, MeasurementPoint, MpeRule, PrescribedTest
 from jiliang.measurement.reading import PointReading, round_to_resolution
 
 __all__ = [
@@ -64,11 +64,28 @@ class PrescribedTestResult:
     problem: str | None = None  # why the test is incomplete ("中文 / English")
 
 
+_UNSEEN = object()
+_RULE_MEMO_SIZE = 20_000  # entries per edition before it starts afresh
+
+
 class PrescribedTestJudge:
     """Judges the tests of one edition at one stage, given each reading's verdict against its MPE."""
 
     def __init__(self, edition: Edition, stage: str, params: Mapping[str, str | Decimal], resolution: Decimal) -> None:
         self.edition, self.stage, self.params, self.resolution = edition, stage, params, resolution
+        self._rule_key = (stage, *params.items())
+
+    def rule(self, point: MeasurementPoint, reference: Decimal, test_id: str) -> MpeRule | None:
+        """limits.rule_for, remembered by the edition for the same stage, parameters, point, load and
+        test: a batch of instruments of one kind asks about the same few loads again and again."""
+        key = (self._rule_key, point.id, test_id, reference)
+        memo = self.edition.rule_memo
+        found = memo.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            if len(memo) >= _RULE_MEMO_SIZE:
+                memo.clear()
+            found = memo[key] = rule_for(self.edition, self.stage, self.params, point, reference, test_id)
+        return found  # type: ignore[return-value]
 
     def test_result(
         self, test: PrescribedTest, readings: Sequence[ReadingUnderTest], conforms: Sequence[bool | None]
@@ -154,7 +171,7 @@ class PrescribedTestJudge:
                     f"「{test.name_zh}」同一组读数的载荷须相同 / the {test.name_en} repeats one load: the reference "
                     "values of a series must be equal"
                 )
-            rule = rule_for(self.edition, self.stage, self.params, first.point, load, test.id)
+            rule = self.rule(first.point, load, test.id)
             if rule is None:
                 verdicts.append(None)
                 continue

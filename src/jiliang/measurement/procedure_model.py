@@ -106,6 +106,27 @@ class PrescribedTest:
 
 
 @dataclass(frozen=True)
+class PointTests:
+    """A point's tests and what they ask of each reading there, worked out once per edition."""
+
+    tests: tuple[PrescribedTest, ...]
+    changeover: bool  # a test here takes errors by the changeover-point method (when d = e)
+    positioned: tuple[PrescribedTest, ...]  # tests that name where the load stands
+    discriminating: bool  # the discrimination test: the indication after the extra load is given
+    error_test: PrescribedTest | None  # the test judging each reading's error against its MPE
+
+    @classmethod
+    def of(cls, tests: tuple[PrescribedTest, ...]) -> PointTests:
+        return cls(
+            tests,
+            any(t.method == "changeover" for t in tests),
+            tuple(t for t in tests if t.positions),
+            any(t.criterion == "discrimination" for t in tests),
+            next((t for t in tests if t.criterion == "error"), None),
+        )
+
+
+@dataclass(frozen=True)
 class AppliesTo:
     """Where a rule applies: named points, named zones, named tests and/or a load band in units of e."""
 
@@ -185,11 +206,16 @@ class Edition:
         )
 
     def tests_of(self, point_id: str) -> tuple[PrescribedTest, ...]:
-        return self._tests_by_point.get(point_id, ())
+        found = self._tests_by_point.get(point_id)
+        return () if found is None else found.tests
+
+    def point_tests(self, point_id: str) -> PointTests | None:
+        """What the tests at this point ask of each reading there (None: not a point of the edition)."""
+        return self._tests_by_point.get(point_id)
 
     @cached_property
-    def _tests_by_point(self) -> dict[str, tuple[PrescribedTest, ...]]:
-        return {p.id: tuple(t for t in self.tests if p.id in t.points) for p in self.points}
+    def _tests_by_point(self) -> dict[str, PointTests]:
+        return {p.id: PointTests.of(tuple(t for t in self.tests if p.id in t.points)) for p in self.points}
 
     def rules_at(self, point_id: str, test_id: str | None) -> tuple[MpeRule, ...]:
         """The rules, in file order, whose points, zones and tests admit a reading at this point in this
@@ -206,6 +232,12 @@ class Edition:
 
     @cached_property
     def _rules_at(self) -> dict[tuple[str, str | None], tuple[MpeRule, ...]]:
+        return {}
+
+    @cached_property
+    def rule_memo(self) -> dict[object, MpeRule | None]:
+        """The rule found for a reading, by its stage, parameters, point, load and test
+        (prescribed_tests.PrescribedTestJudge.rule)."""
         return {}
 
     @cached_property

@@ -216,14 +216,11 @@ def _points(
         # a budget's U and k (in `extra`) replace any typed in
         given = {"expanded_uncertainty": src.expanded_uncertainty, "coverage_factor": src.coverage_factor}
         if ev is not None:  # the judged point gives every other column
-            point = point_fields(ev.points[i])
-            rows.append(
-                {"seq": i, "point_id": rd.point_id, "unit": "", "reference": str(rd.reference)}
-                | given
-                | _UNASSESSED
-                | extra
-                | point
-            )
+            row = {"seq": i, "point_id": rd.point_id, "unit": "", "reference": str(rd.reference), **given}
+            row.update(_UNASSESSED)
+            row.update(extra)
+            row.update(point_fields(ev.points[i]))
+            rows.append(row)
             continue
         rows.append(
             {
@@ -316,7 +313,9 @@ def record_results_batch(
         track(uow, "verification_record", ids, new=True, rows=written)
         point_rows, std_rows, sign_rows = [], [], []
         for rid, rec, pts, sids in zip(ids, records, all_points, stds, strict=True):
-            point_rows += [p | {"record_id": rid} for p in pts]
+            for p in pts:  # built above for this record alone
+                p["record_id"] = rid
+            point_rows += pts
             std_rows += [{"record_id": rid, "standard_id": s} for s in sids]
             content = record_content(rec, pts, sids)
             digest = content_hash(content)
