@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, select
 
-from .bulk import insert_returning_ids
+from .bulk import insert_with_ids
 from .db import UnitOfWork, metadata
 from .types import UtcDateTime, utcnow
 
@@ -80,8 +80,8 @@ def record_event(
 def flush_events(uow: UnitOfWork) -> None:
     """Write the buffered events; keep (id, digest) of each for the ledger's audit leaf."""
     if uow.pending_audit:
-        ids = insert_returning_ids(uow.conn, audit_events, uow.pending_audit)
-        uow.flushed_audit.extend((i, event_digest(row)) for i, row in zip(ids, uow.pending_audit, strict=True))
+        written = insert_with_ids(uow.conn, audit_events, uow.pending_audit)  # ours: ids set in place
+        uow.flushed_audit.extend((row["id"], event_digest(row)) for row in written)
         uow.pending_audit.clear()
 
 

@@ -73,30 +73,34 @@ def reading_decimal(text: str, what: str) -> Decimal:
     return value
 
 
-def _blank(text: str | None) -> bool:
-    return text is None or not str(text).strip()
+def _given(text: str | None) -> str | None:
+    """The text as typed, None when left blank."""
+    if text is None:
+        return None
+    typed = str(text).strip()
+    return typed or None
 
 
 def parse_reading(r: ReadingInput) -> PointReading:
     """One reading as decimals; a calibration's U (≥ 0) and k (> 0), when given, must be numbers too
     (JJF 1059.1 §5: U = k·u_c)."""
+    pid = r.point_id
     if r.expanded_uncertainty is not None:
-        u = reading_decimal(r.expanded_uncertainty, f"{r.point_id} 扩展不确定度 U")
+        u = reading_decimal(r.expanded_uncertainty, f"{pid} 扩展不确定度 U")
         if u < 0:
-            raise InvalidInput(f"{r.point_id} 扩展不确定度 U 不能为负 / U must not be negative")
+            raise InvalidInput(f"{pid} 扩展不确定度 U 不能为负 / U must not be negative")
     if r.coverage_factor is not None:
-        k = reading_decimal(r.coverage_factor, f"{r.point_id} 包含因子 k")
+        k = reading_decimal(r.coverage_factor, f"{pid} 包含因子 k")
         if k <= 0:
-            raise InvalidInput(f"{r.point_id} 包含因子 k 必须为正 / k must be positive")
+            raise InvalidInput(f"{pid} 包含因子 k 必须为正 / k must be positive")
+    added, after = _given(r.added_load), _given(r.indication_after)
     return PointReading(
-        r.point_id,
-        reading_decimal(r.reference, f"{r.point_id} 标准值 reference"),
-        reading_decimal(r.indication, f"{r.point_id} 示值 indication"),
-        None if _blank(r.added_load) else reading_decimal(str(r.added_load), f"{r.point_id} 附加砝码 ΔL"),
-        None if _blank(r.position) else str(r.position).strip(),
-        None
-        if _blank(r.indication_after)
-        else reading_decimal(str(r.indication_after), f"{r.point_id} 加载后示值 indication after"),
+        pid,
+        reading_decimal(r.reference, f"{pid} 标准值 reference"),
+        reading_decimal(r.indication, f"{pid} 示值 indication"),
+        None if added is None else reading_decimal(added, f"{pid} 附加砝码 ΔL"),
+        _given(r.position),
+        None if after is None else reading_decimal(after, f"{pid} 加载后示值 indication after"),
     )
 
 
