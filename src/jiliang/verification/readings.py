@@ -185,25 +185,25 @@ def _opt(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def point_fields(p: PointResult) -> dict[str, Any]:
-    """A judged point's stored columns (as exact text), with its rule's standing."""
-    return {
-        "indication": str(p.indication),
-        "error": str(p.error),
-        "mpe_unit": p.mpe_unit,
-        "rule_id": p.rule_id,
-        "relative_error_percent": _opt(p.relative_error_percent),
-        "mpe_lower": _opt(p.mpe_lower),
-        "mpe_upper": _opt(p.mpe_upper),
-        "conforms": p.conforms,
-        "advisory": p.advisory,
-        "added_load": _opt(p.added_load),
-        "corrected_error": _opt(p.corrected_error),
-        "position": p.position,
-        "indication_after": _opt(p.indication_after),
-        "rule_source": p.rule.source if p.rule else None,
-        "rule_confidence": p.rule.confidence if p.rule else None,
-    }
+def point_fields(p: PointResult, row: dict[str, Any]) -> dict[str, Any]:
+    """A judged point's stored columns (as exact text), with its rule's standing, set on `row`."""
+    rule = p.rule
+    row["indication"] = str(p.indication)
+    row["error"] = str(p.error)
+    row["mpe_unit"] = p.mpe_unit
+    row["rule_id"] = p.rule_id
+    row["relative_error_percent"] = _opt(p.relative_error_percent)
+    row["mpe_lower"] = _opt(p.mpe_lower)
+    row["mpe_upper"] = _opt(p.mpe_upper)
+    row["conforms"] = p.conforms
+    row["advisory"] = p.advisory
+    row["added_load"] = _opt(p.added_load)
+    row["corrected_error"] = _opt(p.corrected_error)
+    row["position"] = p.position
+    row["indication_after"] = _opt(p.indication_after)
+    row["rule_source"] = None if rule is None else rule.source
+    row["rule_confidence"] = None if rule is None else rule.confidence
+    return row
 
 
 def tests_fields(ev: Evaluation) -> list[dict[str, Any]]:

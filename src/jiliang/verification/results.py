@@ -219,8 +219,7 @@ def _points(
             row = {"seq": i, "point_id": rd.point_id, "unit": "", "reference": str(rd.reference), **given}
             row.update(_UNASSESSED)
             row.update(extra)
-            row.update(point_fields(ev.points[i]))
-            rows.append(row)
+            rows.append(point_fields(ev.points[i], row))
             continue
         rows.append(
             {
