@@ -54,16 +54,22 @@ class CheckedString(TypeDecorator[str]):
     def check_many(self, values: Sequence[Any]) -> None:
         """The same check over a whole column of a bulk insert, in a few passes at C speed while every
         text fits (the common case), value by value only to name what does not."""
-        texts = [v for v in values if type(v) is str]
-        joined = "".join(texts)
+        try:
+            joined = "".join(values)  # a column of text alone, the most common
+            texts = values
+        except TypeError:  # None (or another type) among them
+            texts = [v for v in values if type(v) is str]
+            joined = "".join(texts)
+        length = self.length
         if (
-            (self.length is None or max(map(len, texts), default=0) <= self.length)
+            (length is None or len(joined) <= length or max(map(len, texts), default=0) <= length)
             and "\x00" not in joined
             and (joined.isascii() or _encodes(joined))
         ):
             return
         for v in texts:
-            self.process_bind_param(v, None)  # type: ignore[arg-type]
+            if type(v) is str:
+                self.process_bind_param(v, None)  # type: ignore[arg-type]
 
 
 def _encodes(text: str) -> bool:

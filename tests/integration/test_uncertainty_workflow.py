@@ -432,6 +432,46 @@ def test_thermometer_calibration_points_carry_the_computed_u_with_k_2(thermo) ->
     assert all(p["uncertainty"]["U"] == str(expected) for p in payload["points"])
 
 
+def test_a_batch_gives_each_record_the_u_of_its_own_environment_and_standard(thermo) -> None:
+    """What a batch shares is worked out once (the standards' U and the environment as numbers, by
+    procedure, date, standards and environment): records that differ in any of them keep their own U."""
+    platform, lab = thermo.platform, thermo.lab
+    other = registry.add_standard(
+        platform.uow(),
+        lab.manager,
+        lab.institution_id,
+        "二等标准铂电阻温度计",
+        "[2024]沪量标T2",
+        shanghai_today() + timedelta(days=700),
+        [],
+    )
+    calibrate_standard(platform, lab, other, "0.04", "2", "°C")
+    wide = {"bath_uniformity": "0.03", "bath_stability": "0.005"}
+    cases = [(BATH, lab.standard_id), (wide, lab.standard_id), (BATH, other), (BATH, lab.standard_id)]
+    entries = [
+        (
+            thermo.task(),
+            workflow.ResultsInput(
+                performed_on=shanghai_today(),
+                standard_ids=[sid],
+                readings=[workflow.ReadingInput("t1", "20.000", "20.03")],
+                environment={"temperature": "20.5 °C", **bath},
+            ),
+        )
+        for bath, sid in cases
+    ]
+    uow = platform.uow()
+    with uow:
+        rids = workflow.record_results_batch(uow, world.confirm(platform, lab.verifier), entries)
+        uow.commit()
+    expected = [
+        thermometer_u("0.01", u, "2", bath["bath_uniformity"], bath["bath_stability"])
+        for bath, u in ((BATH, "0.02"), (wide, "0.02"), (BATH, "0.04"), (BATH, "0.02"))
+    ]
+    assert len(set(expected)) == 3
+    assert [points_of(platform, rid)[0].expanded_uncertainty for rid in rids] == [str(u) for u in expected]
+
+
 def test_thermometer_calibration_without_the_bath_entries_names_them_as_the_problem(thermo) -> None:
     platform = thermo.platform
     rid = thermo.record({})

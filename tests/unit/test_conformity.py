@@ -133,6 +133,23 @@ def test_class_iiii_bands_step_at_50e_and_200e(procedures: dict[str, Procedure])
     assert [p.mpe_upper for p in result.points[:2]] == [first * E, second * E]
 
 
+def test_the_rule_remembered_for_a_load_is_never_another_class_stage_or_loads(procedures: dict[str, Procedure]) -> None:
+    """The edition remembers the rule found for each reading (the same loads recur across a batch):
+    the same load under another class or stage, or another load, must still get its own band's MPE."""
+    nawi, five_kg = procedures["nawi"], jjg539.load(1000, Decimal(0))  # 5 kg = 1000e at e = 5 g
+    iii = _scale(nawi, "initial", [five_kg])
+    iiii = _scale(nawi, "initial", [five_kg], params={"accuracy_class": "IIII", "e": E})
+    in_service = _scale(nawi, "in_service", [five_kg])
+    two_kg = _scale(nawi, "initial", [jjg539.load(400, Decimal(0))])  # 400e: the first band
+    again = _scale(nawi, "initial", [five_kg])
+    assert iii.points[0].mpe_upper == again.points[0].mpe_upper == _scale_mpe("initial", "500") * E
+    iiii_mpe = _mpe("JJG 539-2016", "IIII", "initial", "indication error at load m", "200")
+    assert iiii.points[0].mpe_upper == iiii_mpe * E
+    assert in_service.points[0].mpe_upper == _scale_mpe("in_service", "500") * E
+    assert two_kg.points[0].mpe_upper == _scale_mpe("initial", "0") * E
+    assert len({iii.points[0].rule_id, iiii.points[0].rule_id, in_service.points[0].rule_id}) == 3
+
+
 # ------------------------------------------------------------------ rounding
 
 

@@ -96,6 +96,7 @@ class _Context:
         self.confirmed: dict[str, set[str]] = defaultdict(set)
         for r in conn.execute(select(rule_confirmations.c.procedure_code, rule_confirmations.c.rule_id)):
             self.confirmed[r.procedure_code].add(r.rule_id)
+        self._contexts: dict[tuple[Any, ...], dict[str, float]] = {}
         app_ids = {t.application_id for t in self.tasks.values() if t.kind == "calibration"}
         self.statement = (
             dict(
@@ -106,6 +107,17 @@ class _Context:
             if app_ids
             else {}
         )
+
+    def budget_context(self, procedure_code: str | None, procedure: Any, res: ResultsInput) -> dict[str, float]:
+        """readings.budget_context_for, worked out once for the batch's entries that share the procedure,
+        date, standards and environment (a day's work at one bench). Read, never changed, by its users."""
+        key = (procedure_code, res.performed_on, tuple(res.standard_ids), tuple(res.environment.items()))
+        found = self._contexts.get(key)
+        if found is None:
+            found = self._contexts[key] = budget_context_for(
+                procedure, res.performed_on, res.standard_ids, self.calibrations, res.environment
+            )
+        return found
 
     def period(self, inst: Any) -> Period:
         t = self.types.get(inst.type_id)
@@ -162,7 +174,7 @@ def _evaluate(
 ) -> tuple[Evaluation | None, list[dict[str, Any]]]:
     """The verdict (None without a statement of conformity) and each point's U and decision."""
     procedure = uow.platform.procedures.get(inst.procedure_code) if inst.procedure_code else None
-    context = budget_context_for(procedure, res.performed_on, res.standard_ids, ctx.calibrations, res.environment)
+    context = ctx.budget_context(inst.procedure_code, procedure, res)
     ev = judge_readings(
         procedure,
         inst.procedure_code,
