@@ -41,7 +41,12 @@ def _sm2_key(platform: Platform) -> tuple[str, str]:
 def _gmssl(public_pem: str, private_value: int | None = None) -> gmssl_sm2.CryptSM2:
     numbers = tongsuo_serialization.load_pem_public_key(public_pem.encode()).public_numbers()
     private = None if private_value is None else f"{private_value:064x}"
-    return gmssl_sm2.CryptSM2(private_key=private, public_key=f"{numbers.x:064x}{numbers.y:064x}")
+    public = f"{numbers.x:064x}{numbers.y:064x}"
+    gmssl = gmssl_sm2.CryptSM2(private_key=private, public_key=public)
+    # its constructor lstrip()s the characters "0" and "4" from a key that starts with "04" (one key in
+    # 256: x begins 04…), leaving a broken key; give it the key as it is
+    gmssl.public_key = public
+    return gmssl
 
 
 def test_sm2_cosignature_verifies_with_gmssl(platform) -> None:
