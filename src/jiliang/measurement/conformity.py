@@ -50,12 +50,12 @@ class PointResult:  # not frozen: a frozen dataclass of 21 fields costs twice as
     indication: Decimal  # rounded to the resolution
     error: Decimal  # I − L, or E = I + ½e − ΔL − L by the changeover-point method; in the point's unit
     relative_error_percent: Decimal | None
-    mpe_lower: Decimal | None  # in mpe_unit, the unit the comparison is made in
-    mpe_upper: Decimal | None
-    mpe_unit: str | None
-    rule_id: str | None
-    conforms: bool | None  # None: no rule, the undetermined zone, or judged by its test as a whole
-    advisory: bool  # the rule is not confirmed against the printed regulation
+    mpe_lower: Decimal | None = None  # in mpe_unit, the unit the comparison is made in
+    mpe_upper: Decimal | None = None
+    mpe_unit: str | None = None
+    rule_id: str | None = None
+    conforms: bool | None = None  # None: no rule, the undetermined zone, or judged by its test as a whole
+    advisory: bool = False  # the rule is not confirmed against the printed regulation
     uncertainty: PointUncertainty | None = None  # U of the error, in mpe_unit
     uncertainty_problem: str | None = None  # why U could not be evaluated
     decision: Decision | None = None  # the decision rule applied and its numbers
@@ -153,7 +153,7 @@ class _Judge(PrescribedTestJudge):
         relative = r.error / reference * 100 if reference != 0 else None
         error_test = edition.point_tests(point.id).error_test  # type: ignore[union-attr]
         if error_test is None or point.id == edition.zero_point:
-            return self._unjudged(r, relative, judged=False)
+            return self._result(r, relative, judged=False)  # E0, or judged only with its test
         model = edition.uncertainty
         u, problem = (
             uncertainty_at(edition, point.id, budget_values(self.params, self.context, reference, r.indication))
@@ -162,17 +162,14 @@ class _Judge(PrescribedTestJudge):
         )
         rule = self.rule(point, reference, error_test.id)
         if rule is None:
-            return self._unjudged(r, relative, uncertainty=u, uncertainty_problem=problem)
+            return self._result(r, relative, uncertainty=u, uncertainty_problem=problem)  # no rule for it
         lower, upper, unit = limits_of(rule, self.params, point)
         value = compared_error(rule, point, r.judged_error, reference)
         missing_e0 = error_test.corrected and r.changeover and r.corrected is None  # E0 corrects changeover errors
         decision = None if missing_e0 else decide(edition.decision_rule, value, lower, upper, u.expanded if u else None)
-        return PointResult(
-            point_id=point.id,
-            reference=reference,
-            indication=r.indication,
-            error=r.error,
-            relative_error_percent=relative,
+        return self._result(
+            r,
+            relative,
             mpe_lower=lower,
             mpe_upper=upper,
             mpe_unit=unit,
@@ -182,16 +179,12 @@ class _Judge(PrescribedTestJudge):
             uncertainty=u,
             uncertainty_problem=problem,
             decision=decision,
-            corrected_error=r.corrected,
-            added_load=raw.added_load,
-            position=raw.position,
-            indication_after=raw.indication_after,
             rule=rule,
         )
 
     @staticmethod
-    def _unjudged(r: ReadingUnderTest, relative: Decimal | None, **extra: Any) -> PointResult:
-        """A reading's result with no MPE applied (E0, repeatability and discrimination readings, or no rule)."""
+    def _result(r: ReadingUnderTest, relative: Decimal | None, **judged: Any) -> PointResult:
+        """A reading's result: what it read, and `judged` — its MPE, rule, U and decision where they apply."""
         raw = r.raw
         return PointResult(
             point_id=r.point.id,
@@ -199,17 +192,11 @@ class _Judge(PrescribedTestJudge):
             indication=r.indication,
             error=r.error,
             relative_error_percent=relative,
-            mpe_lower=None,
-            mpe_upper=None,
-            mpe_unit=None,
-            rule_id=None,
-            conforms=None,
-            advisory=False,
             corrected_error=r.corrected,
             added_load=raw.added_load,
             position=raw.position,
             indication_after=raw.indication_after,
-            **extra,
+            **judged,
         )
 
 
