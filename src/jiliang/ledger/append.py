@@ -117,9 +117,9 @@ def _fields_as_written(
         for child in projection.children:
             columns, order = child_getters[child.name]
             one = len(child.columns) == 1  # itemgetter of one column gives the value, not a tuple
-            kids[child.name] = [
-                child.shape.row((columns(r),) if one else columns(r)) for r in sorted(children[child.name], key=order)
-            ]
+            ordered = sorted(children[child.name], key=order)
+            picked = [(columns(r),) for r in ordered] if one else list(map(columns, ordered))
+            kids[child.name] = child.shape.rows(picked)
     except KeyError:  # a column it was not given
         return None
     fields = projection.fields(values, kids)

@@ -120,6 +120,18 @@ class Shape:
         out.checked = checked and self.plain_json(values)
         return out
 
+    def rows(self, many: Sequence[Sequence[Any]]) -> list[Fields]:
+        """`row` for each of a record's child rows; without columns to convert (a record's points),
+        the checks run over the whole list at once."""
+        if self.convert:
+            return [self.row(values) for values in many]
+        columns = self.columns
+        out = [Fields(zip(columns, values, strict=True)) for values in many]
+        checked = all(self.plain_json(values) for values in many) if self.ints or self.documents else True
+        for fields in out:
+            fields.checked = checked
+        return out
+
     def plain_json(self, values: Sequence[Any]) -> bool:
         """Integers within ±(2**53 − 1) and JSON documents of the fast canonical domain."""
         for i in self.ints:
