@@ -108,8 +108,8 @@ def floor_seconds(engine: Engine, captured: Captured, marks: dict[str, int]) -> 
     """Seconds to sign the payloads and insert the captured rows again, after deleting them (untimed)."""
     key = Ed25519PrivateKey.generate()
     raw = engine.raw_connection()
+    driver = raw.driver_connection
     try:
-        driver = raw.driver_connection
         cur = driver.cursor()
         if engine.dialect.name == "sqlite":
             assert isinstance(driver, sqlite3.Connection)
@@ -140,4 +140,7 @@ def floor_seconds(engine: Engine, captured: Captured, marks: dict[str, int]) -> 
         driver.commit()
         return time.perf_counter() - start
     finally:
+        if engine.dialect.name == "sqlite":  # never back to the pool without its foreign keys
+            driver.rollback()  # nothing is open after the commit; after a failure, undone
+            driver.execute("PRAGMA foreign_keys=ON")
         raw.close()
