@@ -9,7 +9,7 @@ Leaves: certificate-like leaves, the canonical JSON (`leaf_data`) of the certifi
 number, status, dates, payload_sha256, a base64 Ed25519 signature: ~580 bytes; every tenth is the
 revocation of an earlier certificate (version 2). They are generated a batch at a time (nothing is
 held for the whole run). Each batch of `--batch` is one transaction, as the platform runs it: a unit
-of work, `append_leaves` with the platform's ledger MAC key (head row locked, each leaf's MAC, leaves
+of work, `append_leaves` with the platform's ledger MAC key (head row locked, the append's MAC, leaves
 inserted — COPY on PostgreSQL, executemany on SQLite — tiles rewritten) and its commit. SQLite runs
 in WAL mode with synchronous=NORMAL; PostgreSQL at its defaults (synchronous_commit=on: every batch
 is flushed to disk at commit). Two rates: *append* times the transaction from the list of ready leaf

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from jiliang.ledger import merkle
 from jiliang.ledger.append import append_leaves
-from jiliang.ledger.mac import leaf_mac
 from jiliang.ledger.tables import ledger_leaves
 from jiliang.ledger.tiles import TileReader, tree_size
+from tests.support.batch_mac import expected_batch_mac
 
 
 def test_concurrent_appends_build_one_consistent_tree(platform) -> None:  # type: ignore[no-untyped-def]
@@ -55,5 +55,8 @@ def test_concurrent_appends_build_one_consistent_tree(platform) -> None:  # type
         hashes = [merkle.leaf_hash(r.data) for r in rows]
         for at in (base, base + 1, size // 2, size - 1, size):
             assert reader.root(at) == merkle.root(hashes[:at])
-    for r in rows[base:]:
-        assert r.mac == leaf_mac(mac.key, r.idx, r.data)
+    # each append carries one MAC, on its first leaf, over its own leaves
+    for first, n, _ in firsts:
+        batch = rows[first : first + n]
+        assert batch[0].mac == expected_batch_mac(mac.key, first, [r.data for r in batch])
+        assert all(r.mac is None for r in batch[1:])

@@ -114,7 +114,7 @@ def test_a_history_rewritten_and_resigned_is_exposed_by_the_copy_outside_the_dat
     assert found == {
         ("rewritten", "checkpoints", "1"),
         ("changed", "verification_records", str(point.record_id)),
-        ("unsigned", "ledger_leaves", str(idx)),  # the rewritten leaf lacks the ledger key's MAC
+        ("unsigned", "ledger_leaves", tamper.append_holding(platform, idx)),  # its append's MAC breaks
     }
 
 
@@ -346,9 +346,74 @@ def test_the_ledger_key_lives_in_the_key_folder_not_the_database(platform) -> No
     path = platform.settings.data_dir / "keys" / "ledger-mac.json"
     assert path.stat().st_mode & 0o777 == 0o600
     with platform.engine.connect() as c:
-        macs = c.execute(select(ledger_leaves.c.mac)).scalars().all()
-    assert macs and all(m is not None and len(m) == 32 for m in macs)
-    assert key.key not in b"".join(bytes(m) for m in macs)
+        leaves = c.execute(select(ledger_leaves.c.idx, ledger_leaves.c.mac).order_by(ledger_leaves.c.idx)).all()
+    macs = [(idx, bytes(m)) for idx, m in leaves if m is not None]
+    # the appends' MACs cover every leaf once: each opens where the one before it ended
+    assert macs and macs[0][0] == 0
+    ends = [idx + int.from_bytes(m[:4], "big") for idx, m in macs]
+    assert [idx for idx, _ in macs[1:]] == ends[:-1] and ends[-1] == len(leaves)
+    assert all(len(m) == 36 for _, m in macs) and key.key not in b"".join(m for _, m in macs)
+
+
+def _last_append(platform):  # type: ignore[no-untyped-def]
+    """(first index, count, MAC) of the ledger's last append."""
+    with platform.engine.connect() as c:
+        first, mac = c.execute(
+            select(ledger_leaves.c.idx, ledger_leaves.c.mac)
+            .where(ledger_leaves.c.mac.is_not(None))
+            .order_by(ledger_leaves.c.idx.desc())
+        ).first()
+    return first, int.from_bytes(bytes(mac)[:4], "big"), bytes(mac)
+
+
+def test_an_append_cut_short_is_named(ledgered) -> None:
+    """The insider removes the last leaf of the last append and winds the head and tiles back: the tree
+    agrees with itself and no checkpoint covers the leaf yet, but the append's MAC counted it."""
+    from jiliang.ledger.tables import ledger_head
+
+    platform, _, _ = ledgered
+    world.make_owner(platform, "310105")
+    first, count, _ = _last_append(platform)
+    assert count >= 2  # the owner's leaf and its transaction's audit leaf
+    last = first + count - 1
+    tamper.sql(platform, ledger_leaves.delete().where(ledger_leaves.c.idx == last))
+    tamper.sql(platform, update(ledger_head).values(size=last))
+    tamper.rebuild_and_resign(platform)
+    found, _ = _findings(platform)
+    assert ("unsigned", "ledger_leaves", f"{first}…{last}") in found
+
+
+def test_a_mac_moved_to_another_append_is_named(ledgered) -> None:
+    platform, _, _ = ledgered
+    world.make_owner(platform, "310105")
+    first, count, mac = _last_append(platform)
+    world.make_owner(platform, "310106")  # an append of the same shape after it
+    second, second_count, _ = _last_append(platform)
+    assert second_count == count
+    tamper.sql(platform, update(ledger_leaves).where(ledger_leaves.c.idx == second).values(mac=mac))
+    found, _ = _findings(platform)
+    assert found == {("unsigned", "ledger_leaves", f"{second}…{second + count - 1}")}
+
+
+def test_leaf_macs_of_an_older_ledger_are_still_checked(ledgered) -> None:
+    """A ledger written before batch MACs carries HMAC-SHA256(key, index ‖ data) on every leaf: the
+    audit accepts those and names a leaf whose MAC is wrong, one by one."""
+    import hashlib
+    import hmac
+
+    platform, _, _ = ledgered
+    key = platform.ledger_mac.key
+    first, count, _ = _last_append(platform)
+    assert count >= 2
+    with platform.engine.begin() as c:
+        for idx, data in c.execute(
+            select(ledger_leaves.c.idx, ledger_leaves.c.data).where(ledger_leaves.c.idx >= first)
+        ).all():
+            old = hmac.new(key, idx.to_bytes(8, "big") + bytes(data), hashlib.sha256).digest()
+            c.execute(update(ledger_leaves).where(ledger_leaves.c.idx == idx).values(mac=old))
+    assert _findings(platform)[0] == set()
+    tamper.sql(platform, update(ledger_leaves).where(ledger_leaves.c.idx == first + 1).values(mac=bytes(32)))
+    assert _findings(platform)[0] == {("unsigned", "ledger_leaves", str(first + 1))}
 
 
 # --- the audit trail itself: each transaction's events are recorded with it in the ledger

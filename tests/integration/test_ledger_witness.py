@@ -71,7 +71,7 @@ def test_the_witness_refuses_a_fork_and_exposes_the_rewrite(witnessed) -> None:
     alone = {(f.what, f.table, f.id) for f in audit(platform).findings}
     assert alone == {
         ("changed", "verification_records", str(point.record_id)),
-        ("unsigned", "ledger_leaves", str(idx)),
+        ("unsigned", "ledger_leaves", tamper.append_holding(platform, idx)),  # its append's MAC breaks
     }
     report = audit(platform, witness_log=witness.directory / "cosigned.log", witness=verifier)
     found = {(f.what, f.table, f.id) for f in report.findings}

@@ -49,6 +49,21 @@ def rewrite_leaf_of(platform: Platform, kind: str, record_id: str) -> int:
         return int(row.idx)
 
 
+def append_holding(platform: Platform, idx: int) -> str:
+    """How the auditor names the append (one transaction's leaves) that leaf `idx` belongs to: the
+    nearest leaf at or before it that carries a MAC opens the append, and the MAC's first four bytes
+    (big-endian) say how many leaves it covers."""
+    with platform.engine.connect() as conn:
+        first, mac = conn.execute(
+            select(ledger_leaves.c.idx, ledger_leaves.c.mac)
+            .where(ledger_leaves.c.idx <= idx, ledger_leaves.c.mac.is_not(None))
+            .order_by(ledger_leaves.c.idx.desc())
+        ).first()
+    count = int.from_bytes(bytes(mac)[:4], "big")
+    assert first <= idx < first + count, (first, count, idx)
+    return str(first) if count == 1 else f"{first}…{first + count - 1}"
+
+
 def rebuild_and_resign(platform: Platform, rewrite_file: bool = True) -> None:
     """Recompute every tile from the (tampered) leaves and re-sign every checkpoint with the platform's
     own key; optionally overwrite the checkpoint copy file too. The database is then self-consistent."""

@@ -39,6 +39,7 @@ from ..tokens import seal_findings
 from .checkpoints import checkpoint_log_path, read_checkpoint_log
 from .keys import checkpoint_verifiers
 from .leaf import leaf_data
+from .mac import batch_count, batch_mac
 from .meaning import audit_trail_findings, meaning_findings, task_state_findings
 from .merkle import leaf_hash
 from .note import NoteVerifier, parse_note, split_note
@@ -192,6 +193,34 @@ def _check_records(kind: str, bounds: tuple[Any, Any] | None) -> tuple[int, list
     return count, suspect
 
 
+def _span(first: int, end: int) -> str:
+    """Leaves first … end − 1 as a finding names them."""
+    return str(first) if end - first == 1 else f"{first}…{end - 1}"
+
+
+def _uncovered(runs: list[list[int]], covered: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The parts of the [first, end) `runs` (in order) that no [first, end) range of `covered` holds."""
+    merged: list[list[int]] = []
+    for first, end in sorted(covered):
+        if merged and first <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([first, end])
+    k = 0
+    for first, end in runs:
+        while k < len(merged) and merged[k][1] <= first:
+            k += 1
+        at, j = first, k
+        while at < end:
+            if j < len(merged) and merged[j][0] <= at:
+                at = max(at, merged[j][1])
+                j += 1
+            else:
+                stop = min(end, merged[j][0]) if j < len(merged) else end
+                yield at, stop
+                at = stop
+
+
 class _Auditor:
     def __init__(self, conn: Connection, platform: Platform, progress: Progress | None, workers: int) -> None:
         self.conn, self.platform, self.workers = conn, platform, workers
@@ -239,13 +268,37 @@ class _Auditor:
             chunk.hashes = b""  # joined: not kept twice
         return hashes
 
-    def unsigned(self) -> list[Finding]:
-        """Leaves whose MAC is missing or wrong (found in the pass), or the key itself missing."""
-        if self.platform.ledger_mac is None:
+    def unsigned(self, hashes: bytes) -> list[Finding]:
+        """Appends whose batch MAC does not verify over their leaves' hashes, leaves no MAC covers,
+        leaf MACs of older ledgers that are wrong (found in the pass), or the key itself missing."""
+        mac = self.platform.ledger_mac
+        if mac is None:
             if any(chunk.saw_mac for chunk in self.chunks):
                 return [Finding("ledger_leaves", "*", "unsigned", "the ledger MAC key is missing from the key folder")]
             return []
-        return [f for chunk in self.chunks for f in chunk.unsigned]
+        found = [f for chunk in self.chunks for f in chunk.unsigned]
+        size, covered = len(hashes) // HASH, []
+        for chunk in self.chunks:
+            for first, stored in chunk.batches:
+                count = batch_count(stored)
+                end = first + (count or 1)
+                over = hashes[first * HASH : end * HASH]
+                if count is None or end > size or stored != batch_mac(mac.key, first, over):
+                    found.append(
+                        Finding(
+                            "ledger_leaves",
+                            _span(first, end),
+                            "unsigned",
+                            "the MAC of the leaves appended together here does not verify: one of them was changed, "
+                            "removed or added without the ledger key",
+                        )
+                    )
+                covered.append((first, end))
+        bare = [run for chunk in self.chunks for run in chunk.bare]
+        for first, end in _uncovered(bare, covered):
+            what = "carries no MAC: appended without the ledger key"
+            found.append(Finding("ledger_leaves", _span(first, end), "unsigned", what))
+        return found
 
     def leaves(self, head: int, size: int) -> None:
         """Each record's versions run 1, 2, … across the ranges the workers read; the head agrees."""
@@ -562,7 +615,7 @@ def audit(
             auditor.records(hashes)
             timings["records"] = time.perf_counter() - clock
             clock = time.perf_counter()
-            auditor.report.findings += auditor.unsigned()
+            auditor.report.findings += auditor.unsigned(hashes)
             auditor.report.findings += meaning_findings(conn)  # signed content, certificates vs payloads
             auditor.report.findings += task_state_findings(conn)
             auditor.report.findings += seal_findings(conn, platform.ledger_mac)  # tokens: who may act

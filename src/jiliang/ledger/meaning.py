@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-__all__ = ["audit_trail_findings", "meaning_findings", "task_state_findings", "unsigned_leaves"]
+__all__ = ["audit_trail_findings", "meaning_findings", "task_state_findings"]
 
 _CHUNK = 1000
 
@@ -109,28 +109,6 @@ def task_state_findings(conn: Connection) -> list[Any]:
     for tid, state in conn.execute(stmt.order_by(tasks.c.id)):
         says = "a certificate was issued for it" if state != "issued" else "no certificate was issued for it"
         found.append(Finding("tasks", str(tid), "changed", f"its state is {state!r} but {says}"))
-    return found
-
-
-def unsigned_leaves(conn: Connection, mac: Any) -> list[Any]:
-    """Leaves from the key's first index on whose MAC is missing or wrong: appended without the
-    platform's ledger key (`track()` from a session with database access alone), or altered."""
-    from .auditor import Finding
-    from .mac import leaf_mac
-    from .tables import ledger_leaves
-
-    if mac is None:
-        if conn.execute(select(ledger_leaves.c.idx).where(ledger_leaves.c.mac.is_not(None)).limit(1)).first():
-            return [Finding("ledger_leaves", "*", "unsigned", "the ledger MAC key is missing from the key folder")]
-        return []
-    found = []
-    stmt = select(ledger_leaves.c.idx, ledger_leaves.c.data, ledger_leaves.c.mac).where(
-        ledger_leaves.c.idx >= mac.required_from
-    )
-    for idx, data, stored in conn.execution_options(yield_per=5000).execute(stmt.order_by(ledger_leaves.c.idx)):
-        if stored is None or bytes(stored) != leaf_mac(mac.key, idx, bytes(data)):
-            what = "carries no MAC" if stored is None else "carries a MAC the ledger key did not make"
-            found.append(Finding("ledger_leaves", str(idx), "unsigned", f"{what}: appended without the ledger key"))
     return found
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from .append import AUDIT_KIND
-from .mac import leaf_mac
+from .mac import LEAF_MAC_BYTES, leaf_mac
 from .procedures import KIND as PROCEDURE
 from .tiles import HASH, TILE_WIDTH, interior_nodes
 
@@ -47,7 +47,9 @@ class Chunk:
     leaves: list[Any] = field(default_factory=list)  # findings: not a leaf, columns vs data, versions
     summary: dict[tuple[str, str], Summary] = field(default_factory=dict)
     late: list[tuple[str, str]] = field(default_factory=list)  # records whose first version here is not 1
-    unsigned: list[Any] = field(default_factory=list)  # findings: MAC missing or wrong
+    unsigned: list[Any] = field(default_factory=list)  # findings: a leaf MAC (older ledgers) that is wrong
+    batches: list[tuple[int, bytes]] = field(default_factory=list)  # (first index, batch MAC) as stored
+    bare: list[list[int]] = field(default_factory=list)  # [first, end) runs of leaves with no MAC of their own
     saw_mac: bool = False  # a leaf carries a MAC (matters when the key is missing)
     walk: list[tuple[Any, ...]] = field(default_factory=list)  # see WalkBuilder
     audit: list[tuple[int, str, dict[str, Any] | None]] = field(default_factory=list)  # (idx, projection, fields)
@@ -138,6 +140,7 @@ def scan(
     key, required_from = (mac.key, mac.required_from) if mac is not None else (None, 0)
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     summary, walk, procedures = chunk.summary, WalkBuilder(), chunk.procedures
+    bare, batches = chunk.bare, chunk.batches
     for idx, kind, rid, version, data, stored_mac in rows:
         if idx != expected:
             chunk.gaps.append(
@@ -155,10 +158,22 @@ def scan(
             out += sha256(b"\x00" + data).digest()
         if key is None:
             chunk.saw_mac = chunk.saw_mac or stored_mac is not None
-        elif idx >= required_from and (stored_mac is None or bytes(stored_mac) != leaf_mac(key, idx, data)):
-            what = "carries no MAC" if stored_mac is None else "carries a MAC the ledger key did not make"
+        elif stored_mac is None:
+            if idx >= required_from:  # fine only inside an append whose batch MAC covers it
+                if bare and bare[-1][1] == idx:
+                    bare[-1][1] += 1
+                else:
+                    bare.append([idx, idx + 1])
+        elif len(stored_mac) != LEAF_MAC_BYTES:
+            batches.append((idx, bytes(stored_mac)))  # checked over the leaf hashes once all are read
+        elif bytes(stored_mac) != leaf_mac(key, idx, data):
             chunk.unsigned.append(
-                Finding("ledger_leaves", str(idx), "unsigned", f"{what}: appended without the ledger key")
+                Finding(
+                    "ledger_leaves",
+                    str(idx),
+                    "unsigned",
+                    "carries a MAC the ledger key did not make: changed, or appended without the ledger key",
+                )
             )
         try:
             obj = loads(data)

@@ -23,7 +23,7 @@ ledger_leaves = Table(
     Column("record_id", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("data", LargeBinary, nullable=False),  # RFC 8785 canonical JSON: exactly the hashed bytes
-    Column("mac", LargeBinary),  # HMAC-SHA256(ledger key, idx ‖ data), see ledger/mac.py
+    Column("mac", LargeBinary),  # on an append's first leaf: its batch MAC under the ledger key, see ledger/mac.py
     Index("ix_ledger_leaves_record", "kind", "record_id"),
 )
 
