@@ -40,8 +40,8 @@ class DecisionRule:
         return ("简单接受：下限 ≤ 误差 ≤ 上限 判合格", "simple acceptance: conforms when lower ≤ error ≤ upper")
 
 
-@dataclass(frozen=True)
-class Decision:
+@dataclass(slots=True)
+class Decision:  # not frozen: one for every judged point (a frozen one costs several times as much)
     """The numbers behind one point's verdict. Each limit is judged on its own side: with asymmetric
     limits (a taximeter's −4 %/+1 %) each side has its own MPEV, U/MPEV and guard band."""
 

@@ -34,7 +34,7 @@ STAGE_TEXT = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class ReadingUnderTest:
     """One reading on its way through the tests."""
 
@@ -53,8 +53,8 @@ class ReadingUnderTest:
         return self.error if self.corrected is None else self.corrected
 
 
-@dataclass(frozen=True)
-class PrescribedTestResult:
+@dataclass(slots=True)
+class PrescribedTestResult:  # not frozen: several for every record
     test: PrescribedTest
     verdict: Verdict
     seqs: tuple[int, ...]  # the positions of its readings in the record

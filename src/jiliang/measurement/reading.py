@@ -16,8 +16,8 @@ class ReadingError(ValueError):
     """Readings or parameters cannot be evaluated (unknown point or stage, missing parameter)."""
 
 
-@dataclass(frozen=True)
-class PointReading:
+@dataclass(slots=True)
+class PointReading:  # not frozen: made for every reading, and a frozen one costs five times as much
     point_id: str
     reference: Decimal  # the load L or reference value
     indication: Decimal  # I as displayed

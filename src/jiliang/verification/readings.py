@@ -50,15 +50,18 @@ class ReadingInput:
     indication_after: str | None = None  # discrimination: the indication after the extra load
 
 
-def reading_decimal(text: str, what: str) -> Decimal:
+def reading_decimal(text: str, what: str, point: str | None = None) -> Decimal:
     """A reading as typed: at most 15 significant digits, magnitude within 1e-12 … 1e12 (no instrument
-    reads beyond that, and it keeps every computed error exact and short)."""
+    reads beyond that, and it keeps every computed error exact and short). `what` (after the `point`
+    it belongs to, when given) names it in the error."""
     typed = str(text).strip()
     try:
         value = Decimal(typed)
     except InvalidOperation:
+        what = what if point is None else f"{point} {what}"
         raise InvalidInput(f"{what} 不是数字：{text!r} / {what} is not a number") from None
     if not value.is_finite():
+        what = what if point is None else f"{point} {what}"
         raise InvalidInput(f"{what} 不是有限数 / {what} must be finite")
     if len(typed) <= 15 and "e" not in typed and "E" not in typed:
         digits, exponent = 15, 0  # at most 15 digits and 14 decimals, as typed: only the magnitude to check
@@ -66,6 +69,7 @@ def reading_decimal(text: str, what: str) -> Decimal:
         parts = value.as_tuple()  # its exponent is an int for a finite value
         digits, exponent = len(parts.digits), int(parts.exponent)
     if value and (digits > 15 or not -12 <= value.adjusted() <= 12 or exponent < -15):
+        what = what if point is None else f"{point} {what}"
         raise InvalidInput(
             f"{what} 超出可记录范围：{text!r} / {what} is out of the recordable range "
             "(at most 15 significant digits, 1e-12 to 1e12)"
@@ -86,21 +90,21 @@ def parse_reading(r: ReadingInput) -> PointReading:
     (JJF 1059.1 §5: U = k·u_c)."""
     pid = r.point_id
     if r.expanded_uncertainty is not None:
-        u = reading_decimal(r.expanded_uncertainty, f"{pid} 扩展不确定度 U")
+        u = reading_decimal(r.expanded_uncertainty, "扩展不确定度 U", pid)
         if u < 0:
             raise InvalidInput(f"{pid} 扩展不确定度 U 不能为负 / U must not be negative")
     if r.coverage_factor is not None:
-        k = reading_decimal(r.coverage_factor, f"{pid} 包含因子 k")
+        k = reading_decimal(r.coverage_factor, "包含因子 k", pid)
         if k <= 0:
             raise InvalidInput(f"{pid} 包含因子 k 必须为正 / k must be positive")
     added, after = _given(r.added_load), _given(r.indication_after)
     return PointReading(
         pid,
-        reading_decimal(r.reference, f"{pid} 标准值 reference"),
-        reading_decimal(r.indication, f"{pid} 示值 indication"),
-        None if added is None else reading_decimal(added, f"{pid} 附加砝码 ΔL"),
+        reading_decimal(r.reference, "标准值 reference", pid),
+        reading_decimal(r.indication, "示值 indication", pid),
+        None if added is None else reading_decimal(added, "附加砝码 ΔL", pid),
         _given(r.position),
-        None if after is None else reading_decimal(after, f"{pid} 加载后示值 indication after"),
+        None if after is None else reading_decimal(after, "加载后示值 indication after", pid),
     )
 
 
