@@ -69,3 +69,22 @@ def test_an_instrument_row_becomes_its_fields() -> None:
     assert fields.checked and leaf_data("k", "1", 1, "k/v1", fields) == _reference(fields)
     floaty = [{"max": 30.5} if c == "parameters" else values[c] for c in projection.columns]
     assert not shape.row(floaty).checked
+
+
+child_values = st.tuples(
+    st.one_of(st.none(), st.integers(-(2**60), 2**60)),
+    st.one_of(st.none(), st.dictionaries(st.sampled_from("ab"), st.one_of(st.text(max_size=3), st.floats(0, 1)))),
+    st.text(max_size=3),
+)
+
+
+@given(st.lists(child_values, max_size=6))
+def test_a_records_child_rows_are_checked_together_as_each_alone(rows) -> None:  # type: ignore[no-untyped-def]
+    """A record's points are checked a column at a time: plain exactly when every row alone is."""
+    shape = Shape(("n", "doc", "s"), (), (0,), (1,))
+    many = shape.rows(rows)
+    assert [dict(f) for f in many] == [dict(zip(("n", "doc", "s"), r, strict=True)) for r in rows]
+    assert all(f.checked for f in many) == all(shape.row(r).checked for r in rows)
+    for fields in many:
+        if fields.checked:  # the fast path's bytes are the reference's
+            assert leaf_data("k", "1", 1, "k/v1", fields) == _reference(fields)

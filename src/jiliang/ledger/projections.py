@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, select
@@ -127,10 +128,21 @@ class Shape:
             return [self.row(values) for values in many]
         columns = self.columns
         out = [Fields(zip(columns, values, strict=True)) for values in many]
-        checked = all(self.plain_json(values) for values in many) if self.ints or self.documents else True
+        checked = self._plain_columns(many) if many and (self.ints or self.documents) else True
         for fields in out:
             fields.checked = checked
         return out
+
+    def _plain_columns(self, many: Sequence[Sequence[Any]]) -> bool:
+        """`plain_json` over all the rows, a column at a time."""
+        for i in self.ints:
+            values = [v for v in map(itemgetter(i), many) if v is not None]
+            if values and not (-_MAX_SAFE_INT <= min(values) and max(values) <= _MAX_SAFE_INT):
+                return False
+        for i in self.documents:
+            if not all(v is None or fast_scan(v) is True for v in map(itemgetter(i), many)):
+                return False
+        return True
 
     def plain_json(self, values: Sequence[Any]) -> bool:
         """Integers within ±(2**53 − 1) and JSON documents of the fast canonical domain."""

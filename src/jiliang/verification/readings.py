@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from ..errors import InvalidInput, RuleViolation
@@ -54,26 +55,37 @@ def reading_decimal(text: str, what: str, point: str | None = None) -> Decimal:
     """A reading as typed: at most 15 significant digits, magnitude within 1e-12 … 1e12 (no instrument
     reads beyond that, and it keeps every computed error exact and short). `what` (after the `point`
     it belongs to, when given) names it in the error."""
-    typed = str(text).strip()
+    value = _typed_decimal(str(text).strip())
+    if type(value) is Decimal:
+        return value
+    what = what if point is None else f"{point} {what}"
+    if value == "nan":
+        raise InvalidInput(f"{what} 不是数字：{text!r} / {what} is not a number")
+    if value == "infinite":
+        raise InvalidInput(f"{what} 不是有限数 / {what} must be finite")
+    raise InvalidInput(
+        f"{what} 超出可记录范围：{text!r} / {what} is out of the recordable range "
+        "(at most 15 significant digits, 1e-12 to 1e12)"
+    )
+
+
+@lru_cache(maxsize=8192)
+def _typed_decimal(typed: str) -> Decimal | str:
+    """The Decimal of a reading's text, or why it is refused: "nan", "infinite" or "range". Remembered:
+    a batch's readings are multiples of the resolution near the same loads, so few texts recur."""
     try:
         value = Decimal(typed)
     except InvalidOperation:
-        what = what if point is None else f"{point} {what}"
-        raise InvalidInput(f"{what} 不是数字：{text!r} / {what} is not a number") from None
+        return "nan"
     if not value.is_finite():
-        what = what if point is None else f"{point} {what}"
-        raise InvalidInput(f"{what} 不是有限数 / {what} must be finite")
+        return "infinite"
     if len(typed) <= 15 and "e" not in typed and "E" not in typed:
         digits, exponent = 15, 0  # at most 15 digits and 14 decimals, as typed: only the magnitude to check
     else:
         parts = value.as_tuple()  # its exponent is an int for a finite value
         digits, exponent = len(parts.digits), int(parts.exponent)
     if value and (digits > 15 or not -12 <= value.adjusted() <= 12 or exponent < -15):
-        what = what if point is None else f"{point} {what}"
-        raise InvalidInput(
-            f"{what} 超出可记录范围：{text!r} / {what} is out of the recordable range "
-            "(at most 15 significant digits, 1e-12 to 1e12)"
-        )
+        return "range"
     return value
 
 
