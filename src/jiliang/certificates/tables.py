@@ -33,7 +33,8 @@ certificates = Table(
     Column("owner_id", ForeignKey("owners.id"), nullable=False, index=True),
     Column("issued_at", UtcDateTime, nullable=False, index=True),  # supervision: certificates per month
     Column("valid_until", Date),
-    Column("payload", Text, nullable=False),  # RFC 8785 canonical JSON, exactly the signed bytes
+    # RFC 8785 canonical JSON, exactly the signed bytes: made by the platform's serialiser, never typed in
+    Column("payload", Text, nullable=False, info={"well_formed": "canonical JSON: valid UTF-8, NUL escaped"}),
     Column("signature_alg", String(16), nullable=False),
     Column("kid", String(64), nullable=False),
     Column("signature", String(256), nullable=False),  # base64
