@@ -121,8 +121,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
-            eng = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-            self._conn = eng.connect()
+            # on the connection, not the engine: an engine with options is made anew each time (0.1 ms)
+            self._conn = self.engine.connect().execution_options(sqlite_begin="BEGIN IMMEDIATE")
             self._conn.begin()
             self._committed = False
         else:
