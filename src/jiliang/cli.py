@@ -213,14 +213,28 @@ def cert_export(
     output: Annotated[Path, typer.Option("-o", "--output")],
     fmt: Annotated[str, typer.Option("--format")] = "json",
 ) -> None:
-    """导出签名的证书文件（含账本证明）/ export the signed certificate file with its ledger proof."""
+    """导出证书：签名的证书文件（json，含账本证明）或可打印的 PDF / export the signed certificate file
+    (json, with its ledger proof) or the printable PDF."""
     from .ledger.bundle import ledger_bundle
     from .ledger.checkpoints import issue_checkpoint
 
-    if fmt != "json":
-        _fail(f"不支持的格式 {fmt}（目前仅 json）/ unsupported format {fmt}: only json for now")
+    if fmt not in ("json", "pdf"):
+        _fail(f"不支持的格式 {fmt}（json 或 pdf）/ unsupported format {fmt}: json or pdf")
     doc, _ = _document(number)
     platform = _platform()
+    if fmt == "pdf":
+        from .certificates.printed import certificate_pdf
+        from .certificates.tables import certificates
+        from .errors import JiliangError
+
+        with platform.engine.connect() as conn:
+            cert = conn.execute(select(certificates).where(certificates.c.number == number)).one()
+            try:
+                output.write_bytes(certificate_pdf(conn, platform, cert))
+            except JiliangError as exc:
+                _fail(exc.message)
+        console.print(f"{number} → {output}")
+        return
     with platform.engine.connect() as conn:
         bundle = ledger_bundle(conn, "certificate", number)
     if bundle is not None and "pending" in bundle:  # not yet in a checkpoint: sign one now

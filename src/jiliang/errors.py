@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["JiliangError", "NotFound", "Forbidden", "RuleViolation", "InvalidInput", "Unauthenticated"]
+__all__ = ["JiliangError", "NotFound", "Forbidden", "RuleViolation", "InvalidInput", "Unauthenticated", "Unavailable"]
 
 
 class JiliangError(Exception):
@@ -42,3 +42,11 @@ class RuleViolation(JiliangError):
 
     status = 409
     rule = "rule_violation"
+
+
+class Unavailable(JiliangError):
+    """The server lacks something the request needs (a font for the printable certificate): its
+    administrator must install it; nothing the caller sent is wrong."""
+
+    status = 503
+    rule = "unavailable"

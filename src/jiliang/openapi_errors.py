@@ -2,7 +2,8 @@
 `{"detail": "中文 / English", "rule": "…"}` (422 adds the validator's `errors`), and every route lists
 the statuses it can answer — the request guard's 400/413/422 for all, 401 where a token is needed,
 403/404/409 where a rule or another institution's data stands in the way, 429 where a rate applies,
-503 when the database dropped the connection (a restart: try again)."""
+503 when the database dropped the connection (a restart: try again) or the server lacks what the answer
+needs (the printable certificate's font)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ _WHY = {
     "413": "请求内容过大 / the body exceeds the configured limit",
     "422": "内容有误 / invalid input, naming the field",
     "429": "过于频繁或账号已锁定 / too many requests, or the account is locked",
-    "503": "数据库连接中断，请重试 / the database connection was interrupted: retry after Retry-After",
+    "503": "暂不可用 / unavailable: the database connection was interrupted (retry after Retry-After), or the "
+    "server lacks what the answer needs (e.g. the font of the printable certificate)",
 }
 
 

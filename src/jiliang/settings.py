@@ -42,6 +42,7 @@ class Settings:
     db_pool_size: int = 10  # connections each process keeps open
     db_max_overflow: int = 50  # more it may open under load (closed when returned)
     page_cache_bytes: int = 33_554_432  # API list pages each process keeps (page_cache.py); 0 = none
+    public_url: str = "http://localhost:8000"  # where the public reach the platform: a certificate's QR code
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -70,6 +71,7 @@ class Settings:
             db_pool_size=int(os.environ.get("JILIANG_DB_POOL_SIZE", "10")),
             db_max_overflow=int(os.environ.get("JILIANG_DB_MAX_OVERFLOW", "50")),
             page_cache_bytes=int(os.environ.get("JILIANG_PAGE_CACHE_BYTES", "33554432")),
+            public_url=os.environ.get("JILIANG_PUBLIC_URL", "http://localhost:8000"),
         )
 
 

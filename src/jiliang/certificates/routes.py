@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -13,6 +14,7 @@ from ..deps import ActorDep, ConnDep, PlatformDep
 from ..listing import Credentials, Cursor, Offset, read_page
 from ..platform import shanghai_today
 from . import keys, queries, service
+from .printed import certificate_pdf
 
 __all__ = ["router", "certificate_summary"]
 
@@ -53,9 +55,26 @@ def get_certificate(number: str, actor: ActorDep, conn: ConnDep) -> dict[str, An
     }
 
 
-@router.get("/certificates/{number}/document", summary="下载签名的电子证书 / the signed certificate file")
-def get_document(number: str, actor: ActorDep, conn: ConnDep) -> dict[str, Any]:
-    return service.certificate_document(queries.get_certificate(conn, actor, number))
+@router.get(
+    "/certificates/{number}/document",
+    summary="下载证书：签名的电子证书（json）或可打印的 PDF / the signed certificate file or its printable PDF",
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+)
+def get_document(
+    number: str,
+    actor: ActorDep,
+    conn: ConnDep,
+    platform: PlatformDep,
+    fmt: Annotated[
+        Literal["json", "pdf"], Query(alias="format", description="json: the signed file; pdf: printable")
+    ] = "json",
+) -> Response:
+    cert = queries.get_certificate(conn, actor, number)
+    if fmt == "pdf":
+        pdf = certificate_pdf(conn, platform, cert)
+        disposition = f'attachment; filename="{number}.pdf"'
+        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
+    return Response(orjson.dumps(service.certificate_document(cert)), media_type="application/json")
 
 
 class AmendBody(BaseModel):

@@ -1,0 +1,58 @@
+"""A stored certificate as its printable PDF: the signed payload with what the page adds — its status
+today, the absolute address of its public check (for the QR code), the names of its measurement
+points from their procedure, and its ledger leaf hash."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..ledger.merkle import leaf_hash
+from ..ledger.tables import ledger_leaves
+from ..measurement.procedure import NoEditionInForce
+from ..platform import Platform, shanghai_today
+from .pdf import PrintedCertificate, render_pdf
+from .service import status_on, verify_path
+
+__all__ = ["certificate_pdf", "printed_certificate"]
+
+
+def _point_labels(platform: Platform, record: dict[str, Any]) -> dict[str, str]:
+    """The names of the record's measurement points in the edition it was made under."""
+    procedure = platform.procedures.get(record.get("procedure_code") or "")
+    if procedure is None:
+        return {}
+    try:
+        edition = procedure.edition_on(date.fromisoformat(str(record.get("performed_on"))))
+    except (NoEditionInForce, ValueError):
+        return {}
+    return {p.id: p.label_zh for p in edition.points}
+
+
+def _leaf_hash(conn: Connection, number: str) -> str | None:
+    data = conn.execute(
+        select(ledger_leaves.c.data)
+        .where(ledger_leaves.c.kind == "certificate", ledger_leaves.c.record_id == number)
+        .order_by(ledger_leaves.c.idx.desc())
+        .limit(1)
+    ).scalar()
+    return None if data is None else leaf_hash(bytes(data)).hex()
+
+
+def printed_certificate(conn: Connection, platform: Platform, cert: Any) -> PrintedCertificate:
+    payload = json.loads(cert.payload)
+    labels = _point_labels(platform, payload.get("record") or {})
+    return PrintedCertificate(
+        payload=payload,
+        status=status_on(cert, shanghai_today()),
+        verify_url=platform.settings.public_url.rstrip("/") + verify_path(cert.number, cert.public_token),
+        point_label=lambda point_id: labels.get(point_id, "测量点"),
+        leaf_hash=_leaf_hash(conn, cert.number),
+    )
+
+
+def certificate_pdf(conn: Connection, platform: Platform, cert: Any) -> bytes:
+    return render_pdf(printed_certificate(conn, platform, cert))
