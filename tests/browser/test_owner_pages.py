@@ -106,7 +106,11 @@ def test_an_owner_signs_up_is_approved_registers_a_scale_and_applies(live_server
     assert cert.locator('.badge[data-status="valid"]').count() == 1
     screenshot(page, "owner-certificates")
     with page.expect_download() as info:
-        cert.locator("a[download]").click()
+        cert.locator('a[href$="/pdf"]').click()
+    pdf = info.value
+    assert pdf.suggested_filename == f"{number}.pdf" and open(pdf.path(), "rb").read(5) == b"%PDF-"
+    with page.expect_download() as info:
+        cert.locator('a[href$="/document"]').click()
     download = info.value
     assert download.suggested_filename == f"{number}.json"
     document = json.loads(open(download.path(), encoding="utf-8").read())

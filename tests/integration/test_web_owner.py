@@ -456,7 +456,7 @@ def test_applying_with_nothing_ticked_says_so(client) -> None:  # type: ignore[n
 # ---------------------------------------------------------------- certificates
 
 
-def test_the_certificate_list_and_the_signed_document_download(client, visitor) -> None:  # type: ignore[no-untyped-def]
+def test_the_certificate_list_the_pdf_and_the_signed_document_download(client, visitor) -> None:  # type: ignore[no-untyped-def]
     platform: Platform = client.app.state.platform
     owner = world.make_owner(platform, "310104")
     lab = world.make_lab(platform, "D310104", ["nawi"])
@@ -466,7 +466,11 @@ def test_the_certificate_list_and_the_signed_document_download(client, visitor) 
 
     page = client.get("/owner/certificates").text
     assert f'data-certificate="{number}"' in page and 'data-status="valid"' in page and "合格" in page
-    assert "PDF" in page
+    assert f'href="/owner/certificates/{number}/pdf"' in page and "在线核验" in page
+    r = client.get(f"/owner/certificates/{number}/pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.headers["content-disposition"] == f'attachment; filename="{number}.pdf"'
+    assert r.content.startswith(b"%PDF-")
     r = client.get(f"/owner/certificates/{number}/document")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     assert r.headers["content-disposition"] == f'attachment; filename="{number}.json"'
@@ -475,10 +479,12 @@ def test_the_certificate_list_and_the_signed_document_download(client, visitor) 
     assert r.content == expected.content
     document = json.loads(r.content)
     assert document["payload"]["number"] == number and document["signature"]["value"]
+    assert f'href="{document["payload"]["verify_path"]}"' in page.replace("&amp;", "&")  # where its QR code leads
 
     stranger = visitor()
     page_login(stranger, world.make_owner(platform, "310104").username)
     assert stranger.get(f"/owner/certificates/{number}/document").status_code == 404
+    assert stranger.get(f"/owner/certificates/{number}/pdf").status_code == 404
     assert number not in stranger.get("/owner/certificates").text
 
 

@@ -1,6 +1,6 @@
-"""The owner's certificates at /owner/certificates, with their current status, and the download of
-the signed electronic certificate (the same JSON as GET /api/certificates/{number}/document). The
-printable PDF comes with the certificates work; until then the signed JSON is the certificate."""
+"""The owner's certificates at /owner/certificates, with their current status, the printable PDF and
+the signed electronic certificate to download (the same as GET /api/certificates/{number}/document
+with format=pdf or json), and the link to each one's public check (where its QR code leads)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ..certificates import queries, service
+from ..certificates.printed import certificate_pdf
 from ..certificates.routes import certificate_summary
-from ..deps import ConnDep
+from ..deps import ConnDep, PlatformDep
 from ..registry.directory import own_organisation
 from .render import render
 from .routing import page_router
@@ -43,12 +44,22 @@ def certificate_list(
     return render(request, "owner/certificates.html", context)
 
 
+def _attachment(number: str, suffix: str) -> dict[str, str]:
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", number) + suffix
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"}
+
+
 @router.get("/{number}/document")
 def certificate_file(number: Annotated[str, Path(max_length=40)], actor: PageActor, conn: ConnDep) -> Response:
     """The signed certificate as a file to keep: exactly what the API's document endpoint returns."""
     document = service.certificate_document(queries.get_certificate(conn, actor, number))
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", number) + ".json"
-    return JSONResponse(
-        jsonable_encoder(document),
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"},
-    )
+    return JSONResponse(jsonable_encoder(document), headers=_attachment(number, ".json"))
+
+
+@router.get("/{number}/pdf")
+def certificate_print(
+    number: Annotated[str, Path(max_length=40)], actor: PageActor, conn: ConnDep, platform: PlatformDep
+) -> Response:
+    """The printable certificate (certificates/pdf.py)."""
+    pdf = certificate_pdf(conn, platform, queries.get_certificate(conn, actor, number))
+    return Response(pdf, media_type="application/pdf", headers=_attachment(number, ".pdf"))
