@@ -115,6 +115,10 @@ def test_an_owner_signs_up_is_approved_registers_a_scale_and_applies(live_server
     assert download.suggested_filename == f"{number}.json"
     document = json.loads(open(download.path(), encoding="utf-8").read())
     assert document["payload"]["number"] == number and document["signature"]["value"]
+    page.goto(f"{base}/owner/instruments/{instrument}/label")
+    label = page.locator("#label").bounding_box()
+    assert label and page.locator("#label svg").count() == 1
+    screenshot(page, "owner-label")
     assert page.script_errors == [] and desk.script_errors == []
 
 

@@ -135,6 +135,9 @@ def test_checker_and_approver_sign_and_the_certificate_appears(platform, live_se
     desk.wait_for_url(f"**/work/certificates/{number}")
     href = desk.locator("#public-link").get_attribute("href")
     assert href and href.startswith(f"/public/verify/{number}?token=")
+    qr = desk.locator("#certificate-qr svg").bounding_box()
+    assert qr and qr["width"] > 100  # drawn, at a size a phone camera reads
+    screenshot(desk, "work-certificate")
     assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
 
 

@@ -11,11 +11,13 @@ from sqlalchemy import Connection
 
 from ..auth import Actor
 from ..deps import ConnDep, PlatformDep
-from ..errors import JiliangError
+from ..errors import JiliangError, NotFound
 from ..platform import Platform, shanghai_today
 from ..registry import queries, service
 from ..registry.directory import catalogue_names, list_districts, own_organisation
+from ..registry.label import label_path
 from .i18n import N_, bilingual
+from .qr import qr_svg
 from .render import language_of, redirect, render
 from .routing import page_router
 from .session import PageActor
@@ -116,6 +118,19 @@ def _detail(
 @router.get("/instruments/{instrument_id:int}", response_class=HTMLResponse)
 def instrument_page(request: Request, instrument_id: int, actor: PageActor, conn: ConnDep) -> HTMLResponse:
     return _detail(request, actor, conn, instrument_id)
+
+
+@router.get("/instruments/{instrument_id:int}/label", response_class=HTMLResponse)
+def label_page(request: Request, instrument_id: int, actor: PageActor, conn: ConnDep) -> HTMLResponse:
+    """The instrument's label to print (a label printer's page, 60 × 40 mm): its name, serial number
+    and owner, and the QR code of its public label page. Only its owner holds the label token."""
+    detail = queries.instrument_detail(conn, actor, instrument_id, shanghai_today())
+    if not detail.get("label_token"):
+        raise NotFound("没有可打印的标签 / no label to print for this instrument")
+    platform: Platform = request.app.state.platform
+    url = platform.settings.public_url.rstrip("/") + label_path(instrument_id, detail["label_token"])
+    context = {"inst": detail, "url": url, "qr": qr_svg(url, translate(request, N_("Scan to check its verification")))}
+    return render(request, "owner/label.html", context)
 
 
 def _failed(

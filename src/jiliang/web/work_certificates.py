@@ -5,19 +5,24 @@ the link to its public verification page (the QR code's target)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
 from ..auth import Actor
 from ..certificates.listing import count_certificates, find_certificates
+from ..certificates.printed import certificate_pdf
 from ..certificates.queries import get_certificate, signature_valid
 from ..certificates.routes import certificate_summary
 from ..certificates.service import AMENDABLE, CONCLUSIONS, amend_certificate, revoke_certificate, verify_path
+from ..certificates.tables import certificates
 from ..errors import InvalidInput, JiliangError
 from ..platform import shanghai_today
 from .i18n import N_
+from .qr import qr_svg
 from .render import redirect, render
 from .routing import page_router
 from .session import PageActor
@@ -93,13 +98,20 @@ def _certificate_page(
     with reading(request) as conn:
         cert = get_certificate(conn, actor, number)
         valid_signature = signature_valid(conn, cert)
+        replaced_by = conn.execute(
+            select(certificates.c.number).where(certificates.c.supersedes_id == cert.id)
+        ).scalar()
     payload = json.loads(cert.payload)
+    public_url = verify_path(cert.number, cert.public_token)
+    absolute = platform_of(request).settings.public_url.rstrip("/") + public_url
     context = {
         "cert": certificate_summary(cert),
         "payload": payload,
         "signature_ok": valid_signature,
         "revocation_reason": cert.revocation_reason,
-        "public_url": verify_path(cert.number, cert.public_token),
+        "public_url": public_url,
+        "qr": qr_svg(absolute, translate(request, N_("Scan to check this certificate"))),
+        "replaced_by": replaced_by,
         "fields": _amendable(payload),
         "field_labels": FIELD_LABELS,
         "statuses": CERTIFICATE_STATUSES,
@@ -115,6 +127,15 @@ def _certificate_page(
 @router.get("/certificates/{number}", response_class=HTMLResponse)
 def certificate_page(request: Request, number: str, actor: PageActor) -> Response:
     return _certificate_page(request, actor, number)
+
+
+@router.get("/certificates/{number}/pdf")
+def certificate_print(request: Request, number: str, actor: PageActor) -> Response:
+    """The printable certificate (certificates/pdf.py)."""
+    with reading(request) as conn:
+        pdf = certificate_pdf(conn, platform_of(request), get_certificate(conn, actor, number))
+    disposition = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", number)}.pdf"'
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
 @router.post("/certificates/{number}/amend", response_class=HTMLResponse)
