@@ -213,26 +213,27 @@ def cert_export(
     output: Annotated[Path, typer.Option("-o", "--output")],
     fmt: Annotated[str, typer.Option("--format")] = "json",
 ) -> None:
-    """导出证书：签名的证书文件（json，含账本证明）或可打印的 PDF / export the signed certificate file
-    (json, with its ledger proof) or the printable PDF."""
+    """导出证书：签名的证书文件（json，含账本证明）、可打印的 PDF 或 DCC XML / export the signed certificate
+    file (json, with its ledger proof), the printable PDF or the PTB DCC XML."""
     from .ledger.bundle import ledger_bundle
     from .ledger.checkpoints import issue_checkpoint
 
-    if fmt not in ("json", "pdf"):
-        _fail(f"不支持的格式 {fmt}（json 或 pdf）/ unsupported format {fmt}: json or pdf")
+    if fmt not in ("json", "pdf", "dcc"):
+        _fail(f"不支持的格式 {fmt}（json、pdf 或 dcc）/ unsupported format {fmt}: json, pdf or dcc")
     doc, _ = _document(number)
     platform = _platform()
-    if fmt == "pdf":
-        from .certificates.printed import certificate_pdf
+    if fmt in ("pdf", "dcc"):
+        from .certificates.printed import certificate_dcc, certificate_pdf
         from .certificates.tables import certificates
         from .errors import JiliangError
 
         with platform.engine.connect() as conn:
             cert = conn.execute(select(certificates).where(certificates.c.number == number)).one()
             try:
-                output.write_bytes(certificate_pdf(conn, platform, cert))
+                made = certificate_pdf(conn, platform, cert) if fmt == "pdf" else certificate_dcc(platform, cert)
             except JiliangError as exc:
                 _fail(exc.message)
+        output.write_bytes(made)
         console.print(f"{number} → {output}")
         return
     with platform.engine.connect() as conn:

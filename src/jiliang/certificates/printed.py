@@ -6,22 +6,26 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from importlib.metadata import version
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from ..errors import RuleViolation
 from ..ledger.merkle import leaf_hash
 from ..ledger.tables import ledger_leaves
 from ..measurement.procedure import NoEditionInForce
+from ..measurement.procedure_model import MeasurementPoint
 from ..platform import Platform, shanghai_today
+from .dcc import PointInfo, dcc_xml
 from .pdf import PrintedCertificate, render_pdf
 from .service import status_on, verify_path
 
-__all__ = ["certificate_pdf", "printed_certificate"]
+__all__ = ["certificate_dcc", "certificate_pdf", "printed_certificate"]
 
 
-def _point_labels(platform: Platform, record: dict[str, Any]) -> dict[str, str]:
-    """The names of the record's measurement points in the edition it was made under."""
+def _points(platform: Platform, record: dict[str, Any]) -> dict[str, MeasurementPoint]:
+    """The record's measurement points in the edition it was made under, by id."""
     procedure = platform.procedures.get(record.get("procedure_code") or "")
     if procedure is None:
         return {}
@@ -29,7 +33,7 @@ def _point_labels(platform: Platform, record: dict[str, Any]) -> dict[str, str]:
         edition = procedure.edition_on(date.fromisoformat(str(record.get("performed_on"))))
     except (NoEditionInForce, ValueError):
         return {}
-    return {p.id: p.label_zh for p in edition.points}
+    return {p.id: p for p in edition.points}
 
 
 def _leaf_hash(conn: Connection, number: str) -> str | None:
@@ -44,7 +48,7 @@ def _leaf_hash(conn: Connection, number: str) -> str | None:
 
 def printed_certificate(conn: Connection, platform: Platform, cert: Any) -> PrintedCertificate:
     payload = json.loads(cert.payload)
-    labels = _point_labels(platform, payload.get("record") or {})
+    labels = {k: p.label_zh for k, p in _points(platform, payload.get("record") or {}).items()}
     return PrintedCertificate(
         payload=payload,
         status=status_on(cert, shanghai_today()),
@@ -56,3 +60,19 @@ def printed_certificate(conn: Connection, platform: Platform, cert: Any) -> Prin
 
 def certificate_pdf(conn: Connection, platform: Platform, cert: Any) -> bytes:
     return render_pdf(printed_certificate(conn, platform, cert))
+
+
+def certificate_dcc(platform: Platform, cert: Any) -> bytes:
+    """The certificate as DCC XML (certificates/dcc.py), its points named and united by their procedure."""
+    payload = json.loads(cert.payload)
+    points = _points(platform, payload.get("record") or {})
+
+    def info(point_id: str) -> PointInfo:
+        p = points.get(point_id)
+        if p is None:
+            raise RuleViolation(
+                "测量点不在规程中，不能导出 DCC / a point outside its procedure: no DCC export", rule="dcc_unit"
+            )
+        return PointInfo(p.label_zh, p.label_en, p.unit)
+
+    return dcc_xml(payload, info, version("jiliang"))

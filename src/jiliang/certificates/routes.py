@@ -14,7 +14,7 @@ from ..deps import ActorDep, ConnDep, PlatformDep
 from ..listing import Credentials, Cursor, Offset, read_page
 from ..platform import shanghai_today
 from . import keys, queries, service
-from .printed import certificate_pdf
+from .printed import certificate_dcc, certificate_pdf
 
 __all__ = ["router", "certificate_summary"]
 
@@ -58,7 +58,7 @@ def get_certificate(number: str, actor: ActorDep, conn: ConnDep) -> dict[str, An
 @router.get(
     "/certificates/{number}/document",
     summary="下载证书：签名的电子证书（json）或可打印的 PDF / the signed certificate file or its printable PDF",
-    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}, "application/xml": {}}}},
 )
 def get_document(
     number: str,
@@ -66,7 +66,8 @@ def get_document(
     conn: ConnDep,
     platform: PlatformDep,
     fmt: Annotated[
-        Literal["json", "pdf"], Query(alias="format", description="json: the signed file; pdf: printable")
+        Literal["json", "pdf", "dcc"],
+        Query(alias="format", description="json: the signed file; pdf: printable; dcc: PTB DCC 3.3.0 XML"),
     ] = "json",
 ) -> Response:
     cert = queries.get_certificate(conn, actor, number)
@@ -74,6 +75,11 @@ def get_document(
         pdf = certificate_pdf(conn, platform, cert)
         disposition = f'attachment; filename="{number}.pdf"'
         return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
+    if fmt == "dcc":
+        disposition = f'attachment; filename="{number}.dcc.xml"'
+        return Response(
+            certificate_dcc(platform, cert), media_type="application/xml", headers={"Content-Disposition": disposition}
+        )
     return Response(orjson.dumps(service.certificate_document(cert)), media_type="application/json")
 
 
