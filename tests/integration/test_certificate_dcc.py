@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from jiliang.certificates.dcc import dcc_schema
 from jiliang.verification import service as workflow
 from tests.conftest import login, missing_service
 from tests.integration.test_cli import cli, issued  # noqa: F401  (fixtures)
@@ -22,17 +23,7 @@ NS = {"dcc": "https://ptb.de/dcc", "si": "https://ptb.de/si"}
 def schema():  # type: ignore[no-untyped-def]
     if not (REFERENCE / "dcc.xsd").exists():
         missing_service(f"the DCC reference schemas are not at {REFERENCE}")
-    import xmlschema
-
-    return xmlschema.XMLSchema(
-        str(REFERENCE / "dcc.xsd"),
-        allow="local",
-        locations=[
-            ("https://ptb.de/si", str(REFERENCE / "SI_Format.xsd")),
-            ("http://www.w3.org/2000/09/xmldsig#", str(REFERENCE / "xmldsig-core-schema.xsd")),
-            ("http://qudt.org/vocab/", str(REFERENCE / "quantitykind.xsd")),
-        ],
-    )
+    return dcc_schema(REFERENCE)
 
 
 def _dcc(client, headers, number: str):  # type: ignore[no-untyped-def]

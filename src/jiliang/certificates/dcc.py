@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from ..errors import RuleViolation
 
-__all__ = ["DCC", "DSI_UNITS", "SI", "PointInfo", "dcc_xml"]
+__all__ = ["DCC", "DSI_UNITS", "SI", "PointInfo", "dcc_schema", "dcc_xml"]
 
 DCC = "https://ptb.de/dcc"
 SI = "https://ptb.de/si"
@@ -236,3 +237,19 @@ def dcc_xml(payload: Mapping[str, Any], point_info: Callable[[str], PointInfo], 
     _administrative(root, payload, release)
     _results(root, payload, point_info)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def dcc_schema(folder: Path) -> Any:
+    """The DCC schema from `folder` (dcc.xsd with the D-SI, XML-DSig and QUDT schemas it imports, as in
+    ../shared/reference/dcc), resolved from those files alone: nothing is fetched."""
+    import xmlschema
+
+    return xmlschema.XMLSchema(
+        str(folder / "dcc.xsd"),
+        allow="local",
+        locations=[
+            ("https://ptb.de/si", str(folder / "SI_Format.xsd")),
+            ("http://www.w3.org/2000/09/xmldsig#", str(folder / "xmldsig-core-schema.xsd")),
+            ("http://qudt.org/vocab/", str(folder / "quantitykind.xsd")),
+        ],
+    )
