@@ -57,7 +57,7 @@ def get_certificate(number: str, actor: ActorDep, conn: ConnDep) -> dict[str, An
 
 @router.get(
     "/certificates/{number}/document",
-    summary="下载证书：签名的电子证书（json）或可打印的 PDF / the signed certificate file or its printable PDF",
+    summary="下载证书：签名的电子证书（json）、可打印的 PDF 或 DCC XML / the signed file, the printable PDF or DCC XML",
     responses={200: {"content": {"application/json": {}, "application/pdf": {}, "application/xml": {}}}},
 )
 def get_document(

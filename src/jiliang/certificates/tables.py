@@ -40,7 +40,7 @@ certificates = Table(
     Column("signature", String(256), nullable=False),  # base64
     Column("public_token", String(32), nullable=False),
     Column("status", String(16), nullable=False),  # valid | superseded | revoked
-    Column("supersedes_id", ForeignKey("certificates.id")),
+    Column("supersedes_id", ForeignKey("certificates.id"), index=True),  # a page links to its replacement
     Column("revoked_at", UtcDateTime),
     Column("revocation_reason", Text),
 )
