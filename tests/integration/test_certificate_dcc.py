@@ -80,11 +80,17 @@ def test_an_ev_chargers_error_carries_its_expanded_uncertainty(platform, client,
     assert point["expanded_uncertainty"] is not None  # the budget gave U
     [result] = etree.fromstring(xml).xpath("//dcc:results/dcc:result", namespaces=NS)
     assert _value(_quantity(result, "basic_referenceValue")) == ("10.000", r"\kilo\watt\hour")
-    mu = _quantity(result, "basic_measurementError").find(
-        "si:real/si:measurementUncertaintyUnivariate/si:expandedMU", NS
-    )
+    # the error in energy; the relative error (what JJG 1148 limits, in %) carries U, k, the MPE and the verdict
+    error = _quantity(result, "basic_measurementError")
+    assert _value(error) == (point["error"], r"\kilo\watt\hour") and error.find(".//si:expandedMU", NS) is None
+    relative = _quantity(result, "basic_relativeMeasurementError")
+    assert _value(relative) == (point["relative_error_percent"], r"\percent")
+    assert point["mpe_unit"] == point["uncertainty"]["unit"] == "%"
+    mu = relative.find("si:real/si:measurementUncertaintyUnivariate/si:expandedMU", NS)
     assert mu.findtext("si:valueExpandedMU", namespaces=NS) == point["expanded_uncertainty"]
     assert mu.findtext("si:coverageFactor", namespaces=NS) == point["coverage_factor"]
+    assert _value(_quantity(result, "basic_toleranceLimitUpper")) == (point["mpe_upper"], r"\percent")
+    assert relative.findtext(".//dcc:conformity", namespaces=NS) == "pass"
 
 
 def test_a_broken_dcc_is_caught_by_the_schema(platform, client, schema) -> None:

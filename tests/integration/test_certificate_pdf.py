@@ -159,3 +159,21 @@ def test_without_the_chinese_font_the_pdf_is_refused_plainly(platform, client, m
         pdf._font.cache_clear()
     assert r.status_code == 503 and r.json()["rule"] == "unavailable"
     assert "fonts-wqy-zenhei" in r.json()["detail"]
+
+
+def test_text_that_looks_like_markup_prints_as_written(poppler, tmp_path) -> None:
+    """reportlab reads a paragraph as markup: an owner called "A&B <Ltd>" must print as typed."""
+    from jiliang.certificates.pdf import PrintedCertificate, render_pdf
+
+    payload = {
+        "number": "T-1",
+        "title": "检定证书 / verification certificate",
+        "kind": "verification",
+        "owner": {"name": "甲&乙 <商行>", "address": "路<b>1</b>号"},
+        "instrument": {"name": "秤"},
+        "record": {"performed_on": "2026-12-02"},
+        "issuer": {"name": "徐汇区计量所", "code": "D310104"},
+    }
+    pdf = render_pdf(PrintedCertificate(payload, "valid", "http://x/public/verify/T-1?token=t", lambda _: "测量点"))
+    text = _text(pdf, tmp_path)
+    assert "甲&乙 <商行>" in text and "路<b>1</b>号" in text

@@ -199,27 +199,46 @@ def _results(root: etree._Element, p: Mapping[str, Any], point_info: Callable[[s
         table = _e(_e(result, DCC, "data"), DCC, "list")
         _quantity(table, "basic_referenceValue", "标准值", "reference value", str(pt["reference"]), unit)
         _quantity(table, "basic_measuredValue", "示值", "indication", str(pt["indication"]), unit)
-        error_unit = _dsi(pt.get("mpe_unit") or info.unit) if pt.get("mpe_unit") else unit
+        error_value = str(pt.get("corrected_error") or pt["error"])
+        # the MPE, U and verdict belong to the error as compared: relative (in %) where the MPE is relative
+        mpe_unit = _dsi(pt["mpe_unit"]) if pt.get("mpe_unit") else unit
+        relative = mpe_unit != unit and pt.get("relative_error_percent") is not None
         u = pt.get("expanded_uncertainty")
-        error = _quantity(
-            table,
-            "basic_measurementError",
-            "误差",
-            "error",
-            str(pt.get("corrected_error") or pt["error"]),
-            error_unit,
-            None if u is None else str(u),
-            None if u is None else str(pt.get("coverage_factor") or "2"),
+        u_unit = _dsi((pt.get("uncertainty") or {}).get("unit") or pt.get("mpe_unit") or info.unit) if u else None
+        compared_unit = mpe_unit if relative else unit
+        on_compared = None if u is None or u_unit != compared_unit else str(u)
+        k = str(pt.get("coverage_factor") or "2")
+        compared = _quantity(
+            table, "basic_measurementError", "误差", "error", error_value, unit, None if relative else on_compared, k
         )
+        if relative:
+            compared = _quantity(
+                table,
+                "basic_relativeMeasurementError",
+                "相对误差",
+                "relative error",
+                str(pt["relative_error_percent"]),
+                mpe_unit,
+                on_compared,
+                k,
+            )
+        if u is not None and on_compared is None and u_unit is not None:  # U of another quantity: kept apart
+            _quantity(
+                table,
+                "basic_expandedUncertainty",
+                f"扩展不确定度（k={k}）",
+                f"expanded uncertainty (k={k})",
+                str(u),
+                u_unit,
+            )
         if pt.get("mpe_lower") is not None:
-            _quantity(
-                table, "basic_toleranceLimitLower", "最大允许误差下限", "lower MPE", str(pt["mpe_lower"]), error_unit
-            )
-            _quantity(
-                table, "basic_toleranceLimitUpper", "最大允许误差上限", "upper MPE", str(pt["mpe_upper"]), error_unit
-            )
+            for ref, zh, en, key in (
+                ("basic_toleranceLimitLower", "最大允许误差下限", "lower MPE", "mpe_lower"),
+                ("basic_toleranceLimitUpper", "最大允许误差上限", "upper MPE", "mpe_upper"),
+            ):
+                _quantity(table, ref, zh, en, str(pt[key]), mpe_unit)
         if pt.get("conforms") is not None:
-            meta = _e(_e(error, DCC, "measurementMetaData"), DCC, "metaData", refType="basic_conformity")
+            meta = _e(_e(compared, DCC, "measurementMetaData"), DCC, "metaData", refType="basic_conformity")
             _text(meta, "declaration", "与最大允许误差比较", "compared with the MPE")
             _e(meta, DCC, "conformity", "pass" if pt["conforms"] else "fail")
 

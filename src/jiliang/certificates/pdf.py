@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import segno
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -109,8 +111,6 @@ class _Seal(Flowable):
     def draw(self) -> None:
         c = self.canv
         if self.png is not None:
-            from reportlab.lib.utils import ImageReader
-
             c.drawImage(ImageReader(io.BytesIO(self.png)), 0, 0, self.width, self.height, mask="auto")
             return
         c.setStrokeColor(colors.grey)
@@ -183,6 +183,12 @@ def _table(rows: Sequence[Sequence[Any]], widths: Sequence[float], header: bool 
     return table
 
 
+def _para(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text: reportlab reads a paragraph's text as markup, so an owner named
+    "A&B <Ltd>" is escaped, not parsed."""
+    return Paragraph(escape(text), style)
+
+
 def _text(value: Any) -> str:
     return "—" if value in (None, "") else str(value)
 
@@ -215,11 +221,11 @@ def _summary(cert: PrintedCertificate, st: dict[str, ParagraphStyle]) -> list[An
         ("核验员", sig.get("checker")),
         ("批准人", sig.get("approver")),
     ]
-    body = [[Paragraph(k, st["body"]), Paragraph(_text(v), st["body"])] for k, v in rows]
+    body = [[_para(k, st["body"]), _para(_text(v), st["body"])] for k, v in rows]
     table = Table(body, colWidths=[32 * mm, 100 * mm])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
     qr = Table(
-        [[_QrCode(cert.verify_url, QR_SIZE)], [Paragraph("扫码核验本证书", st["small"])]], colWidths=[QR_SIZE + 4 * mm]
+        [[_QrCode(cert.verify_url, QR_SIZE)], [_para("扫码核验本证书", st["small"])]], colWidths=[QR_SIZE + 4 * mm]
     )
     layout = Table([[table, qr]], colWidths=[134 * mm, 40 * mm])
     layout.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
@@ -232,9 +238,9 @@ def _standards(p: Mapping[str, Any], st: dict[str, ParagraphStyle], word: str) -
         return []
     rows: list[list[Any]] = [["计量标准", "计量标准考核证书", "检定或校准证书"]]
     for s in stds:
-        name = Paragraph(_text(s.get("name")), st["small"])
+        name = _para(_text(s.get("name")), st["small"])
         rows.append([name, _text(s.get("examination_certificate")), _text(s.get("calibration_certificate"))])
-    return [Paragraph(f"本次{word}所使用的计量标准", st["heading"]), _table(rows, [70 * mm, 52 * mm, 52 * mm])]
+    return [_para(f"本次{word}所使用的计量标准", st["heading"]), _table(rows, [70 * mm, 52 * mm, 52 * mm])]
 
 
 def _environment(p: Mapping[str, Any], st: dict[str, ParagraphStyle]) -> list[Any]:
@@ -242,7 +248,7 @@ def _environment(p: Mapping[str, Any], st: dict[str, ParagraphStyle]) -> list[An
     if not env:
         return []
     text = "；".join(f"{ENVIRONMENT_LABELS.get(k, k)}：{v}" for k, v in env.items())
-    return [Paragraph("环境条件", st["heading"]), Paragraph(text, st["body"])]
+    return [_para("环境条件", st["heading"]), _para(text, st["body"])]
 
 
 def _tests(p: Mapping[str, Any], st: dict[str, ParagraphStyle], word: str) -> list[Any]:
@@ -257,8 +263,8 @@ def _tests(p: Mapping[str, Any], st: dict[str, ParagraphStyle], word: str) -> li
         verdict = VERDICTS.get(str(t.get("verdict")), "未判定")
         if t.get("problem"):
             verdict += "（" + zh(t["problem"]) + "）"
-        rows.append([Paragraph(_text(t.get("name_zh")), st["small"]), Paragraph(verdict, st["small"]), value, limit])
-    return [Paragraph(f"{word}项目及结论", st["heading"]), _table(rows, [50 * mm, 60 * mm, 32 * mm, 32 * mm])]
+        rows.append([_para(_text(t.get("name_zh")), st["small"]), _para(verdict, st["small"]), value, limit])
+    return [_para(f"{word}项目及结论", st["heading"]), _table(rows, [50 * mm, 60 * mm, 32 * mm, 32 * mm])]
 
 
 def _points(cert: PrintedCertificate, st: dict[str, ParagraphStyle], word: str) -> list[Any]:
@@ -276,17 +282,17 @@ def _points(cert: PrintedCertificate, st: dict[str, ParagraphStyle], word: str) 
         rows.append(
             [
                 str(int(pt.get("seq", 0)) + 1),
-                Paragraph(cert.point_label(str(pt.get("point_id"))), st["small"]),
+                _para(cert.point_label(str(pt.get("point_id"))), st["small"]),
                 _text(pt.get("reference")),
                 _text(pt.get("indication")),
                 _text(pt.get("corrected_error") or pt.get("error")),
-                Paragraph(mpe, st["small"]),
+                _para(mpe, st["small"]),
                 uk,
                 verdict,
             ]
         )
     widths = [10 * mm, 38 * mm, 19 * mm, 19 * mm, 19 * mm, 34 * mm, 21 * mm, 14 * mm]
-    return [Paragraph(f"{word}数据", st["heading"]), _table(rows, widths)]
+    return [_para(f"{word}数据", st["heading"]), _table(rows, widths)]
 
 
 def _closing(cert: PrintedCertificate, st: dict[str, ParagraphStyle]) -> list[Any]:
@@ -301,7 +307,7 @@ def _closing(cert: PrintedCertificate, st: dict[str, ParagraphStyle]) -> list[An
         f"在线核验：{cert.verify_url}",
         "本证书由检定机构以电子签名签发；扫描二维码可核验其签名、状态与账本记录。",
     ]
-    text = [Paragraph(line, st["small"]) for line in lines if line]
+    text = [_para(line, st["small"]) for line in lines if line]
     seal = Table([[text, _Seal(cert.seal_png, 36 * mm)]], colWidths=[134 * mm, 40 * mm])
     seal.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return [Spacer(1, 4 * mm), HRFlowable(width="100%", color=colors.grey), KeepTogether([seal])]
@@ -311,14 +317,14 @@ def render_pdf(cert: PrintedCertificate) -> bytes:
     """The certificate as an A4 PDF (bytes)."""
     st = _styles()
     p = cert.payload
-    story: list[Any] = [Paragraph(zh(p.get("title")), st["title"])]
+    story: list[Any] = [_para(zh(p.get("title")), st["title"])]
     banner = STATUS_BANNERS.get(cert.status)
     if p.get("supersedes"):
         banner = (banner + "；" if banner else "") + f"本证书更正并取代证书 {p['supersedes']}"
     if p.get("advisory"):
         banner = (banner + "；" if banner else "") + "部分判定所依据的规则尚待确认，结论仅供参考"
     if banner:
-        story.append(Paragraph(banner, st["banner"]))
+        story.append(_para(banner, st["banner"]))
     story += _summary(cert, st)
     word = "校准" if p.get("kind") == "calibration" else "检定"
     story += _standards(p, st, word)

@@ -71,7 +71,7 @@ def certificate_dcc(platform: Platform, cert: Any) -> bytes:
         p = points.get(point_id)
         if p is None:
             raise RuleViolation(
-                "测量点不在规程中，不能导出 DCC / a point outside its procedure: no DCC export", rule="dcc_unit"
+                "测量点不在规程中，不能导出 DCC / a point outside its procedure: no DCC export", rule="dcc_point"
             )
         return PointInfo(p.label_zh, p.label_en, p.unit)
 

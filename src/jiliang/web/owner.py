@@ -129,7 +129,7 @@ def label_page(request: Request, instrument_id: int, actor: PageActor, conn: Con
         raise NotFound("没有可打印的标签 / no label to print for this instrument")
     platform: Platform = request.app.state.platform
     url = platform.settings.public_url.rstrip("/") + label_path(instrument_id, detail["label_token"])
-    context = {"inst": detail, "url": url, "qr": qr_svg(url, translate(request, N_("Scan to check its verification")))}
+    context = {"inst": detail, "qr": qr_svg(url, translate(request, N_("Scan to check its verification")))}
     return render(request, "owner/label.html", context)
 
 
