@@ -7,7 +7,7 @@ from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text
 from ..db import metadata
 from ..types import UtcDateTime
 
-__all__ = ["certificate_counters", "certificates", "signing_keys"]
+__all__ = ["certificate_counters", "certificates", "signing_keys", "x509_certificates"]
 
 # One row per institution and year; incremented inside the issuing transaction, so a rolled-back
 # issuance gives its number back and concurrent issuers queue on the row lock.
@@ -56,4 +56,24 @@ signing_keys = Table(
     Column("retired_at", UtcDateTime),
     # reported stolen: whatever it signed from this moment on is flagged, not trusted
     Column("compromised_from", UtcDateTime),
+)
+
+# X.509 certificates for signing PDFs (PAdES): the platform's root CA (institution_id NULL) and the
+# certificates it issues to institutions, or one an institution brings from a licensed CA (电子签名法).
+# The private keys stay in data_dir/keys/<key_file>; a revoked certificate goes on the root's CRL.
+x509_certificates = Table(
+    "x509_certificates",
+    metadata,
+    Column("serial", String(40), primary_key=True),  # hex
+    Column("institution_id", ForeignKey("institutions.id"), index=True),
+    Column("role", String(16), nullable=False),  # root | platform | licensed
+    Column("subject", Text, nullable=False),
+    Column("certificate_pem", Text, nullable=False),
+    Column("key_file", String(64), nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("not_after", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime),  # replaced by a newer one: stays valid for what it signed
+    Column("revoked_at", UtcDateTime),
+    Column("revocation_reason", Text),
 )

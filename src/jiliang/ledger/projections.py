@@ -23,11 +23,12 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Table, select
 
 from ..certificates.canonical import fast_scan
-from ..certificates.tables import certificates, signing_keys
+from ..certificates.tables import certificates, signing_keys, x509_certificates
 from ..registry.tables import (
     authorisations,
     catalogue_items,
     catalogue_types,
+    institution_seals,
     institutions,
     instruments,
     owners,
@@ -157,8 +158,10 @@ class Shape:
         return True
 
 
-def _sha256(value: str | None) -> str | None:
-    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+def _sha256(value: str | bytes | memoryview | None) -> str | None:
+    if value is None:
+        return None
+    return hashlib.sha256(value.encode() if isinstance(value, str) else bytes(value)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -260,15 +263,25 @@ _PROJECTIONS = (
     # who may do what: roles, institution, regulator, owner, active; the password only as a digest of
     # its hash (a replaced hash is seen, the hash itself never leaves the table)
     Projection("user", 1, users, "id", _all_but(users, "password_hash"), digests=("password_hash",)),
-    # an institution with the catalogue items it is authorised for (授权项目) and its signing key
-    Projection(
-        "institution",
-        1,
-        institutions,
-        "id",
-        _all_but(institutions),
-        children=(Child("authorisations", authorisations, "institution_id", ("item_code",), ("item_code",)),),
+    # an institution with the catalogue items it is authorised for (授权项目) and its signing key;
+    # v1: before migration 0012 added its authorisation number; v2: all columns
+    *(
+        Projection(
+            "institution",
+            version,
+            institutions,
+            "id",
+            _all_but(institutions, *left_out),
+            children=(Child("authorisations", authorisations, "institution_id", ("item_code",), ("item_code",)),),
+        )
+        for version, left_out in ((1, ("authorisation_no",)), (2, ()))
     ),
+    # the seal printed on the institution's certificates, as the digest of its image
+    Projection(
+        "institution_seal", 1, institution_seals, "institution_id", _all_but(institution_seals, "png"), digests=("png",)
+    ),
+    # the X.509 certificates that sign PDFs: who holds which, and whether it was revoked
+    Projection("x509_certificate", 1, x509_certificates, "serial", _all_but(x509_certificates)),
     Projection(
         "standard",
         1,

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 
 from ..db import metadata
 from ..types import UtcDateTime
@@ -13,6 +26,7 @@ __all__ = [
     "regulators",
     "jurisdictions",
     "institutions",
+    "institution_seals",
     "authorisations",
     "users",
     "qualifications",
@@ -68,6 +82,18 @@ institutions = Table(
     Column("cross_district", Boolean, nullable=False, default=False),
     Column("signing_algorithm", String(16), nullable=False, default="Ed25519"),
     Column("signing_kid", String(64)),
+    # 计量授权证书 number, printed on every certificate ("未登记" until an administrator records it)
+    Column("authorisation_no", String(64)),
+)
+
+# the institution's 检定专用章 as the PNG its administrator uploaded, printed on its PDF certificates
+institution_seals = Table(
+    "institution_seals",
+    metadata,
+    Column("institution_id", ForeignKey("institutions.id"), primary_key=True),
+    Column("png", LargeBinary, nullable=False),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    Column("uploaded_by", ForeignKey("users.id"), nullable=False),
 )
 
 authorisations = Table(
