@@ -247,6 +247,62 @@ def cert_export(
     console.print(f"{number} → {output}")
 
 
+@cert_app.command("render")
+def cert_render(
+    institution: Annotated[str, typer.Option(help="机构代码 / institution code")],
+    year: Annotated[int, typer.Option(help="签发年份（上海时间）/ year of issue (Asia/Shanghai)")],
+    out: Annotated[Path, typer.Option(help="输出目录 / output folder")],
+    workers: Annotated[int, typer.Option(min=1, help="渲染进程数 / rendering processes")] = 1,
+) -> None:
+    """把机构一年签发的证书全部印成 PDF，中断后可续 / print every certificate an institution issued in a
+    year as <number>.pdf into a folder; a rerun checks what is there and renders only what is missing or
+    damaged (manifest.jsonl)."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    from .certificates.render import REASONS, render_year
+    from .errors import JiliangError
+
+    class PerSecond(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"{task.speed or 0:.1f}/s")
+
+    platform = _platform()
+    with Progress(
+        TextColumn(f"{institution} {year}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        PerSecond(),
+        TimeRemainingColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task("render", total=None)
+        try:
+            report = render_year(
+                platform,
+                institution,
+                year,
+                out,
+                workers,
+                lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except JiliangError as exc:
+            bar.stop()
+            _fail(exc.message)
+            return
+    if not report.total:
+        console.print(f"{institution} 在 {year} 年没有签发证书 / no certificates issued by {institution} in {year}")
+        return
+    why = "; ".join(f"{REASONS[k]} {n}" for k, n in sorted(report.redone.items()))
+    console.print(
+        f"共 {report.total} / total {report.total}: 新渲染 / rendered {report.rendered}, "
+        f"已存在并核对 / present and checked {report.checked}, 重做 / redone {report.redone_total}"
+        + (f" ({why})" if why else "")
+        + (f", 清除临时文件 / temp files removed {report.temps_removed}" if report.temps_removed else "")
+        + f" → {out}"
+    )
+
+
 @app.command("backup")
 def backup_command(out: Annotated[Path, typer.Argument(help="备份文件 / the backup file to write (.tar.gz)")]) -> None:
     """备份数据库 / a consistent snapshot of the database with the ledger's size and root."""
