@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 
 from .auth import hash_password
 from .certificates.keys import ensure_institution_keys
+from .certificates.pki import ensure_pdf_certificates
 from .ledger.append import adopt_existing, adopt_new_kinds, track
 from .ledger.keys import ensure_platform_keys
 from .ledger.mac import ensure_mac_key
@@ -41,6 +42,7 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
     adopt_new_kinds(platform.uow())  # rows of kinds this version ledgers for the first time
     seeded = seed_reference_data(platform.uow())
     keys = ensure_institution_keys(platform.uow()) + ensure_platform_keys(platform.uow())
+    keys += ensure_pdf_certificates(platform.uow())  # the root CA and each institution's PDF certificate
     with platform.uow() as uow:  # the procedures in force, as the ledger will hold them
         sync_procedures(uow.conn, platform.procedures, platform.ledger_mac)
         uow.commit()

@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from .certificates.keys import published_keyset
+from .certificates.pki import root_certificate_pem, root_crl_der
 from .certificates.queries import public_facts, public_status
 from .db import single_read
 from .deps import ConnDep, PlatformDep, check_rate, rate_limited
+from .errors import NotFound
 from .platform import shanghai_today
 from .registry.label import label_facts, label_status
 from .registry.service import OwnerRegistration, register_owner
@@ -95,6 +97,35 @@ async def instrument_label(instrument_id: int, request: Request, token: TokenQue
 @router.get("/keys", dependencies=Limited, summary="机构签名公钥 / published signing keys (rotated keys stay listed)")
 def keys(conn: ConnDep) -> dict[str, Any]:
     return published_keyset(conn).to_json()
+
+
+@router.get(
+    "/keys/root.crt",
+    dependencies=Limited,
+    summary="PDF 签名根证书 / the platform root CA that PDF signatures chain to (trust it in your PDF reader)",
+    response_class=Response,
+    responses={200: {"content": {"application/x-pem-file": {}}}},
+)
+def root_certificate(conn: ConnDep) -> Response:
+    pem = root_certificate_pem(conn)
+    if pem is None:
+        raise NotFound("平台尚无根证书 / the platform has no root certificate yet")
+    headers = {"Content-Disposition": 'attachment; filename="jiliang-root.crt"'}
+    return Response(pem, media_type="application/x-pem-file", headers=headers)
+
+
+@router.get(
+    "/keys/root.crl",
+    dependencies=Limited,
+    summary="根证书吊销列表 / the root's certificate revocation list (DER)",
+    response_class=Response,
+    responses={200: {"content": {"application/pkix-crl": {}}}},
+)
+def root_crl(conn: ConnDep, platform: PlatformDep) -> Response:
+    der = root_crl_der(conn, platform.settings.data_dir)
+    if der is None:
+        raise NotFound("平台尚无根证书 / the platform has no root certificate yet")
+    return Response(der, media_type="application/pkix-crl", headers={"Cache-Control": "max-age=300"})
 
 
 class OwnerSignup(BaseModel):

@@ -43,6 +43,7 @@ class Settings:
     db_max_overflow: int = 50  # more it may open under load (closed when returned)
     page_cache_bytes: int = 33_554_432  # API list pages each process keeps (page_cache.py); 0 = none
     public_url: str = "http://localhost:8000"  # where the public reach the platform: a certificate's QR code
+    tsa_url: str | None = None  # an RFC 3161 time-stamp server: PDF signatures become PAdES B-T
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -72,6 +73,7 @@ class Settings:
             db_max_overflow=int(os.environ.get("JILIANG_DB_MAX_OVERFLOW", "50")),
             page_cache_bytes=int(os.environ.get("JILIANG_PAGE_CACHE_BYTES", "33554432")),
             public_url=os.environ.get("JILIANG_PUBLIC_URL", "http://localhost:8000"),
+            tsa_url=os.environ.get("JILIANG_TSA_URL") or None,
         )
 
 

@@ -11,14 +11,16 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ..errors import RuleViolation
+from ..errors import RuleViolation, Unavailable
 from ..ledger.merkle import leaf_hash
 from ..ledger.tables import ledger_leaves
 from ..measurement.procedure import NoEditionInForce
 from ..measurement.procedure_model import MeasurementPoint
 from ..platform import Platform, shanghai_today
 from .dcc import PointInfo, dcc_xml
-from .pdf import PrintedCertificate, render_pdf
+from .pades import sign_pdf
+from .pdf import PrintedCertificate, render_pdf, zh
+from .pki import institution_signing_material
 from .service import status_on, verify_path
 
 __all__ = ["certificate_dcc", "certificate_pdf", "printed_certificate"]
@@ -59,7 +61,22 @@ def printed_certificate(conn: Connection, platform: Platform, cert: Any) -> Prin
 
 
 def certificate_pdf(conn: Connection, platform: Platform, cert: Any) -> bytes:
-    return render_pdf(printed_certificate(conn, platform, cert))
+    """The printable certificate, signed (PAdES) with its institution's X.509 certificate."""
+    printed = printed_certificate(conn, platform, cert)
+    pdf = render_pdf(printed)
+    material = institution_signing_material(conn, platform.settings.data_dir, cert.institution_id)
+    if material is None:
+        raise Unavailable(
+            "机构尚无 PDF 签名证书，请运行 jiliang init / the institution has no PDF certificate: run jiliang init"
+        )
+    issuer = printed.payload.get("issuer") or {}
+    return sign_pdf(
+        pdf,
+        material,
+        reason=f"{zh(printed.payload.get('title'))} {cert.number}",
+        location=zh(issuer.get("name")) or "上海",
+        tsa_url=platform.settings.tsa_url,
+    )
 
 
 def certificate_dcc(platform: Platform, cert: Any) -> bytes:

@@ -36,7 +36,9 @@ __all__ = [
     "compute_kid",
     "generate_key",
     "load_signer",
+    "read_private_key_file",
     "verify_signature",
+    "write_private_key_file",
 ]
 
 ED25519 = "Ed25519"
@@ -130,6 +132,32 @@ def _keys_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "keys"
 
 
+def write_private_key_file(data_dir: Path, name: str, pem: bytes) -> None:
+    """A new private key file ``data_dir/keys/<name>`` (mode 0600); never overwrites one."""
+    keys_dir = _keys_dir(data_dir)
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = keys_dir / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.chmod(path, 0o600)  # exact mode whatever the umask
+        with os.fdopen(fd, "wb") as handle:
+            fd = -1
+            handle.write(pem)
+    finally:
+        if fd != -1:
+            os.close(fd)
+
+
+def read_private_key_file(data_dir: Path, name: str) -> bytes:
+    if "/" in name or name.startswith("."):
+        raise ValueError(f"malformed key file name {name!r}")
+    path = _keys_dir(data_dir) / name
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no private key {name!r} in {path.parent}") from None
+
+
 def generate_key(data_dir: Path, owner: str, algorithm: str) -> PublicKeyInfo:
     """Create a key pair; the private key goes to ``data_dir/keys/<kid>.key`` (PKCS#8 PEM, mode 0600)."""
     _check_algorithm(algorithm)
@@ -152,18 +180,7 @@ def generate_key(data_dir: Path, owner: str, algorithm: str) -> PublicKeyInfo:
         )
     public_key = private_key.public_key()
     kid = _kid_from_spki(algorithm, _spki_der(algorithm, public_key))
-    keys_dir = _keys_dir(data_dir)
-    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = keys_dir / f"{kid}.key"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.chmod(path, 0o600)  # exact mode whatever the umask
-        with os.fdopen(fd, "wb") as handle:
-            fd = -1
-            handle.write(private_pem)
-    finally:
-        if fd != -1:
-            os.close(fd)
+    write_private_key_file(data_dir, f"{kid}.key", private_pem)
     return PublicKeyInfo(kid=kid, algorithm=algorithm, owner=owner, public_key_pem=_public_pem(algorithm, public_key))
 
 
