@@ -6,6 +6,8 @@ time-stamp server (PAdES B-T) are each seen."""
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -31,7 +33,7 @@ from jiliang.errors import InvalidInput
 from jiliang.ledger.auditor import audit
 from jiliang.ledger.checkpoints import issue_checkpoint
 from jiliang.platform import Platform
-from tests.conftest import login
+from tests.conftest import login, missing_service
 from tests.integration.test_cli import cli  # noqa: F401  (fixture)
 from tests.support import tamper, world
 
@@ -77,6 +79,47 @@ def test_the_pdf_signature_validates_against_the_published_root(platform, client
     sig = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
     assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"  # PAdES, not adbe.pkcs7
     assert number in str(sig.sig_object["/Reason"])
+
+
+def _pdfsig(pdf: bytes, tmp_path, nssdir=None) -> str:  # type: ignore[no-untyped-def]
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(pdf)
+    args = ["pdfsig", *(["-nssdir", f"sql:{nssdir}"] if nssdir else []), str(path)]
+    return subprocess.run(args, capture_output=True, text=True, check=False).stdout
+
+
+def test_a_pdf_reader_shows_the_signer_and_trusts_it_once_the_root_is(platform, client, signed, tmp_path) -> None:
+    """poppler's pdfsig with an NSS trust store (as Firefox and many readers keep one): an independent
+    reader's verdict, not pyHanko's."""
+    if not (shutil.which("pdfsig") and shutil.which("certutil")):
+        missing_service("pdfsig (poppler-utils) or certutil (libnss3-tools) not installed")
+    lab, _, pdf = signed
+    root, _ = _published(client)
+    (tmp_path / "root.crt").write_text(root)
+    nss = tmp_path / "nssdb"
+    nss.mkdir()
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
+    before = _pdfsig(pdf, tmp_path, nss)
+    assert "Signature is Valid." in before and "Certificate is Trusted." not in before, before
+    assert f"Signer Certificate Common Name: {_institution_name(platform, lab)}" in before
+    assert "Total document signed" in before
+    trust = [
+        "certutil",
+        "-A",
+        "-d",
+        f"sql:{nss}",
+        "-n",
+        "jiliang root",
+        "-t",
+        "CT,CT,CT",
+        "-i",
+        str(tmp_path / "root.crt"),
+    ]
+    subprocess.run(trust, check=True)
+    after = _pdfsig(pdf, tmp_path, nss)
+    assert "Signature is Valid." in after and "Certificate is Trusted." in after, after
+    at = pdf.index(b"ReportLab")
+    assert "Digest Mismatch." in _pdfsig(pdf[:at] + b"ReportLaX" + pdf[at + 9 :], tmp_path, nss)
 
 
 def test_one_changed_byte_breaks_the_signature(client, signed) -> None:

@@ -38,6 +38,8 @@ def _signer(material: SigningMaterial) -> signers.SimpleSigner:
         signing_cert=certs[0],
         signing_key=load_private_key_from_pemder_data(material.private_key_pem, None),
         cert_registry=SimpleCertificateStore.from_certs([*certs[1:], *chain]),
+        # a reader trusts the root from its own store; NSS (poppler, Firefox) distrusts an embedded copy
+        embed_roots=False,
     )
 
 
