@@ -44,6 +44,9 @@ def test_the_certificate_page_shows_its_qr_code_the_pdf_and_its_replacement(plat
     r = approver.get(f"{url}/pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF-")
     assert r.headers["content-disposition"] == f'attachment; filename="{number}.pdf"'
+    # the page says that a reader trusts the PDF's signature once it trusts the root, and offers the root
+    assert 'id="pdf-signature-note"' in page and 'href="/public/keys/root.crt"' in page
+    assert TestClient(create_app(platform)).get("/public/keys/root.crt").text.startswith("-----BEGIN CERTIFICATE")
     data = {"password": world.PASSWORD, "reason": "型号录入错误", "instrument.model": "TM-B"}
     new = post_form(approver, url, f"{url}/amend", data).headers["location"].rsplit("/", 1)[1]
     old_page = approver.get(url).text

@@ -467,6 +467,7 @@ def test_the_certificate_list_the_pdf_and_the_signed_document_download(client, v
     page = client.get("/owner/certificates").text
     assert f'data-certificate="{number}"' in page and 'data-status="valid"' in page and "合格" in page
     assert f'href="/owner/certificates/{number}/pdf"' in page and "在线核验" in page
+    assert "信任本平台的根证书后" in page and 'href="/public/keys/root.crt"' in page  # how to trust the PDF
     r = client.get(f"/owner/certificates/{number}/pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.headers["content-disposition"] == f'attachment; filename="{number}.pdf"'
