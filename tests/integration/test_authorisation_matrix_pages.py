@@ -54,7 +54,10 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, str], int]] = {
 # what a path parameter of a page behind the login may name: one of tenant A's objects (`tenant` gives its
 # values, each checked against the made-up tenancy.MISSING). A page whose parameter were global reference
 # data, for administrators only, would be listed the same way: a real value then must answer no one else.
-OBJECTS = ("instrument_id", "task_id", "record_id", "number", "owner_id", "user_id", "standard_id", "token_id")
+OBJECTS = (
+    *("instrument_id", "task_id", "record_id", "number", "owner_id", "user_id", "standard_id", "token_id"),
+    "institution_code",
+)
 # pages that take an object's id in the query (GET) or the form (POST) instead: field → what it names
 CARRIED = {
     ("GET", "/owner/apply"): {"created": "task_id"},  # the tasks just applied for
@@ -143,6 +146,7 @@ def tenant(platform) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "user_id": [ids["user_id"]],
             "standard_id": [ids["standard_id"]],
             "token_id": [ids["token_id"]],
+            "institution_code": [ids["institution_code"]],
         },
     }
 

@@ -25,12 +25,14 @@ MISSING = {
     "owner_id": "987654",
     "user_id": "987654",
     "token_id": "0123456789abcdef",  # an API token's id: the start of its SHA-256, in hex
+    "institution_code": "D987654",
 }
 
 
 def tenant_a(platform: Platform) -> tuple[world.Lab, dict[str, str]]:
     """An owner's scale verified end to end by D310104: the lab, and the ids of the instrument, its task,
-    record and certificate, the lab's standard and verifier, the owner, and an API token of the verifier's."""
+    record and certificate, the lab's standard and verifier, the owner, an API token of the verifier's,
+    and the institution's code (its authorisation number and seal are its lab manager's to set)."""
     lab, number = world.issued_certificate(platform, "310104", "D310104")
     _, token = tokens.create_api_token(platform, lab.verifier, "矩阵 / matrix", "write", 30)
     with platform.engine.connect() as c:
@@ -46,6 +48,7 @@ def tenant_a(platform: Platform) -> tuple[world.Lab, dict[str, str]]:
         "owner_id": str(owner_id),
         "user_id": str(lab.verifier.user_id),
         "token_id": token["id"],
+        "institution_code": "D310104",
     }
 
 

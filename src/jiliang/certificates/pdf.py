@@ -111,7 +111,8 @@ class _Seal(Flowable):
     def draw(self) -> None:
         c = self.canv
         if self.png is not None:
-            c.drawImage(ImageReader(io.BytesIO(self.png)), 0, 0, self.width, self.height, mask="auto")
+            image = ImageReader(io.BytesIO(self.png))  # its proportions kept, centred in the square
+            c.drawImage(image, 0, 0, self.width, self.height, mask="auto", preserveAspectRatio=True, anchor="c")
             return
         c.setStrokeColor(colors.grey)
         c.setDash(2, 2)

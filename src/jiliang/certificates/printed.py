@@ -17,6 +17,7 @@ from ..ledger.tables import ledger_leaves
 from ..measurement.procedure import NoEditionInForce
 from ..measurement.procedure_model import MeasurementPoint
 from ..platform import Platform, shanghai_today
+from ..registry.institution_settings import printed_marks
 from .dcc import PointInfo, dcc_xml
 from .pades import sign_pdf
 from .pdf import PrintedCertificate, render_pdf, zh
@@ -51,12 +52,15 @@ def _leaf_hash(conn: Connection, number: str) -> str | None:
 def printed_certificate(conn: Connection, platform: Platform, cert: Any) -> PrintedCertificate:
     payload = json.loads(cert.payload)
     labels = {k: p.label_zh for k, p in _points(platform, payload.get("record") or {}).items()}
+    authorisation_no, seal_png = printed_marks(conn, cert.institution_id)  # the institution's, as it stands
     return PrintedCertificate(
         payload=payload,
         status=status_on(cert, shanghai_today()),
         verify_url=platform.settings.public_url.rstrip("/") + verify_path(cert.number, cert.public_token),
         point_label=lambda point_id: labels.get(point_id, "测量点"),
         leaf_hash=_leaf_hash(conn, cert.number),
+        authorisation_no=authorisation_no,
+        seal_png=seal_png,
     )
 
 

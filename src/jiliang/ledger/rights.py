@@ -6,7 +6,10 @@ at that moment — and names any leaf that no actor of its transaction had the r
 
 Leaves of a transaction that wrote no audit event are the platform's own work (start-up seeding,
 keys, adopting a new kind), allowed only for reference data, keys, institutions and the first
-administrator. Leaves written before audit leaves named their records are not judged."""
+administrator. Leaves written before audit leaves named their records are not judged.
+
+A lab manager may change two things of their own institution: its seal, and in its record its
+authorisation number only (the auditor holds each institution's record as its last leaf left it)."""
 
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ RIGHTS: dict[str, frozenset[str]] = {
     "catalogue_type": frozenset({"admin"}),
     "procedure": frozenset({"admin"}),
     "institution": frozenset({"admin"}),
+    "institution_seal": frozenset({"lab_manager", "admin"}),  # a lab manager: their own institution's
     "signing_key": frozenset({"admin"}),
 }
 _BY_PLATFORM = frozenset({"catalogue_item", "catalogue_type", "procedure", "institution", "signing_key", "user"})
@@ -141,6 +145,7 @@ def _allowed(
     txn: _Transaction | None,
     people: dict[int, Person],
     born: set[int],
+    institutions: dict[str, dict[str, Any] | None] | None = None,
 ) -> bool:
     if txn is not None and txn.adoption:
         return True  # the platform adopting a kind it ledgers for the first time
@@ -160,12 +165,32 @@ def _allowed(
             return True
         if kind == "second_factor" and rid == str(actor):
             return True
+        if kind == "institution" and _sets_own_number(rid, fields, person, institutions or {}):
+            return True
         if not person.roles & RIGHTS.get(kind, frozenset()):
             continue
         if kind in _OF_AN_INSTITUTION and fields is not None and fields.get("institution_id") != person.institution_id:
             continue
+        if kind == "institution_seal" and "admin" not in person.roles and rid != str(person.institution_id):
+            continue
         return True
     return False
+
+
+def _sets_own_number(
+    rid: str, fields: dict[str, Any] | None, person: Person, institutions: dict[str, dict[str, Any] | None]
+) -> bool:
+    """A lab manager's leaf of their own institution that changes its authorisation number and nothing else."""
+    if "lab_manager" not in person.roles or rid != str(person.institution_id) or fields is None:
+        return False
+    before = institutions.get(rid)
+    if before is None:
+        return False
+
+    def rest(f: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in f.items() if k != "authorisation_no"}
+
+    return rest(fields) == rest(before)
 
 
 def _by_platform(kind: str, rid: str, people: dict[int, Person]) -> bool:
@@ -212,10 +237,14 @@ def rights_findings(conn: Connection, leaves: WalkBuilder | None = None) -> list
             people.pop(int(rid), None)
         else:
             people[int(rid)] = Person.of(fields)
+    institutions: dict[str, dict[str, Any] | None] = {}  # likewise each institution's record
+    for entry in leaves.walk:
+        if len(entry) == 5 and entry[0] < start and entry[1] == "institution":
+            institutions[entry[2]] = entry[4]
     owner: dict[int, _Transaction] = {}  # leaf index → its transaction
     for idx, (records, txn) in spans.items():
         owner.update(dict.fromkeys(range(idx - records, idx), txn))
-    judge = _Judge(owner, people, Finding, lambda lo, hi: _record_ids(conn, lo, hi))
+    judge = _Judge(owner, people, Finding, lambda lo, hi: _record_ids(conn, lo, hi), institutions)
     pending: list[Entry] = []
     for entry in leaves.walk:
         if len(entry) == 3:  # a run of leaves of one kind: cut where the transaction changes
@@ -262,8 +291,16 @@ class _Judge:
     """Judges one transaction's leaves at a time, by the rights held before it; then applies its user
     leaves (the rights held from then on) and notes the records it approved (signed for good)."""
 
-    def __init__(self, owner: dict[int, _Transaction], people: dict[int, Person], finding: Any, ids: Any) -> None:
+    def __init__(
+        self,
+        owner: dict[int, _Transaction],
+        people: dict[int, Person],
+        finding: Any,
+        ids: Any,
+        institutions: dict[str, dict[str, Any] | None] | None = None,
+    ) -> None:
         self.owner, self.people, self.finding, self.ids = owner, people, finding, ids
+        self.institutions: dict[str, dict[str, Any] | None] = {} if institutions is None else institutions
         self.approved: set[int] = set()
         self.found: list[Any] = []
 
@@ -294,7 +331,7 @@ class _Judge:
                 self._name(kind, rid, f"leaf {idx} changes an issued certificate without an amendment or revocation")
             if txn is not None and not txn.known:
                 continue  # who acted is no longer in the trail: archived, or deleted (named by the trail check)
-            if not _allowed(kind, rid, fields, txn, people, born):
+            if not _allowed(kind, rid, fields, txn, people, born, self.institutions):
                 self._without_right(idx, kind, rid, txn)
         for entry in entries:
             if len(entry) == 3:
@@ -307,3 +344,5 @@ class _Judge:
                     people[int(rid)] = Person.of(fields)
             elif kind == "verification_record" and fields is not None and fields.get("status") == "approved":
                 self.approved.add(int(rid))
+            elif kind == "institution":
+                self.institutions[rid] = fields

@@ -26,8 +26,10 @@ __all__ = ["NEEDS_FIELDS", "PER_LEAF", "Chunk", "WalkBuilder", "scan", "version_
 
 # kinds the rights check judges leaf by leaf (their record id, version or fields matter); the
 # others are handed over as runs of consecutive leaves of one kind, judged once per transaction
-PER_LEAF = frozenset({"user", "second_factor", "verification_record", "certificate", AUDIT_KIND})
-NEEDS_FIELDS = frozenset({"user", "verification_record", "certificate"})
+PER_LEAF = frozenset(
+    {"user", "second_factor", "verification_record", "certificate", "institution", "institution_seal", AUDIT_KIND}
+)
+NEEDS_FIELDS = frozenset({"user", "verification_record", "certificate", "institution"})
 
 Summary = tuple[int, int, int, int, str | None]  # first version, its index, last version, its index, live projection
 

@@ -16,6 +16,7 @@ from . import (
     account,
     account_security,
     lab,
+    lab_institution,
     owner,
     owner_apply,
     owner_certificates,
@@ -58,6 +59,7 @@ def install(app: FastAPI) -> None:
         registrations,
         workbench,
         lab,
+        lab_institution,
         supervision,
     ):
         app.include_router(module.router)

@@ -33,6 +33,8 @@ NAV = (
     _entry("/supervision/coverage", N_("Coverage"), "regulator", "admin"),
     _entry("/supervision/overdue", N_("Overdue instruments"), "regulator", "admin"),
     _entry("/supervision/certificates", N_("Certificates per month"), "regulator", "admin"),
+    # last: it is no one's landing page
+    _entry("/lab/institutions", N_("Institution settings"), "lab_manager", "admin"),
 )
 
 

@@ -1,0 +1,92 @@
+"""HTTP routes of an institution's settings for its printed certificates: the 计量授权证书 number and
+the 检定专用章 image (registry/institution_settings.py). An administrator for any institution, a lab
+manager for their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from ..db import reader
+from ..deps import ActorDep, ConnDep, PlatformDep
+from . import institution_settings as settings
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/institutions", tags=["institutions 机构"])
+
+
+class SealFacts(BaseModel):
+    sha256: str = Field(description="所存图片的 SHA-256（账本记录的即此摘要）/ of the image as kept, as ledgered")
+    size_bytes: int
+    width: int
+    height: int
+    uploaded_at: datetime | None = None
+    uploaded_by: str | None = None
+
+
+class InstitutionSettings(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    authorisation_no: str | None = Field(description="计量授权证书编号；未登记为 null / null until recorded")
+    seal: SealFacts | None = Field(description="检定专用章；未上传为 null / null until uploaded")
+
+
+class AuthorisationNumber(BaseModel):
+    authorisation_no: str | None = Field(
+        max_length=settings.AUTHORISATION_NO_MAX,
+        description="计量授权证书编号；空或 null 清除 / empty or null clears it",
+    )
+
+
+@router.get("/{institution_code}", summary="机构的授权证书编号与印章 / the institution's authorisation number and seal")
+def get_settings(institution_code: str, actor: ActorDep, conn: ConnDep) -> InstitutionSettings:
+    return InstitutionSettings.model_validate(settings.institution_settings(conn, actor, institution_code))
+
+
+@router.put(
+    "/{institution_code}/authorisation-number",
+    summary="登记计量授权证书编号（管理员或本机构实验室主任）/ record the authorisation number",
+)
+def put_authorisation_no(
+    institution_code: str, body: AuthorisationNumber, actor: ActorDep, platform: PlatformDep
+) -> InstitutionSettings:
+    settings.set_authorisation_no(platform.uow(), actor, institution_code, body.authorisation_no)
+    with reader(platform.engine) as conn:  # read after the change (the request's own connection read before it)
+        return InstitutionSettings.model_validate(settings.institution_settings(conn, actor, institution_code))
+
+
+@router.put(
+    "/{institution_code}/seal",
+    summary="上传或更换检定专用章（透明背景 PNG，≤ 512 KB）/ upload or replace the seal (PNG, transparent)",
+)
+def put_seal(
+    institution_code: str,
+    file: Annotated[UploadFile, File(description="透明背景的 PNG，≤ 512 KB / a PNG with a transparent background")],
+    actor: ActorDep,
+    platform: PlatformDep,
+) -> SealFacts:
+    data = file.file.read()  # bounded by the request guard (JILIANG_MAX_BODY_BYTES)
+    image = settings.upload_seal(platform.uow(), actor, institution_code, data)
+    return SealFacts(sha256=image.sha256, size_bytes=len(image.png), width=image.width, height=image.height)
+
+
+@router.get(
+    "/{institution_code}/seal",
+    summary="检定专用章图片 / the seal image as kept",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "PNG"}},
+)
+def get_seal(institution_code: str, actor: ActorDep, conn: ConnDep) -> Response:
+    png = settings.seal_png(conn, actor, institution_code)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.delete("/{institution_code}/seal", status_code=204, summary="删除检定专用章 / remove the seal")
+def delete_seal(institution_code: str, actor: ActorDep, platform: PlatformDep) -> Response:
+    settings.remove_seal(platform.uow(), actor, institution_code)
+    return Response(status_code=204)
