@@ -122,13 +122,15 @@ def instrument_status_counts(conn: Connection, actor: Actor, today: date) -> dic
 
 def instrument_detail(conn: Connection, actor: Actor, instrument_id: int, today: date) -> dict[str, Any]:
     """The instrument with its whole history: verifications, certificates, lifecycle changes."""
+    from ..certificates.service import verify_path
     from ..certificates.tables import certificates
     from ..verification.tables import verification_records
 
     ensure_instrument_visible(conn, actor, instrument_id)
     row = conn.execute(select(instruments).where(instruments.c.id == instrument_id)).one()
     d = instrument_row(row, today)
-    if actor.owner_id == row.owner_id or actor.has("admin"):
+    mine = actor.owner_id == row.owner_id or actor.has("admin")
+    if mine:
         d["label_token"] = row.label_token  # the owner prints the label QR
     d["verifications"] = [
         dict(r._mapping)
@@ -157,11 +159,16 @@ def instrument_detail(conn: Connection, actor: Actor, instrument_id: int, today:
                 certificates.c.status,
                 certificates.c.issued_at,
                 certificates.c.valid_until,
+                certificates.c.public_token,
             )
             .where(certificates.c.instrument_id == instrument_id)
             .order_by(certificates.c.id)
         )
     ]
+    for c in d["certificates"]:  # the owner's link to each one's public check, as its QR code leads
+        token = c.pop("public_token")
+        if mine:
+            c["verify_path"] = verify_path(c["number"], token)
     d["events"] = [
         {k: e[k] for k in ("at", "action", "before", "after")} for e in history(conn, "instrument", instrument_id)
     ]

@@ -1,16 +1,19 @@
 """The public pages, no login, phone first: a certificate looked up by its number (the status only),
-the page a certificate's QR code leads to (checked in the visitor's browser) and the page an
+the page a certificate's QR code leads to (checked in the visitor's browser, and showing that QR
+code again, so a printed page or a screen can be scanned by the next person) and the page an
 instrument label's QR code leads to (is this instrument verified and in date?)."""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from ..certificates.queries import public_status
 from ..db import single_read
@@ -19,8 +22,10 @@ from ..errors import NotFound
 from ..platform import Platform, shanghai_today
 from ..registry.label import label_facts
 from .i18n import N_
+from .qr import qr_svg
 from .render import render
 from .routing import page_router
+from .vocabulary import translate
 
 __all__ = ["router", "CERTIFICATE_STATUS", "LABEL_STATUS"]
 
@@ -96,6 +101,13 @@ def _platform(request: Request) -> Platform:
     return platform
 
 
+@lru_cache(maxsize=1024)
+def _qr(url: str, title: str) -> Markup:
+    """The QR code of a page's own address, so a printed page or a screen can be scanned again. A
+    fixed mask (≈3 ms, not ≈9) and kept: a certificate's page is opened again and again."""
+    return qr_svg(url, title, mask=0)
+
+
 @router.get("/verify", response_class=HTMLResponse)
 async def verify_form(request: Request, number: Annotated[str | None, Query(max_length=256)] = None) -> Response:
     """The form: a certificate number → its status page."""
@@ -119,7 +131,7 @@ async def certificate_page(
         status = public_status(conn, number, shanghai_today())["status"]
     if not token:
         result, title, detail = CERTIFICATE_STATUS[status]
-        context = {
+        context: dict[str, Any] = {
             "number": number,
             "status": status,
             "status_names": STATUS_NAMES,
@@ -129,7 +141,9 @@ async def certificate_page(
         }
         return _page(request, "public/status.html", context, status_code=404 if status == "unknown" else 200)
     path = quote(number, safe="")
+    here = f"{_platform(request).settings.public_url.rstrip('/')}/public/verify/{path}?{urlencode({'token': token})}"
     context = {
+        "qr": None if status == "unknown" else _qr(here, translate(request, N_("Scan to check this certificate"))),
         "number": number,
         "status": status,  # shown only without JavaScript; the browser proves the status itself
         "status_names": STATUS_NAMES,
