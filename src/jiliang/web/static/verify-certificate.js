@@ -562,9 +562,15 @@ function setFact(root, id, value) {
   root.querySelector(`#fact-${id}`).textContent = value === null || value === undefined || value === "" ? "—" : String(value);
 }
 
+/** A signed text written "中文 / English" (a title, a conclusion, a rule), in the page's language only. */
+function sayHalf(root, id, value) {
+  const [zh, ...en] = String(value || "—").split(" / ");
+  say(root.querySelector(`#fact-${id}`), zh, en.join(" / ") || zh);
+}
+
 function render(root, report) {
   const f = report.facts || {};
-  setFact(root, "title", f.title);
+  sayHalf(root, "title", f.title);
   setFact(root, "number", f.number);
   setFact(root, "instrument", f.instrument);
   setFact(root, "type", f.type);
@@ -575,10 +581,8 @@ function render(root, report) {
   else if (f.replaceBy) say(root.querySelector("#fact-valid-until"), `须于 ${f.replaceBy} 前更换`, `Replace by ${f.replaceBy}`);
   else if (f.stage === "in_service") say(root.querySelector("#fact-valid-until"), "使用中检查，不更新有效期", "In-service inspection: validity not renewed");
   else say(root.querySelector("#fact-valid-until"), "未规定（无检定周期数据）", "Not stated (no period in the data)");
-  setFact(root, "conclusion", f.conclusion);
-  // the record's rule is written "中文 / English"
-  const [ruleZh, ...ruleEn] = String(f.decisionRule || "—").split(" / ");
-  say(root.querySelector("#fact-decision-rule"), ruleZh, ruleEn.join(" / ") || ruleZh);
+  sayHalf(root, "conclusion", f.conclusion);
+  sayHalf(root, "decision-rule", f.decisionRule);
 
   const en = pageLanguage() === "en";
   const tests = root.querySelector("#fact-tests");
