@@ -66,7 +66,7 @@ def test_the_pdf_prints_the_number_and_seal_a_lab_manager_records(platform, clie
     r = _upload(client, manager, png)
     assert r.status_code == 200, r.text
     kept = r.json()
-    assert (kept["width"], kept["height"]) == (600, 600)  # kept at most 600 pixels a side
+    assert (kept["width"], kept["height"]) == (400, 400)  # kept at most 400 pixels a side
 
     text, with_seal = _pdf(client, manager, number, tmp_path)
     assert "计量授权证书编号：（沪）法计（2021）01004号" in text.replace(" ", "")
