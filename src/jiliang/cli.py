@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import select
 
+from .certificates.dcc_cli import import_dcc_command
 from .certificates.x509_cli import x509_app
 from .ledger.cli import audit_command, ledger_app, witness_app
 from .measurement.cli import uncertainty_app
@@ -27,6 +28,7 @@ from .settings import Settings
 app = typer.Typer(help="jiliang 计量 — 上海法制计量平台 / legal-metrology platform", no_args_is_help=True)
 cert_app = typer.Typer(help="电子证书 / electronic certificates", no_args_is_help=True)
 app.add_typer(cert_app, name="cert")
+cert_app.command("import-dcc")(import_dcc_command)
 app.add_typer(x509_app, name="pdf-cert")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(witness_app, name="witness")

@@ -73,6 +73,44 @@ def test_an_inserted_row_is_named(ledgered) -> None:
     assert _findings(platform)[0] == {("inserted", "standard_calibrations", "999")}
 
 
+def test_a_standards_u_per_range_changed_or_added_with_sql_is_named(ledgered) -> None:
+    """The U a standard's imported DCC states per range is ledgered with its calibration: a range row
+    changed with SQL (a smaller U would shrink every budget that uses it) or slipped in is named."""
+    from jiliang.registry.dcc_calibration import import_dcc_calibration
+    from jiliang.registry.tables import standard_calibration_ranges as ranges
+    from tests.integration.test_dcc_import import _ranged
+
+    platform, lab, _ = ledgered
+    done = import_dcc_calibration(platform.uow(), lab.manager, lab.standard_id, _ranged(), 12)
+    assert _findings(platform)[0] == set()
+    with platform.engine.connect() as c:
+        rid = c.execute(
+            select(ranges.c.id).where(ranges.c.calibration_id == done.calibration_id, ranges.c.seq == 1)
+        ).scalar_one()
+    tamper.sql(platform, update(ranges).where(ranges.c.id == rid).values(expanded_uncertainty="0.006"))
+    tamper.sql(
+        platform,
+        insert(ranges).values(
+            id=999,
+            calibration_id=done.calibration_id,
+            seq=2,
+            quantity="示值误差",
+            lower="100",
+            upper="200",
+            unit="°C",
+            expanded_uncertainty="0.001",
+            coverage_factor="2",
+            uncertainty_unit="°C",
+        ),
+    )
+    found, report = _findings(platform)
+    assert found == {
+        ("changed", "standard_calibration_ranges", str(rid)),
+        ("inserted", "standard_calibration_ranges", "999"),
+    }
+    assert "expanded_uncertainty: '0.06' → '0.006'" in " ".join(f.detail for f in report.findings)
+
+
 def test_a_rewritten_leaf_is_named(ledgered) -> None:
     platform, _, number = ledgered
     with platform.engine.connect() as c:

@@ -538,7 +538,7 @@ def test_ledger_audit_stays_clean_and_leaves_record_u_and_decision(platform) -> 
             select(standard_calibrations.c.id).where(standard_calibrations.c.uncertainty_unit == "°C")
         ).scalar_one()
     leaf = _latest_leaf(platform, "standard_calibration", cid)
-    assert leaf.projection == "standard_calibration/v2"
+    assert leaf.projection == "standard_calibration/v3"  # v3 since migration 0013 (the DCC columns, ranges)
     assert {k: leaf.fields[k] for k in ("expanded_uncertainty", "coverage_factor", "uncertainty_unit")} == {
         "expanded_uncertainty": "0.02",
         "coverage_factor": "2",

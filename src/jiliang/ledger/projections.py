@@ -34,6 +34,7 @@ from ..registry.tables import (
     owners,
     qualifications,
     second_factors,
+    standard_calibration_ranges,
     standard_calibrations,
     standard_items,
     standards,
@@ -234,6 +235,9 @@ _UNCERTAINTY_0005 = {
 # the column added by migration 0007 (a calibration's correction curve), absent from v1–v3
 _CURVE_0007 = ("correction_curve",)
 
+# the columns added by migration 0013 (a calibration imported as a DCC), absent from v1–v2
+_DCC_0013 = ("dcc_xml", "dcc_signature", "dcc_signed_by")
+
 # columns added by migration 0006 (the regulation's tests), absent from the earlier projections
 _TESTS_0006 = {
     "verification_records": ("tests",),
@@ -290,15 +294,33 @@ _PROJECTIONS = (
         _all_but(standards),
         children=(Child("items", standard_items, "standard_id", ("item_code",), ("item_code",)),),
     ),
-    # v1: as written before migration 0005 added the uncertainty columns; v2: all columns
+    # v1: as written before migration 0005 added the uncertainty columns; v2: before 0013; v3: all
+    # columns, the imported DCC as its digest, with the U the certificate states per range or point
     Projection(
         "standard_calibration",
         1,
         standard_calibrations,
         "id",
-        _all_but(standard_calibrations, *_UNCERTAINTY_0005["standard_calibrations"]),
+        _all_but(standard_calibrations, *_UNCERTAINTY_0005["standard_calibrations"], *_DCC_0013),
     ),
-    Projection("standard_calibration", 2, standard_calibrations, "id", _all_but(standard_calibrations)),
+    Projection("standard_calibration", 2, standard_calibrations, "id", _all_but(standard_calibrations, *_DCC_0013)),
+    Projection(
+        "standard_calibration",
+        3,
+        standard_calibrations,
+        "id",
+        _all_but(standard_calibrations, "dcc_xml"),
+        digests=("dcc_xml",),
+        children=(
+            Child(
+                "ranges",
+                standard_calibration_ranges,
+                "calibration_id",
+                _all_but(standard_calibration_ranges, "calibration_id"),
+                ("seq", "id"),
+            ),
+        ),
+    ),
     *(
         Projection(
             "verification_record",

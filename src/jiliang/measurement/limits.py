@@ -4,12 +4,14 @@ class, conditions, load band), its limits in the unit of comparison, and the unc
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from jiliang.measurement.point_uncertainty import PointUncertainty, point_uncertainty
 from jiliang.measurement.procedure import Edition, MeasurementPoint, MpeRule
 from jiliang.measurement.reading import ReadingError
+from jiliang.measurement.standard_u import STANDARD_NOTE, STANDARD_RANGES, StandardRanges
 
 __all__ = ["budget_values", "compared_error", "limits_of", "rule_for", "uncertainty_at"]
 
@@ -43,8 +45,16 @@ def budget_values(
 ) -> dict[str, Any]:
     """What a point's budget may name: the context (the standard's standard_U and standard_k, the
     record's numeric environment entries), then the numeric instrument parameters and the reading,
-    which a context entry of the same name cannot replace."""
+    which a context entry of the same name cannot replace. Where the standard's certificate states U
+    per range (STANDARD_RANGES), standard_U and standard_k are those at the reference value, with a
+    note (STANDARD_NOTE) when no range holds it."""
     values: dict[str, Any] = dict(context)
+    ranges = values.pop(STANDARD_RANGES, None)
+    if isinstance(ranges, StandardRanges) and ranges.ranges:
+        u, k, note = ranges.at(reference)
+        values["standard_U"], values["standard_k"] = float(u), float(k)
+        if note:
+            values[STANDARD_NOTE] = note
     values.update({k: float(v) for k, v in params.items() if isinstance(v, Decimal)})
     values["reference"], values["indication"] = float(reference), float(indication)
     return values
@@ -56,8 +66,15 @@ def uncertainty_at(
     """(U, None), (None, why not) or (None, None) when the edition has no budget for the point."""
     if edition.uncertainty is None or not edition.uncertainty.covers(point_id):
         return None, None
+    note = values.get(STANDARD_NOTE)
+    if note is not None:
+        values = {k: v for k, v in values.items() if k != STANDARD_NOTE}
     found = point_uncertainty(edition.uncertainty, values)
-    return (None, found) if isinstance(found, str) else (found, None)
+    if isinstance(found, str):
+        return None, found
+    if note is not None and "standard_U" in edition.uncertainty.template.parameters:
+        found = replace(found, note=str(note))
+    return found, None
 
 
 def limits_of(

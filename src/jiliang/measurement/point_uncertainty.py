@@ -46,6 +46,7 @@ class PointUncertainty:
     probability: float
     unit: str
     largest: str  # the input contributing most, e.g. "standard_U"
+    note: str | None = None  # how an input was chosen, e.g. the standard's U outside its ranges
 
 
 def report_uncertainty(value: float) -> Decimal:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Date, Select, bindparam, case,
 
 from ..audit import history
 from ..auth import Actor
+from ..certificates.dcc_signature import signature_summary
 from ..errors import Forbidden
 from ..listing import JsonList, Page
 from ..measurement.procedure import Procedure
@@ -197,7 +198,14 @@ def list_standards(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
     latest: dict[int, Any] = {}  # each standard's latest calibration: its certificate's U, k and unit
     cal = standard_calibrations.c
     for row in conn.execute(
-        select(cal.standard_id, cal.expanded_uncertainty, cal.coverage_factor, cal.uncertainty_unit)
+        select(
+            cal.standard_id,
+            cal.expanded_uncertainty,
+            cal.coverage_factor,
+            cal.uncertainty_unit,
+            cal.dcc_signature,
+            cal.dcc_signed_by,
+        )
         .where(cal.standard_id.in_(ids))
         .order_by(cal.calibrated_on, cal.id)
     ):
@@ -209,6 +217,12 @@ def list_standards(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
             "uncertainty": (
                 {"U": c.expanded_uncertainty, "k": c.coverage_factor, "unit": c.uncertainty_unit}
                 if (c := latest.get(r["id"])) is not None and c.expanded_uncertainty
+                else None
+            ),
+            # imported from a DCC: its signature's outcome and signer
+            "dcc": (
+                signature_summary(c.dcc_signature, c.dcc_signed_by)
+                if (c := latest.get(r["id"])) is not None and c.dcc_signature
                 else None
             ),
         }

@@ -33,6 +33,7 @@ __all__ = [
     "standards",
     "standard_items",
     "standard_calibrations",
+    "standard_calibration_ranges",
     "catalogue_items",
     "catalogue_types",
     "owners",
@@ -196,6 +197,30 @@ standard_calibrations = Table(
     Column("expanded_uncertainty", String(32)),
     Column("coverage_factor", String(8)),
     Column("uncertainty_unit", String(16)),
+    # a certificate imported as a DCC (migration 0013): the file as imported, its signature's outcome
+    # (unsigned | valid | trusted) and who signed it (the X.509 subject); NULL: entered by hand
+    Column("dcc_xml", LargeBinary),
+    Column("dcc_signature", String(16)),
+    Column("dcc_signed_by", Text),
+)
+
+# The U a calibration certificate states per range or point (migration 0013): the range [lower, upper]
+# (lower = upper: a point; both NULL: the certificate does not say where) in `unit`, and U with k in
+# uncertainty_unit, as the exact decimal text of the certificate. A budget takes the U of the ranges
+# that hold its reference value, else the largest recorded (verification.model.budget_context).
+standard_calibration_ranges = Table(
+    "standard_calibration_ranges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("calibration_id", ForeignKey("standard_calibrations.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("quantity", String(128), nullable=False),
+    Column("lower", String(32)),
+    Column("upper", String(32)),
+    Column("unit", String(32)),
+    Column("expanded_uncertainty", String(32), nullable=False),
+    Column("coverage_factor", String(8), nullable=False),
+    Column("uncertainty_unit", String(32), nullable=False),
 )
 
 catalogue_items = Table(

@@ -7,12 +7,14 @@ import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from typing import Any
 
 import orjson
 
 from ..certificates.canonical import canonical_json
+from ..measurement.standard_u import STANDARD_NOTE, STANDARD_RANGES, StandardRanges, UncertaintyRange
 
 __all__ = [
     "CONTENT_KEYS",
@@ -115,7 +117,9 @@ def standard_problem(
 
 
 # budget names the record's environment may not supply
-RESERVED_BUDGET_NAMES = frozenset({"reference", "indication", "standard_U", "standard_k"})
+RESERVED_BUDGET_NAMES = frozenset(
+    {"reference", "indication", "standard_U", "standard_k", STANDARD_RANGES, STANDARD_NOTE}
+)
 
 
 def same_unit(unit: str) -> str:
@@ -129,19 +133,49 @@ def calibration_in_force(calibrations: Sequence[Mapping[str, Any]], on: date) ->
     return max(earlier, key=lambda c: (c["calibrated_on"], c["id"])) if earlier else None
 
 
+def _decimal(text: Any) -> Decimal | None:
+    try:
+        value = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def standard_ranges(cal: Mapping[str, Any], reference_unit: str | None) -> StandardRanges | None:
+    """The U per range or point the calibration's certificate states (an imported DCC), those in the
+    unit of its whole-calibration U; None when it states none."""
+    unit = same_unit(cal.get("uncertainty_unit") or "")
+    found = []
+    for r in cal.get("ranges") or ():
+        u, k = _decimal(r["expanded_uncertainty"]), _decimal(r["coverage_factor"])
+        if same_unit(r["uncertainty_unit"] or "") != unit or u is None or k is None or k <= 0:
+            continue
+        lower, upper = _decimal(r["lower"]), _decimal(r["upper"])
+        found.append(UncertaintyRange(lower, upper, r["unit"], u, k))
+    if not found:
+        return None
+    return StandardRanges(
+        str(cal.get("standard_name") or ""), str(cal.get("uncertainty_unit")), reference_unit, tuple(found)
+    )
+
+
 def budget_context(
     standard_ids: Sequence[int],
     calibrations: Mapping[int, Sequence[Mapping[str, Any]]],
     unit: str | None,
     on: date,
     environment: Mapping[str, str],
-) -> dict[str, float]:
+    reference_unit: str | None = None,
+) -> dict[str, Any]:
     """Values a procedure's budget may name beside the reading and the instrument's parameters:
     standard_U and standard_k from the certificate of the first standard used (by id) whose calibration
     in force on `on` records U in `unit`, and each environment entry that is a number (e.g.
     bath_uniformity). The environment never supplies the standard's values (they come from its
-    certificate) nor the reading's; conformity.budget_values lets the instrument's parameters win."""
-    out: dict[str, float] = {}
+    certificate) nor the reading's; conformity.budget_values lets the instrument's parameters win.
+    Where the certificate states U per range or point (an imported DCC), STANDARD_RANGES holds them
+    (with `reference_unit`, the unit of the budget's reference value) and each point takes the U at its
+    reference (measurement.standard_u); standard_U stays the largest, the whole certificate's."""
+    out: dict[str, Any] = {}
     for name, text in environment.items():
         if name in RESERVED_BUDGET_NAMES or not name.isidentifier():
             continue
@@ -158,6 +192,9 @@ def budget_context(
         if cal and cal.get("expanded_uncertainty") and (wanted is None or same_unit(recorded or "") == wanted):
             out["standard_U"] = float(cal["expanded_uncertainty"])
             out["standard_k"] = float(cal["coverage_factor"])
+            ranges = standard_ranges(cal, reference_unit)
+            if ranges is not None:
+                out[STANDARD_RANGES] = ranges
             break
     return out
 

@@ -19,7 +19,8 @@ from ..measurement.changeover import applies as changeover_applies
 from ..measurement.conformity import Evaluation, PointReading, PointResult
 from ..measurement.point_uncertainty import PointUncertainty
 from ..measurement.procedure import Edition, MeasurementPoint, MpeRule, NoEditionInForce, Position, Procedure
-from ..registry.tables import rule_confirmations, standard_calibrations, standard_items, standards
+from ..registry.calibrations import calibrations_by_standard
+from ..registry.tables import rule_confirmations, standard_items, standards
 from .model import standard_problem
 from .queries import task_detail
 from .readings import ReadingInput, budget_context_for, judge_readings, parse_reading, uncertainties
@@ -143,12 +144,10 @@ def _standards(
     found = [dict(r._mapping) for r in rows]
     ids = [s["id"] for s in found]
     serves: dict[int, set[str]] = defaultdict(set)
-    calibrations: dict[int, list[Any]] = defaultdict(list)
+    calibrations: dict[int, list[Any]] = calibrations_by_standard(conn, ids)
     if ids:
         for sid, item in conn.execute(select(standard_items).where(standard_items.c.standard_id.in_(ids))):
             serves[sid].add(item)
-        for c in conn.execute(select(standard_calibrations).where(standard_calibrations.c.standard_id.in_(ids))):
-            calibrations[c.standard_id].append(c._mapping)
     out = []
     for s in found:
         problem = standard_problem(s, serves[s["id"]], calibrations[s["id"]], item_code, on)

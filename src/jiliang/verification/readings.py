@@ -130,7 +130,7 @@ def judge_readings(
     parameters: Mapping[str, Any],
     readings: Sequence[PointReading],
     confirmed_rule_ids: frozenset[str],
-    context: Mapping[str, float] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Evaluation | None:
     """The verdict of a task's readings by the procedure edition in force on `on`; None for a
     calibration without a statement of conformity (results and uncertainty only, `uncertainties`).
@@ -159,7 +159,7 @@ def uncertainties(
     on: date,
     parameters: Mapping[str, Any],
     readings: Sequence[PointReading],
-    context: Mapping[str, float],
+    context: Mapping[str, Any],
 ) -> list[tuple[PointUncertainty | None, str | None]]:
     """Each reading's (U, why not) by the budget of the edition in force, for results reported
     without a verdict (a calibration); (None, None) throughout when there is no budget."""
@@ -181,16 +181,20 @@ def budget_context_for(
     standard_ids: Sequence[int],
     calibrations: Mapping[int, Sequence[Mapping[str, Any]]],
     environment: Mapping[str, str],
-) -> dict[str, float]:
-    """model.budget_context with the standard unit the edition in force asks for."""
-    unit = None
+) -> dict[str, Any]:
+    """model.budget_context with the standard unit the edition in force asks for (and the unit of its
+    budget's reference value, against which a certificate's ranges are read)."""
+    unit = reference_unit = None
     if procedure is not None:
         try:
             model = procedure.edition_on(on).uncertainty
         except NoEditionInForce:
             model = None
         unit = model.standard_unit if model else None
-    return budget_context(standard_ids, calibrations, unit, on, environment)
+        if model is not None:
+            parameters = model.template.data.get("parameters") or ()
+            reference_unit = next((p.get("unit") for p in parameters if p.get("name") == "reference"), None)
+    return budget_context(standard_ids, calibrations, unit, on, environment, reference_unit)
 
 
 def _g(value: float) -> str:
@@ -262,6 +266,8 @@ def assessment_fields(u: PointUncertainty | None, problem: str | None, decision:
             "unit": u.unit,
             "largest": u.largest,
         }
+        if u.note:  # the standard's U taken outside the ranges its certificate gives
+            out["uncertainty"]["note"] = u.note
     elif problem is not None:
         out["uncertainty"] = {"problem": problem}
     if decision is not None and (decision.rule != "simple" or decision.expanded_uncertainty is not None):

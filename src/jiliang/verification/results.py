@@ -21,13 +21,13 @@ from ..ledger.append import track, track_children
 from ..measurement.conformity import Evaluation, PointReading
 from ..measurement.correction_curve import fit_correction_curve
 from ..platform import shanghai_today
+from ..registry.calibrations import calibrations_by_standard
 from ..registry.periods import Period, replace_by, valid_until
 from ..registry.tables import (
     catalogue_types,
     instruments,
     qualifications,
     rule_confirmations,
-    standard_calibrations,
     standard_items,
     standards,
 )
@@ -84,19 +84,15 @@ class _Context:
         std_ids = {s for _, r in entries for s in r.standard_ids}
         self.standards = by_id(conn, standards, list(std_ids))
         self.serves: dict[int, set[str]] = defaultdict(set)
-        self.calibrations: dict[int, list[Any]] = defaultdict(list)
+        self.calibrations: dict[int, list[Any]] = calibrations_by_standard(conn, std_ids)
         if std_ids:
             for sid, item in conn.execute(select(standard_items).where(standard_items.c.standard_id.in_(std_ids))):
                 self.serves[sid].add(item)
-            for c in conn.execute(
-                select(standard_calibrations).where(standard_calibrations.c.standard_id.in_(std_ids))
-            ):
-                self.calibrations[c.standard_id].append(c._mapping)
         self.types = by_id(conn, catalogue_types, [i.type_id for i in self.instruments.values() if i.type_id])
         self.confirmed: dict[str, set[str]] = defaultdict(set)
         for r in conn.execute(select(rule_confirmations.c.procedure_code, rule_confirmations.c.rule_id)):
             self.confirmed[r.procedure_code].add(r.rule_id)
-        self._contexts: dict[tuple[Any, ...], dict[str, float]] = {}
+        self._contexts: dict[tuple[Any, ...], dict[str, Any]] = {}
         app_ids = {t.application_id for t in self.tasks.values() if t.kind == "calibration"}
         self.statement = (
             dict(
@@ -108,7 +104,7 @@ class _Context:
             else {}
         )
 
-    def budget_context(self, procedure_code: str | None, procedure: Any, res: ResultsInput) -> dict[str, float]:
+    def budget_context(self, procedure_code: str | None, procedure: Any, res: ResultsInput) -> dict[str, Any]:
         """readings.budget_context_for, worked out once for the batch's entries that share the procedure,
         date, standards and environment (a day's work at one bench). Read, never changed, by its users."""
         key = (procedure_code, res.performed_on, tuple(res.standard_ids), tuple(res.environment.items()))
