@@ -23,6 +23,7 @@ from .certificates.dcc_cli import import_dcc_command
 from .certificates.x509_cli import x509_app
 from .ledger.cli import audit_command, ledger_app, witness_app
 from .measurement.cli import uncertainty_app
+from .registry.institution_cli import institution_app
 from .settings import Settings
 
 app = typer.Typer(help="jiliang 计量 — 上海法制计量平台 / legal-metrology platform", no_args_is_help=True)
@@ -30,6 +31,7 @@ cert_app = typer.Typer(help="电子证书 / electronic certificates", no_args_is
 app.add_typer(cert_app, name="cert")
 cert_app.command("import-dcc")(import_dcc_command)
 app.add_typer(x509_app, name="pdf-cert")
+app.add_typer(institution_app, name="institution")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(witness_app, name="witness")
 app.add_typer(uncertainty_app, name="uncertainty")

@@ -20,6 +20,7 @@ from jiliang.ledger.auditor import audit
 from jiliang.ledger.tables import ledger_leaves
 from jiliang.registry.tables import institution_seals
 from tests.conftest import ADMIN_PASSWORD, login, missing_service
+from tests.integration.test_cli import cli  # noqa: F401  (fixture)
 from tests.support import seal, world
 from tests.support.work_pages import log_in
 
@@ -285,3 +286,29 @@ def test_the_ledger_names_a_lab_managers_change_beyond_their_right(platform, wha
     found = {(f.what, f.table, f.id) for f in audit(platform).findings}
     table, iid = ("institutions", lab.institution_id) if number else ("institution_seals", other)
     assert found == {("unauthorised", table, str(iid))}
+
+
+def test_the_cli_records_the_number_and_the_seal(cli, platform, tmp_path) -> None:  # noqa: F811
+    png = tmp_path / "seal.png"
+    png.write_bytes(seal.seal_png())
+    assert cli("institution", "number", XUHUI, "（沪）法计（2021）01004号").exit_code == 0
+    r = cli("institution", "seal", XUHUI, str(png))
+    assert r.exit_code == 0 and "400 × 400" in r.stdout, r.output
+    shown = cli("institution", "show", XUHUI).stdout
+    assert "（沪）法计（2021）01004号" in shown and "400 × 400 px" in shown
+    png.write_bytes(seal.jpeg())
+    r = cli("institution", "seal", XUHUI, str(png))
+    assert r.exit_code == 2 and "must be a PNG" in " ".join(r.stderr.split())
+    assert cli("institution", "remove-seal", XUHUI).exit_code == 0
+    assert cli("institution", "number", XUHUI, "").exit_code == 0
+    assert "未登记" in cli("institution", "show", XUHUI).stdout
+    r = cli("institution", "show", "X987654")
+    assert r.exit_code == 2 and "no institution X987654" in " ".join(r.stderr.split())
+    with platform.engine.connect() as c:
+        actions = [e["action"] for e in history(c, "institution", world.institution_id(platform, XUHUI))]
+    assert actions[-4:] == [
+        "institution.authorisation_no_set",
+        "institution.seal_uploaded",
+        "institution.seal_removed",
+        "institution.authorisation_no_set",
+    ]
