@@ -5,10 +5,12 @@ time-stamp server (PAdES B-T) are each seen."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +27,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from sqlalchemy import select, update
 
-from jiliang.certificates.pades import validate_pdf
+from jiliang.certificates.pades import PdfSignatureReport, validate_pdf
 from jiliang.certificates.pki import revoke_pdf_certificate, use_licensed_certificate
 from jiliang.certificates.printed import certificate_pdf
 from jiliang.certificates.tables import certificates, x509_certificates
@@ -302,3 +304,21 @@ def test_a_signing_certificate_changed_with_sql_is_named(platform, signed) -> No
     )
     found = {(f.what, f.table) for f in audit(platform).findings}
     assert ("changed", "x509_certificates") in found
+
+
+def test_signing_and_checking_work_inside_a_running_event_loop(platform, client, signed) -> None:
+    """An async caller (or Playwright's sync API in the same thread) has a loop running: pyHanko's
+    blocking calls, which start their own, must still work."""
+    _, number, pdf = signed
+    root, crl = _published(client)
+
+    async def inside() -> tuple[PdfSignatureReport, bytes]:
+        with platform.engine.connect() as c:
+            row = c.execute(select(certificates).where(certificates.c.number == number)).one()
+            return validate_pdf(pdf, [root], [crl]), certificate_pdf(c, platform, row)
+
+    # a thread of its own: this one may be running Playwright's loop already (browser tests first)
+    with ThreadPoolExecutor(1) as pool:
+        report, again = pool.submit(asyncio.run, inside()).result()
+    assert report.intact and report.trusted
+    assert validate_pdf(again, [root], [crl]).intact

@@ -3,10 +3,14 @@ when a time-stamp server (RFC 3161) is configured; and their validation against 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from asn1crypto import crl as asn1_crl
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
@@ -27,6 +31,20 @@ FIELD = "jiliang"
 # the TSA's certificates come too
 _RESERVED = 8192
 _RESERVED_TSA = 32768
+
+
+T = TypeVar("T")
+_AWAY = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pades")
+
+
+def _off_the_loop(work: Callable[[], T]) -> T:
+    """pyHanko's blocking calls run their own event loop (asyncio.run): called from a thread that is
+    running one already (an async caller, Playwright's sync API), they go to a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    return _AWAY.submit(work).result()
 
 
 @functools.lru_cache(maxsize=64)
@@ -62,7 +80,8 @@ def sign_pdf(pdf: bytes, material: SigningMaterial, *, reason: str, location: st
         meta, signer=_signer(material), timestamper=_timestamper(tsa_url) if tsa_url else None
     )
     # a fixed reservation spares pyHanko a trial signature to measure one (half the time)
-    out = pdf_signer.sign_pdf(writer, output=io.BytesIO(), bytes_reserved=_RESERVED_TSA if tsa_url else _RESERVED)
+    reserved = _RESERVED_TSA if tsa_url else _RESERVED
+    out = _off_the_loop(lambda: pdf_signer.sign_pdf(writer, output=io.BytesIO(), bytes_reserved=reserved))
     return out.getvalue()
 
 
@@ -99,7 +118,7 @@ def validate_pdf(pdf: bytes, roots_pem: list[str], crls_der: list[bytes]) -> Pdf
     )
     sig = sigs[-1]
     try:
-        status = validate_pdf_signature(sig, context)
+        status = _off_the_loop(lambda: validate_pdf_signature(sig, context))
     except Exception as exc:
         return PdfSignatureReport(True, False, False, False, None, None, False, f"signature unreadable: {exc}")
     revoked = bool(getattr(status, "revoked", False))
