@@ -12,23 +12,18 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
 
+from ..cli_support import fail
+
 __all__ = ["import_dcc_command"]
 
 console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]错误 / error:[/red] {message}")
-    raise typer.Exit(code)
 
 
 def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        _fail(f"无法读取{what} {path} / cannot read {path}: {exc.strerror}")
-        raise  # _fail exits
+        fail(f"无法读取{what} {path} / cannot read {path}: {exc.strerror}")
 
 
 def _say(text: str) -> None:
@@ -70,7 +65,7 @@ def import_dcc_command(
     from ..registry.tables import institutions
 
     if interval_months is None:
-        _fail(
+        fail(
             "DCC 不给出有效期：请用 --interval-months 给出本机构按 JJF 1139 确定的校准间隔 / a DCC carries no "
             "due date: give your institution's recalibration interval (JJF 1139) with --interval-months N"
         )
@@ -83,13 +78,13 @@ def import_dcc_command(
         if institution is not None:
             institution_id = conn.execute(select(institutions.c.id).where(institutions.c.code == institution)).scalar()
             if institution_id is None:
-                _fail(f"没有机构 {institution} / no institution {institution}")
+                fail(f"没有机构 {institution} / no institution {institution}")
     try:
         done = import_dcc_calibration(
             platform.uow(), actor, standard, data, interval_months, root, institution_id=institution_id
         )
     except JiliangError as exc:
-        _fail(f"{file}: {exc.message}")
+        fail(f"{file}: {exc.message}")
         return
     _say(f"计量标准 / standard {done.standard_id}《{done.standard_name}》")
     _say(f"校准机构 / calibrated by: {done.calibrated_by}")

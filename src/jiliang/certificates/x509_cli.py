@@ -4,38 +4,25 @@ licensed CA, and check a downloaded PDF's signature as a PDF reader would."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from ..cli_support import fail, platform_and_admin
 from ..errors import JiliangError
 from .tables import x509_certificates
 
 x509_app = typer.Typer(help="PDF 签名证书 / the X.509 certificates that sign PDF certificates", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
-
-
-def _platform_and_admin() -> tuple[Any, Any]:
-    from ..cli import _platform, _system_actor
-
-    platform = _platform()
-    with platform.engine.connect() as conn:
-        return platform, _system_actor(conn)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]错误 / error:[/red] {message}")
-    raise typer.Exit(code)
 
 
 @x509_app.command("list")
 def list_certificates() -> None:
     """列出根证书与各机构的签名证书 / the root and every institution's signing certificates."""
-    platform, _ = _platform_and_admin()
+    platform, _ = platform_and_admin()
     table = Table(title="PDF 签名证书 / PDF signing certificates")
     for column in ("序列号 / serial", "持有者 / subject", "类别 / role", "有效期至 / until", "状态 / state"):
         table.add_column(column)
@@ -56,11 +43,11 @@ def revoke(
     root's CRL); a current one is replaced at once."""
     from .pki import revoke_pdf_certificate
 
-    platform, admin = _platform_and_admin()
+    platform, admin = platform_and_admin()
     try:
         replacement = revoke_pdf_certificate(platform.uow(), admin, serial, reason)
     except JiliangError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     console.print(f"已吊销 / revoked {serial}" + (f"; 新证书 / replaced by {replacement}" if replacement else ""))
 
 
@@ -74,11 +61,11 @@ def use_licensed(
     from a licensed CA (电子签名法) instead of the platform's."""
     from .pki import use_licensed_certificate
 
-    platform, admin = _platform_and_admin()
+    platform, admin = platform_and_admin()
     try:
         serial = use_licensed_certificate(platform.uow(), admin, institution, cert.read_bytes(), key.read_bytes())
     except JiliangError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     console.print(f"{institution} 此后以证书 {serial} 签署 PDF / signs its PDFs with {serial} from now on")
 
 
@@ -98,7 +85,7 @@ def verify(
     roots = [p.read_text() for p in root or []]
     crls = [p.read_bytes() for p in crl or []]
     if not roots:
-        platform, _ = _platform_and_admin()
+        platform, _ = platform_and_admin()
         with platform.engine.connect() as conn:
             pem, der = root_certificate_pem(conn), root_crl_der(conn, platform.settings.data_dir)
         roots, crls = [pem] if pem else [], crls or ([der] if der else [])

@@ -5,11 +5,12 @@ administrator: show, number, seal, remove-seal."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from ..cli_support import fail, platform_and_admin
 from ..errors import JiliangError
 from . import institution_settings as settings
 
@@ -17,31 +18,17 @@ institution_app = typer.Typer(
     help="机构的计量授权证书编号与检定专用章 / an institution's authorisation number and seal", no_args_is_help=True
 )
 console = Console()
-err = Console(stderr=True)
-
-
-def _platform_and_admin() -> tuple[Any, Any]:
-    from ..cli import _platform, _system_actor
-
-    platform = _platform()
-    with platform.engine.connect() as conn:
-        return platform, _system_actor(conn)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]错误 / error:[/red] {message}")
-    raise typer.Exit(code)
 
 
 @institution_app.command("show")
 def show(code: Annotated[str, typer.Argument(help="机构代码 / institution code, e.g. D310104")]) -> None:
     """显示机构的授权证书编号与印章 / the institution's authorisation number and seal."""
-    platform, admin = _platform_and_admin()
+    platform, admin = platform_and_admin()
     try:
         with platform.engine.connect() as conn:
             inst = settings.institution_settings(conn, admin, code)
     except JiliangError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     console.print(f"{inst['name_zh']} / {inst['name_en']} ({inst['code']})")
     console.print(f"计量授权证书编号 / authorisation number: {inst['authorisation_no'] or '未登记 / not recorded'}")
     seal = inst["seal"]
@@ -60,11 +47,11 @@ def number(
     authorisation_no: Annotated[str, typer.Argument(help='计量授权证书编号；"" 清除 / the number; "" clears it')],
 ) -> None:
     """登记计量授权证书编号 / record the institution's authorisation number."""
-    platform, admin = _platform_and_admin()
+    platform, admin = platform_and_admin()
     try:
         kept = settings.set_authorisation_no(platform.uow(), admin, code, authorisation_no)
     except JiliangError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     console.print(f"{code}: {kept or '已清除 / cleared'}")
 
 
@@ -74,24 +61,24 @@ def seal(
     png: Annotated[Path, typer.Argument(help="透明背景的 PNG，≤ 512 KB / a PNG with a transparent background")],
 ) -> None:
     """上传或更换检定专用章 / upload or replace the institution's seal."""
-    platform, admin = _platform_and_admin()
+    platform, admin = platform_and_admin()
     try:
         data = png.read_bytes()
     except OSError as exc:
-        _fail(f"无法读取 {png}：{exc} / cannot read {png}")
+        fail(f"无法读取 {png}：{exc} / cannot read {png}")
     try:
         image = settings.upload_seal(platform.uow(), admin, code, data)
     except JiliangError as exc:
-        _fail(f"{png}: {exc.message}")
+        fail(f"{png}: {exc.message}")
     console.print(f"{code}: {image.width} × {image.height} px, sha256 {image.sha256}")
 
 
 @institution_app.command("remove-seal")
 def remove_seal(code: Annotated[str, typer.Argument(help="机构代码 / institution code")]) -> None:
     """删除检定专用章（证书改印盖章处）/ remove the seal (certificates print the place to stamp it)."""
-    platform, admin = _platform_and_admin()
+    platform, admin = platform_and_admin()
     try:
         settings.remove_seal(platform.uow(), admin, code)
     except JiliangError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     console.print(f"{code}: 已删除 / removed")
