@@ -30,6 +30,7 @@ from jiliang.platform import shanghai_today
 from jiliang.registry.tables import instruments, owners
 from jiliang.verification import service as workflow
 from tests.support import tenancy, world
+from tests.support.dcc_files import UNSIGNED
 from tests.support.tenancy import MISSING
 from tests.support.work_pages import clients, form_token, row_columns
 
@@ -65,6 +66,9 @@ CARRIED = {
     ("POST", "/lab/staff/qualifications"): {"user_id": "user_id"},
     ("POST", "/lab/standards/calibrations"): {"standard_id": "standard_id"},
 }
+# pages whose form carries a file: (method, path) → the files, ones the page's own checks accept (a valid
+# DCC), so that only the access rule stands between another district's user and the change
+UPLOADS = {("POST", "/lab/standards/{standard_id}/dcc"): {"dcc": ("dcc.xml", UNSIGNED.read_bytes(), "application/xml")}}
 LOGIN = re.compile(r"/login\?next=")
 
 
@@ -85,7 +89,8 @@ class Case:
         if self.method == "GET":
             return browser.get(url, follow_redirects=False)
         data = form | {k: v.format(**values) for k, v in self.fields.items()}
-        return browser.request(self.method, url, data=data, follow_redirects=False)
+        files = UPLOADS.get((self.method, self.url))
+        return browser.request(self.method, url, data=data, files=files, follow_redirects=False)
 
 
 def page_routes(app: Any) -> list[tuple[str, str]]:
@@ -155,8 +160,8 @@ def full_form(platform, tenant: dict[str, Any], others: dict[str, Actor]) -> dic
     """One form for every page's POST that each page's own checks accept, so that only the access rule
     stands between another district's user and the change: the user's password to sign, a decision,
     the scrapping confirmed, an approved owner to transfer to, a district to move to, a reason, a
-    corrected certificate field, JJG 539 readings taken with tenant A's standard, a qualification and a
-    calibration."""
+    corrected certificate field, JJG 539 readings taken with tenant A's standard, a qualification, a
+    calibration and a DCC's recalibration interval."""
     with platform.engine.connect() as c:
         query = select(owners.c.credit_code).where(owners.c.id == others["owner"].owner_id)
         credit_code = c.execute(query).scalar_one()
@@ -183,6 +188,7 @@ def full_form(platform, tenant: dict[str, Any], others: dict[str, Actor]) -> dic
         "calibrated_on": today.isoformat(),
         "due": (today + timedelta(days=365)).isoformat(),
         "in_tolerance": "yes",
+        "interval_months": "12",  # a DCC imported onto a standard (UPLOADS)
     }
 
 

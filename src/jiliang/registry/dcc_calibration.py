@@ -75,21 +75,28 @@ class DccCalibration:
     notes: tuple[str, ...]  # what the user should know (units, a stated recalibration date, …)
 
 
+def _halves(what: str) -> tuple[str, str]:
+    """A name given as "中文 / English" split into its halves (one without " / " is the same in both), so
+    that a message built from it still reads "中文 / English" with a single separator."""
+    zh, sep, en = what.partition(" / ")
+    return (zh, en) if sep else (what, what)
+
+
 def _positive(text: str, what: str, quantity: str) -> str:
     try:
         value = Decimal(text)
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite() or value <= 0:
-        raise DccError(f"“{quantity}”的{what}不是正数：{text} / {what} of “{quantity}” is not positive: {text}")
+        zh, en = _halves(what)
+        raise DccError(f"“{quantity}”的{zh}不是正数：{text} / {en} of “{quantity}” is not positive: {text}")
     return text
 
 
 def _fits(text: str | None, size: int, what: str, quantity: str) -> str | None:
     if text is not None and len(text) > size:
-        raise DccError(
-            f"“{quantity}”的{what}超过 {size} 个字符 / {what} of “{quantity}” is longer than {size} characters"
-        )
+        zh, en = _halves(what)
+        raise DccError(f"“{quantity}”的{zh}超过 {size} 个字符 / {en} of “{quantity}” is longer than {size} characters")
     return text
 
 

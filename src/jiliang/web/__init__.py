@@ -16,6 +16,7 @@ from . import (
     account,
     account_security,
     lab,
+    lab_dcc,
     lab_institution,
     owner,
     owner_apply,
@@ -59,6 +60,7 @@ def install(app: FastAPI) -> None:
         registrations,
         workbench,
         lab,
+        lab_dcc,
         lab_institution,
         supervision,
     ):

@@ -2,7 +2,7 @@
 90 days, flagged) and the form to grant one; measurement standards with their examination
 certificate and calibration due dates (expired, or due within 60 days, flagged) and the forms to add
 a standard and record a calibration (registry/staff.py, which keeps these to the lab manager's own
-institution). `/lab/owners` is registrations.py's."""
+institution); a calibration imported from its DCC file is lab_dcc.py's. `/lab/owners` is registrations.py's."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from .routing import page_router
 from .session import PageActor
 from .work_common import form_date, message, platform_of, reading, translate
 
-__all__ = ["router", "expiry"]
+__all__ = ["router", "expiry", "standards_view"]
 
 router = page_router("/lab")
 
@@ -103,9 +103,10 @@ def grant(
     return redirect("/lab/staff", flash=translate(request, N_("Qualification granted.")))
 
 
-def _standards_page(
+def standards_view(
     request: Request, actor: Actor, error: str | None = None, typed: dict[str, Any] | None = None, status: int = 200
 ) -> Response:
+    """The standards page; `error` shown by the form `typed["form"]` names (re-filled from `typed`)."""
     today = shanghai_today()
     with reading(request) as conn:
         rows, items = list_standards(conn, actor), catalogue_names(conn).items
@@ -128,7 +129,7 @@ def _standards_page(
 
 @router.get("/standards", response_class=HTMLResponse)
 def standards_page(request: Request, actor: PageActor) -> Response:
-    return _standards_page(request, actor)
+    return standards_view(request, actor)
 
 
 @router.post("/standards", response_class=HTMLResponse)
@@ -159,7 +160,7 @@ def add_standard(
             sorted(set(item_codes or [])),
         )
     except JiliangError as exc:
-        return _standards_page(request, actor, message(request, exc), typed, exc.status)
+        return standards_view(request, actor, message(request, exc), typed, exc.status)
     return redirect("/lab/standards", flash=translate(request, N_("Standard added.")))
 
 
@@ -204,5 +205,5 @@ def add_calibration(
             uncertainty_unit or None,
         )
     except JiliangError as exc:
-        return _standards_page(request, actor, message(request, exc), typed, exc.status)
+        return standards_view(request, actor, message(request, exc), typed, exc.status)
     return redirect("/lab/standards", flash=translate(request, N_("Calibration recorded.")))
