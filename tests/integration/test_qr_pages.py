@@ -75,5 +75,5 @@ def test_the_owner_prints_the_instruments_label_with_its_qr_code(platform) -> No
     with TestClient(create_app(platform)) as stranger:
         page_login(stranger, world.make_owner(platform, "310104").username)
         refused = stranger.get(f"/owner/instruments/{iid}/label")
-        assert refused.status_code == stranger.get(f"/owner/instruments/{iid}").status_code == 403
+        assert refused.status_code == stranger.get(f"/owner/instruments/{iid}").status_code == 404
         assert row.label_token not in refused.text

@@ -34,8 +34,10 @@ from tests.support.owner_pages import (
     page_login,
     verified_scale,
 )
+from tests.support.tenancy import MISSING, hidden_like_missing
 
 NAWI_TYPE = "数字指示秤/电子计价秤"
+MISSING_ID = MISSING["instrument_id"]
 
 
 @pytest.fixture
@@ -372,7 +374,7 @@ def test_transfer_relocate_and_scrap_through_the_instrument_page(client, visitor
     assert r.status_code == 303 and r.headers["location"] == "/owner/instruments"
     assert f'data-instrument="{sold}"' not in client.get("/owner/instruments").text
     assert detail(platform, buyer, sold)["owner_id"] == buyer.owner_id
-    assert client.get(f"/owner/instruments/{sold}").status_code == 403  # no longer ours
+    assert client.get(f"/owner/instruments/{sold}").status_code == 404  # no longer ours
 
     r = client.post(f"/owner/instruments/{broken}/scrap", data={"csrf_token": token})
     assert r.status_code == 422 and "请勾选确认" in r.text
@@ -392,8 +394,9 @@ def test_another_owners_instrument_is_refused_by_url(client) -> None:  # type: i
     their_scale = world.scale(platform, theirs)
     page_login(client, mine.username)
     r = client.get(f"/owner/instruments/{their_scale}")
-    assert r.status_code == 403 and "无权访问该计量器具" in r.text and "SN" not in r.text.split("<main")[1]
-    assert client.get("/owner/instruments/999999").status_code == 403  # the same answer: no probing
+    assert "没有可查看的计量器具" in r.text and "SN" not in r.text.split("<main")[1]
+    # the same answer as for an instrument that does not exist: no probing
+    hidden_like_missing(r, client.get(f"/owner/instruments/{MISSING_ID}"), str(their_scale), MISSING_ID)
     token = csrf(client, "/owner/instruments")
     for action, data in (
         ("relocate", {"district_code": "310105", "location": "x"}),
@@ -401,7 +404,8 @@ def test_another_owners_instrument_is_refused_by_url(client) -> None:  # type: i
         ("transfer", {"new_owner_credit_code": DOC_CODE}),
     ):
         r = client.post(f"/owner/instruments/{their_scale}/{action}", data=data | {"csrf_token": token})
-        assert r.status_code == 403, action
+        missing = client.post(f"/owner/instruments/{MISSING_ID}/{action}", data=data | {"csrf_token": token})
+        hidden_like_missing(r, missing, str(their_scale), MISSING_ID)
     assert detail(platform, theirs, their_scale)["status"] == "in_use"
     assert detail(platform, theirs, their_scale)["district_code"] == "310104"
 

@@ -5,6 +5,8 @@ whether one of A's ids exists."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from jiliang import tokens
@@ -27,6 +29,13 @@ MISSING = {
     "token_id": "0123456789abcdef",  # an API token's id: the start of its SHA-256, in hex
     "institution_code": "D987654",
 }
+
+
+def hidden_like_missing(elsewhere: Any, missing: Any, real: str, made_up: str) -> None:
+    """An object that exists outside the caller's tenancy or jurisdiction answers exactly as one that does
+    not exist: 404, and the same body once the made-up id reads as the real one (API and pages alike)."""
+    assert elsewhere.status_code == missing.status_code == 404, (elsewhere.status_code, missing.status_code)
+    assert elsewhere.text == missing.text.replace(made_up, real), (elsewhere.text, missing.text)
 
 
 def tenant_a(platform: Platform) -> tuple[world.Lab, dict[str, str]]:

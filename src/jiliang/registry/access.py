@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select, true
 
 from ..auth import Actor
-from ..errors import Forbidden
+from ..errors import Forbidden, NotFound
 from .tables import instruments, jurisdictions
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "approvable_districts",
     "instrument_filter",
     "ensure_instrument_visible",
+    "instrument_not_found",
     "regulator_districts",
     "regulator_jurisdiction",
     "supervised_jurisdiction",
@@ -128,10 +129,15 @@ def instrument_filter(conn: Connection, actor: Actor) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
+def instrument_not_found(instrument_id: int) -> NotFound:
+    """The one answer for an instrument the actor may not see, whether it does not exist or lies outside
+    their tenancy or jurisdiction: a refusal would confirm that the id exists."""
+    return NotFound(f"没有可查看的计量器具 {instrument_id} / no instrument {instrument_id} that you may see")
+
+
 def ensure_instrument_visible(conn: Connection, actor: Actor, instrument_id: int) -> None:
     found = conn.execute(
         select(instruments.c.id).where(instruments.c.id == instrument_id, instrument_filter(conn, actor))
     ).first()
     if found is None:
-        # the same answer whether it does not exist or belongs to someone else: no probing
-        raise Forbidden("无权访问该计量器具 / you may not see this instrument", rule="tenancy")
+        raise instrument_not_found(instrument_id)

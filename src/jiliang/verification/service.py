@@ -16,6 +16,7 @@ from ..auth import Actor
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, RuleViolation
 from ..ledger.append import track
+from ..registry.access import instrument_not_found
 from ..registry.tables import (
     instruments,
     owners,
@@ -79,7 +80,7 @@ def apply(
         for iid in instrument_ids:
             inst = conn.execute(select(instruments).where(instruments.c.id == iid)).first()
             if inst is None or inst.owner_id != owner.id:
-                raise Forbidden(f"器具 {iid} 不属于本单位 / instrument {iid} is not yours", rule="tenancy")
+                raise instrument_not_found(iid)
             if inst.status != "in_use":
                 raise RuleViolation(f"器具 {iid} 已报废 / instrument {iid} is scrapped", rule="scrapped")
             if kind == "verification" and inst.item_code is None:

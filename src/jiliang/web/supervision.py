@@ -122,8 +122,8 @@ def overdue_page(
 @router.get("/instruments/{instrument_id:int}", response_class=HTMLResponse)
 def instrument_page(request: Request, instrument_id: int, actor: PageActor, conn: ConnDep) -> HTMLResponse:
     """One instrument with its verifications, certificates and history. The supervision pages are for
-    those with a jurisdiction; instrument_detail then refuses an instrument outside it (403, the same
-    answer as for an instrument that does not exist)."""
+    those with a jurisdiction; instrument_detail then answers an instrument outside it as one that does
+    not exist (404)."""
     supervised_jurisdiction(conn, actor)
     detail = instrument_detail(conn, actor, instrument_id, shanghai_today())
     names = catalogue_names(conn)
