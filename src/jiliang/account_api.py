@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from . import second_factor, tokens
 from .auth import authenticate, confirm_password
 from .deps import ActorDep, ConnDep, PlatformDep, check_login_rate
+from .registry.accounts import change_own_password
 
 __all__ = ["router"]
 
@@ -97,6 +98,16 @@ def revoke_token(token_id: str, actor: ActorDep, platform: PlatformDep) -> None:
 
 class PasswordBody(BaseModel):
     password: str = Field(max_length=256)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256, description="至少 8 位 / at least 8 characters")
+
+
+@router.post("/auth/password", status_code=204, summary="修改自己的密码 / change your own password")
+def change_password(body: PasswordChange, actor: ActorDep, platform: PlatformDep) -> None:
+    change_own_password(platform.uow(), actor, body.current_password, body.new_password)
 
 
 class CodeBody(BaseModel):

@@ -23,6 +23,7 @@ from .measurement.routes import router as measurement_router
 from .openapi_errors import describe_errors
 from .page_cache import KeptPages, PageCache
 from .platform import Platform
+from .registry.account_routes import router as accounts_router
 from .registry.dcc_routes import router as dcc_router
 from .registry.institution_routes import router as institution_router
 from .registry.routes import router as registry_router
@@ -124,6 +125,7 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
         measurement_public_router,
         account_router,
         registry_router,
+        accounts_router,
         dcc_router,
         institution_router,
         verification_router,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from ..db import reader
 from ..deps import ActorDep, ConnDep, PlatformDep
 from . import institution_settings as settings
+from .authorisations import authorised_items, set_authorisations
 
 __all__ = ["router"]
 
@@ -90,3 +91,27 @@ def get_seal(institution_code: str, actor: ActorDep, conn: ConnDep) -> Response:
 def delete_seal(institution_code: str, actor: ActorDep, platform: PlatformDep) -> Response:
     settings.remove_seal(platform.uow(), actor, institution_code)
     return Response(status_code=204)
+
+
+class Authorisations(BaseModel):
+    code: str
+    item_codes: list[str] = Field(description="获授权检定的目录项目 / the catalogue items it may verify (授权项目)")
+
+
+class AuthorisationsBody(BaseModel):
+    item_codes: list[str] = Field(max_length=200, description="全部授权项目（取代原有）/ every item: replaces the list")
+
+
+@router.get("/{institution_code}/authorisations", summary="机构的授权项目 / the items the institution may verify")
+def get_authorisations(institution_code: str, actor: ActorDep, conn: ConnDep) -> Authorisations:
+    return Authorisations(code=institution_code, item_codes=list(authorised_items(conn, actor, institution_code).items))
+
+
+@router.put(
+    "/{institution_code}/authorisations", summary="设定授权项目（管理员）/ set the authorised items (administrator)"
+)
+def put_authorisations(
+    institution_code: str, body: AuthorisationsBody, actor: ActorDep, platform: PlatformDep
+) -> Authorisations:
+    set_authorisations(platform.uow(), actor, institution_code, body.item_codes)
+    return Authorisations(code=institution_code, item_codes=sorted(set(body.item_codes)))

@@ -1,0 +1,132 @@
+"""Accounts as their managers read them: a page of accounts at a time (keyset on the id), searched by
+username or name and filtered by role — every account for an administrator, their own institution's
+staff for a lab manager — and one account with its organisation, second factor and lock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, literal, or_, select
+
+from ..auth import Actor
+from ..types import utcnow
+from .accounts import managed_account
+from .tables import account_locks, institutions, owners, regulators, second_factors, users
+
+__all__ = ["PAGE_SIZE", "AccountRow", "AccountsPage", "AccountDetail", "list_accounts", "account_detail"]
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    id: int
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    active: bool
+    organisation: tuple[str, str] | None  # (Chinese, English) name of its institution, regulator or owner
+    institution_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsPage:
+    rows: list[AccountRow]
+    next_after: int | None  # the id to continue after, when there may be more
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDetail:
+    account: AccountRow
+    institution_id: int | None
+    regulator_id: int | None
+    owner_id: int | None
+    second_factor: bool
+    locked_until: datetime | None
+
+
+_COLUMNS = (
+    users.c.id,
+    users.c.username,
+    users.c.display_name,
+    users.c.roles,
+    users.c.active,
+    users.c.institution_id,
+    users.c.regulator_id,
+    users.c.owner_id,
+    institutions.c.code.label("institution_code"),
+    institutions.c.name_zh.label("institution_zh"),
+    institutions.c.name_en.label("institution_en"),
+    regulators.c.name_zh.label("regulator_zh"),
+    regulators.c.name_en.label("regulator_en"),
+    owners.c.name.label("owner_name"),
+)
+_FROM = (
+    users.outerjoin(institutions, institutions.c.id == users.c.institution_id)
+    .outerjoin(regulators, regulators.c.id == users.c.regulator_id)
+    .outerjoin(owners, owners.c.id == users.c.owner_id)
+)
+
+
+def _row(r: Any) -> AccountRow:
+    if r.institution_zh is not None:
+        organisation: tuple[str, str] | None = (r.institution_zh, r.institution_en)
+    elif r.regulator_zh is not None:
+        organisation = (r.regulator_zh, r.regulator_en)
+    elif r.owner_name is not None:
+        organisation = (r.owner_name, r.owner_name)  # an owner's own name, as it registered
+    else:
+        organisation = None
+    roles = tuple(sorted(r.roles.split()))
+    return AccountRow(r.id, r.username, r.display_name, roles, bool(r.active), organisation, r.institution_code)
+
+
+def list_accounts(
+    conn: Connection, actor: Actor, search: str = "", role: str = "", after: int | None = None, limit: int = PAGE_SIZE
+) -> AccountsPage:
+    """Accounts in id order after `after`, those whose username or name contains `search` (any case)
+    and who hold `role` (all when empty)."""
+    if not actor.has("admin"):
+        actor.require("lab_manager")
+    q = select(*_COLUMNS).select_from(_FROM)
+    if not actor.has("admin"):
+        q = q.where(
+            users.c.institution_id == actor.institution_id, users.c.regulator_id.is_(None), users.c.owner_id.is_(None)
+        )
+    text = search.strip().lower()
+    if text:
+        q = q.where(
+            or_(
+                func.lower(users.c.username).contains(text, autoescape=True),
+                func.lower(users.c.display_name).contains(text, autoescape=True),
+            )
+        )
+    if role:
+        q = q.where(literal(" ").concat(users.c.roles).concat(" ").contains(f" {role} ", autoescape=True))
+    if after is not None:
+        q = q.where(users.c.id > after)
+    rows = [_row(r) for r in conn.execute(q.order_by(users.c.id).limit(limit + 1))]
+    more = len(rows) > limit
+    return AccountsPage(rows[:limit], rows[limit - 1].id if more else None)
+
+
+def account_detail(conn: Connection, actor: Actor, user_id: int) -> AccountDetail:
+    """One account the actor manages (accounts.managed_account: NotFound for any other)."""
+    managed_account(conn, actor, user_id)
+    r = conn.execute(select(*_COLUMNS).select_from(_FROM).where(users.c.id == user_id)).one()
+    factor = conn.execute(
+        select(second_factors.c.user_id).where(
+            second_factors.c.user_id == user_id, second_factors.c.confirmed_at.is_not(None)
+        )
+    ).first()
+    until = conn.execute(select(account_locks.c.locked_until).where(account_locks.c.user_id == user_id)).scalar()
+    return AccountDetail(
+        _row(r),
+        r.institution_id,
+        r.regulator_id,
+        r.owner_id,
+        factor is not None,
+        until if until is not None and until > utcnow() else None,
+    )
