@@ -10,7 +10,11 @@ JSON, nulls as null.
 
 Pages are walked with a keyset cursor (the last row's key, not an offset that makes the database count
 past every earlier row); the next page's URL is in the `Link` header (RFC 8288, rel="next") while a
-page comes back full."""
+page comes back full.
+
+The pages' lists (web/) walk the same keys both ways (`Keyset`): a page is the rows after the last
+key shown (next) or before the first (previous), so a row added meanwhile shifts no page; a search
+(`contains`) narrows the same select."""
 
 from __future__ import annotations
 
@@ -18,10 +22,22 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query, Request, Response
-from sqlalchemy import JSON, Boolean, ColumnElement, Connection, Dialect, Select, String, func, literal_column, select
+from fastapi import Depends, Query, Request, Response
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Connection,
+    Dialect,
+    Select,
+    String,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.functions import FunctionElement
@@ -37,6 +53,12 @@ __all__ = [
     "CURSOR_HELP",
     "Credentials",
     "Cursor",
+    "Keyset",
+    "KeysetPage",
+    "PageAt",
+    "PAGE_ROWS",
+    "Search",
+    "contains",
     "Offset",
     "Page",
     "Fields",
@@ -283,3 +305,100 @@ def read_page(
     if cache is not None:
         cache.put(page_key(request.scope, actor, today, size), kept)
     return Response(kept.body, media_type="application/json", headers={k.decode(): v.decode() for k, v in kept.headers})
+
+
+# --- the pages' lists: the same keys, walked both ways ---
+
+PAGE_ROWS = 25  # a page of a list on screen: a screenful or two on a phone, not a book
+_END = 2**31 - 1  # past every key: the `before` of an ascending list's last page (0 is a descending one's)
+T = TypeVar("T")
+
+Search = Annotated[str, Query(max_length=64)]
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetPage(Generic[T]):
+    """A page of rows with the keys that lead to its neighbours (None where there is none)."""
+
+    rows: list[T]
+    previous: int | None  # the `before` of the page that precedes
+    following: int | None  # the `after` of the page that follows
+    at_start: bool
+    last: int  # the `before` that gives the list's last page
+
+    def links(self, url: Any) -> list[tuple[str, str]]:
+        """(rel, path and query) of the first, previous, next and last pages that exist, from this page's
+        `url` (a starlette URL) with its other parameters (search, filters) kept."""
+        base = url.remove_query_params(("after", "before"))
+        out = []
+        if not self.at_start:
+            out.append(("first", base))
+        if self.previous is not None:
+            out.append(("prev", base.include_query_params(before=self.previous)))
+        if self.following is not None:
+            out += [("next", base.include_query_params(after=self.following))]
+            out += [("last", base.include_query_params(before=self.last))]
+        return [(rel, u.path + (f"?{u.query}" if u.query else "")) for rel, u in out]
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """Where a page starts: after the key `after`, before the key `before`, or at the list's start.
+
+    The same cursor as the API's (the last row's key, never an offset): one statement a page,
+    however deep, and pages that stay put when rows are added."""
+
+    after: int | None = None
+    before: int | None = None
+    size: int = PAGE_ROWS
+
+    def fetch(
+        self,
+        conn: Connection,
+        q: Select[Any],
+        key: ColumnElement[int],
+        row: Callable[[Any], T],
+        *,
+        newest_first: bool = False,
+        params: Mapping[str, Any] | None = None,
+    ) -> KeysetPage[T]:
+        """The page of `q` (filtered, not ordered) in `key` order, in one statement: one row more than
+        the page tells whether the list goes on; going back, the rows are read backwards and turned."""
+        back = self.before is not None
+        if self.before is not None:
+            q = q.where(key > self.before if newest_first else key < self.before)
+        elif self.after is not None:
+            q = q.where(key < self.after if newest_first else key > self.after)
+        ascending = back == newest_first
+        found = conn.execute(q.order_by(key.asc() if ascending else key.desc()).limit(self.size + 1), params or {})
+        rows = list(found)
+        more = len(rows) > self.size
+        rows = rows[: self.size]
+        if back:
+            rows.reverse()
+        last = 0 if newest_first else _END
+        if not rows:
+            return KeysetPage([], None, None, self.after is None and not back, last)
+        keys = [r._mapping[key] for r in rows]
+        if back:  # from a page after these rows, unless from the list's end (the `last` link)
+            following = None if self.before == last else keys[-1]
+            return KeysetPage([row(r) for r in rows], keys[0] if more else None, following, not more, last)
+        start = self.after is None
+        return KeysetPage([row(r) for r in rows], None if start else keys[0], keys[-1] if more else None, start, last)
+
+
+def _keyset(after: Cursor = None, before: Cursor = None) -> Keyset:
+    return Keyset(after, before, PAGE_ROWS)
+
+
+PageAt = Annotated[Keyset, Depends(_keyset)]
+"""A page route's `?after=` / `?before=` (the keys its pager links give)."""
+
+
+def contains(text: str, *columns: ColumnElement[Any]) -> ColumnElement[bool] | None:
+    """Rows where one of `columns` contains `text`, ignoring case (% and _ typed are plain characters);
+    None when nothing was typed."""
+    needle = text.strip()
+    if not needle:
+        return None
+    return or_(*(c.icontains(needle, autoescape=True) for c in columns))

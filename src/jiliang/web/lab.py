@@ -9,16 +9,19 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ..auth import Actor
 from ..errors import Forbidden, InvalidInput, JiliangError
+from ..listing import Keyset, PageAt, Search
 from ..platform import shanghai_today
 from ..registry import service as registry
 from ..registry.directory import catalogue_names
-from ..registry.queries import list_staff, list_standards
+from ..registry.queries import list_standards
+from ..registry.staff_list import qualification_alerts, staff_page
 from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
@@ -49,19 +52,28 @@ def expiry(until: date | None, today: date, warning: timedelta) -> str:
 
 
 def _staff_page(
-    request: Request, actor: Actor, error: str | None = None, typed: dict[str, Any] | None = None, status: int = 200
+    request: Request,
+    actor: Actor,
+    at: Keyset,
+    q: str = "",
+    error: str | None = None,
+    typed: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> Response:
+    """A page of the staff (registry.staff_list), searched by name or username; the grant form offers
+    the people on it."""
     today = shanghai_today()
     with reading(request) as conn:
-        staff, items = list_staff(conn, actor), catalogue_names(conn).items
-    flags: Counter[str] = Counter()
-    for person in staff:
-        for q in person["qualifications"]:
-            q["expiry"] = expiry(q["valid_until"], today, QUALIFICATION_WARNING)
-            flags[q["expiry"]] += 1
-        person["qualifications"].sort(key=lambda q: (q["item_code"], q["valid_until"]))
+        staff = staff_page(conn, actor, at, q)
+        flags = qualification_alerts(conn, actor, today, QUALIFICATION_WARNING)
+        items = catalogue_names(conn).items
+    for person in staff.rows:
+        for qualification in person["qualifications"]:
+            qualification["expiry"] = expiry(qualification["valid_until"], today, QUALIFICATION_WARNING)
     context = {
-        "staff": staff,
+        "staff": staff.rows,
+        "pages": staff.links(request.url),
+        "q": q,
         "items": items,
         "flags": flags,
         "labels": EXPIRY_LABELS,
@@ -74,8 +86,8 @@ def _staff_page(
 
 
 @router.get("/staff", response_class=HTMLResponse)
-def staff_page(request: Request, actor: PageActor) -> Response:
-    return _staff_page(request, actor)
+def staff_list(request: Request, actor: PageActor, at: PageAt, q: Search = "") -> Response:
+    return _staff_page(request, actor, at, q)
 
 
 @router.post("/staff/qualifications", response_class=HTMLResponse)
@@ -87,9 +99,14 @@ def grant(
     certificate_no: Annotated[str, Form(max_length=64)] = "",
     valid_from: Annotated[str, Form(max_length=10)] = "",
     valid_until: Annotated[str, Form(max_length=10)] = "",
+    q: Annotated[str, Form(max_length=64)] = "",
+    after: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
+    """The form posts the page it was on (`q`, `after`): a refusal shows that page again, a grant
+    returns to it."""
     typed = {"form": "qualification", "user_id": user_id, "item_code": item_code, "certificate_no": certificate_no}
     typed |= {"valid_from": valid_from, "valid_until": valid_until}
+    at = Keyset(after=int(after)) if after.isdigit() and int(after) < 2**31 else Keyset()
     try:
         if not user_id.isdigit() or not certificate_no.strip():
             raise InvalidInput("请选择人员并填写资格证书编号 / choose a person and give the certificate number")
@@ -99,8 +116,10 @@ def grant(
         uow = platform_of(request).uow()
         registry.grant_qualification(uow, actor, int(user_id), item_code, certificate_no.strip(), start, end)
     except JiliangError as exc:
-        return _staff_page(request, actor, message(request, exc), typed, exc.status)
-    return redirect("/lab/staff", flash=translate(request, N_("Qualification granted.")))
+        return _staff_page(request, actor, at, q, message(request, exc), typed, exc.status)
+    back = urlencode({k: v for k, v in (("q", q), ("after", at.after)) if v})
+    flash = translate(request, N_("Qualification granted."))
+    return redirect("/lab/staff" + (f"?{back}" if back else ""), flash=flash)
 
 
 def standards_view(

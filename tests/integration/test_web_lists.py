@@ -1,0 +1,78 @@
+"""The list pages over real HTTP on the real database: a page at a time by key (first, next, previous,
+last; a row added meanwhile moves no page), a search that narrows them, another institution's rows
+never shown, and a bounded number of SQL statements per page however many rows it shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from jiliang import listing
+from tests.support import world
+from tests.support.lists import add_staff, counted, links, shown, walk
+from tests.support.work_pages import clients
+
+
+@pytest.fixture
+def as_(platform):  # type: ignore[no-untyped-def]
+    yield from clients(platform)
+
+
+@pytest.fixture
+def three_a_page(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(listing, "PAGE_ROWS", 3)
+
+
+def test_staff_pages_walk_the_institution_by_key_and_never_show_another(platform, as_, three_a_page) -> None:  # type: ignore[no-untyped-def]
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    mine = add_staff(platform, lab.institution_id, [f"xh-{n}" for n in range(5)])
+    add_staff(platform, world.institution_id(platform, "D310105"), ["pt-stranger"])
+    manager = as_(lab.manager)
+
+    first = manager.get("/lab/staff").text
+    assert set(links(first)) == {"next", "last"}
+    pages = walk(manager, "/lab/staff", "data-user")
+    everyone = [p.username for p in (lab.verifier, lab.checker, lab.approver, lab.manager)]
+    assert pages == [everyone[:3], [everyone[3], "xh-0", "xh-1"], ["xh-2", "xh-3", "xh-4"]]
+
+    # a person added while the manager reads page 1 joins the end; page 2 stays as it was
+    second_url = links(first)["next"]
+    add_staff(platform, lab.institution_id, ["xh-late"])
+    second = manager.get(second_url).text
+    assert shown(second, "data-user") == pages[1]
+    assert set(links(second)) == {"first", "prev", "next", "last"}
+    assert shown(manager.get(links(second)["prev"]).text, "data-user") == pages[0]
+
+    last = manager.get(links(second)["last"]).text
+    assert shown(last, "data-user") == ["xh-3", "xh-4", "xh-late"]
+    assert set(links(last)) == {"first", "prev"}
+    assert shown(manager.get(links(last)["prev"]).text, "data-user") == ["xh-0", "xh-1", "xh-2"]
+    assert len(mine) == 5
+
+
+def test_staff_search_finds_by_name_or_username_within_the_institution(platform, as_, three_a_page) -> None:  # type: ignore[no-untyped-def]
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    add_staff(platform, lab.institution_id, ["wang-wei", "wang-fang", "li-na", "wang-lei", "wang-jie"])
+    add_staff(platform, world.institution_id(platform, "D310105"), ["wang-stranger"])
+    manager = as_(lab.manager)
+
+    found = walk(manager, "/lab/staff?q=WANG", "data-user")
+    assert found == [["wang-wei", "wang-fang", "wang-lei"], ["wang-jie"]]  # any case; never the stranger
+    assert shown(manager.get("/lab/staff?q=人员li").text, "data-user") == ["li-na"]  # by name
+    miss = manager.get("/lab/staff?q=stranger")
+    assert miss.status_code == 200 and shown(miss.text, "data-user") == [] and "stranger" in miss.text
+    assert 'id="grant"' not in miss.text  # no one listed: no one to grant to
+    # typed wildcards are plain characters
+    assert shown(manager.get("/lab/staff?q=%25").text, "data-user") == []
+    assert shown(manager.get("/lab/staff?q=w_ng").text, "data-user") == []
+    assert manager.get("/lab/staff?after=-1").status_code == 422
+
+
+def test_a_staff_page_takes_the_same_statements_for_three_people_or_a_full_page(platform, as_) -> None:  # type: ignore[no-untyped-def]
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    small = as_(lab.manager)
+    with counted(platform) as few:
+        assert len(shown(small.get("/lab/staff").text, "data-user")) == 4
+    add_staff(platform, lab.institution_id, [f"p{n}" for n in range(40)])
+    with counted(platform) as full:
+        assert len(shown(small.get("/lab/staff").text, "data-user")) == listing.PAGE_ROWS
+    assert len(full) == len(few) <= 8, full  # 6 on PostgreSQL, 8 on SQLite (its BEGIN and PRAGMA)
