@@ -1,5 +1,6 @@
 """The institution's certificate list: counted and filtered by status today in SQL, searched by
-number or serial number, a page at a time, and only the institution's own."""
+number, instrument or serial number, a page at a time by key (newest first), and only the institution's
+own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from jiliang.certificates.listing import count_certificates, find_certificates
 from jiliang.certificates.service import revoke_certificate
+from jiliang.listing import Keyset
 from jiliang.platform import shanghai_today
 from jiliang.registry.tables import instruments
 from jiliang.verification import service as workflow
@@ -29,16 +31,29 @@ def test_list_counts_filters_searches_and_pages(platform) -> None:  # type: igno
     with platform.engine.connect() as conn:
         # none of the scales' certificates has a valid-until (the scale period is unknown), so none expires
         assert count_certificates(conn, lab.approver, today) == {"valid": 3, "revoked": 1}
-        newest_first = [r.number for r in find_certificates(conn, lab.approver, today)]
+
+        def numbers(status: str | None = None, search: str = "") -> list[str]:
+            return [r.number for r in find_certificates(conn, lab.approver, today, Keyset(), status, search).rows]
+
+        newest_first = numbers()
         assert newest_first == [old, failed, passed, first] and foreign not in newest_first
-        assert [r.number for r in find_certificates(conn, lab.approver, today, status="revoked")] == [passed]
-        verdicts = {r.number: (r.kind, r.verdict) for r in find_certificates(conn, lab.approver, today)}
+        assert numbers(status="revoked") == [passed]
+        verdicts = {r.number: (r.kind, r.verdict) for r in find_certificates(conn, lab.approver, today, Keyset()).rows}
         assert verdicts[failed] == ("nonconformity", "fail") and verdicts[old] == ("verification", "pass")
         serial = conn.execute(select(instruments.c.serial_no).where(instruments.c.id == scales[1])).scalar_one()
-        assert [r.number for r in find_certificates(conn, lab.approver, today, search=serial)] == [failed]
-        assert [r.number for r in find_certificates(conn, lab.approver, today, search=first[-6:])] == [first]
-        pages = [find_certificates(conn, lab.approver, today, limit=3, offset=k) for k in (0, 3)]
-        assert [r.number for r in pages[0] + pages[1]] == newest_first
+        assert numbers(search=serial) == [failed]
+        assert numbers(search=first[-6:]) == [first]
+        assert numbers(search="电子计价秤") == newest_first  # the instrument's name
+        assert numbers(search=foreign) == []
+        # newest first, three a page: the next page is the older ones, its previous the newer ones again
+        page = find_certificates(conn, lab.approver, today, Keyset(size=3))
+        assert [r.number for r in page.rows] == newest_first[:3] and page.previous is None
+        following = find_certificates(conn, lab.approver, today, Keyset(after=page.following, size=3))
+        assert [r.number for r in following.rows] == [first] and following.following is None
+        back = find_certificates(conn, lab.approver, today, Keyset(before=following.previous, size=3))
+        assert [r.number for r in back.rows] == newest_first[:3] and back.at_start
+        last = find_certificates(conn, lab.approver, today, Keyset(before=page.last, size=3))
+        assert [r.number for r in last.rows] == newest_first[1:] and last.following is None
         assert count_certificates(conn, other_lab.approver, today) == {"valid": 1}
 
 
@@ -49,9 +64,10 @@ def test_a_certificate_past_its_valid_until_counts_as_expired(platform) -> None:
     number = world.verify(platform, lab, task, [workflow.ReadingInput("volume", "20.00", "20.02")])
     today = shanghai_today()
     with platform.engine.connect() as conn:
-        [row] = find_certificates(conn, lab.approver, today)
+        [row] = find_certificates(conn, lab.approver, today, Keyset()).rows
         assert row.number == number and row.valid_until is not None and row.current_status == "valid"
         assert count_certificates(conn, lab.approver, row.valid_until) == {"valid": 1}  # its last valid day
         after = row.valid_until + timedelta(days=1)
         assert count_certificates(conn, lab.approver, after) == {"expired": 1}
-        assert [r.number for r in find_certificates(conn, lab.approver, after, status="expired")] == [number]
+        expired = find_certificates(conn, lab.approver, after, Keyset(), status="expired").rows
+        assert [r.number for r in expired] == [number]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from jiliang import listing
+from jiliang.verification import service as workflow
 from tests.support import world
 from tests.support.lists import add_staff, counted, links, shown, walk
 from tests.support.work_pages import clients
@@ -76,3 +77,61 @@ def test_a_staff_page_takes_the_same_statements_for_three_people_or_a_full_page(
     with counted(platform) as full:
         assert len(shown(small.get("/lab/staff").text, "data-user")) == listing.PAGE_ROWS
     assert len(full) == len(few) <= 8, full  # 6 on PostgreSQL, 8 on SQLite (its BEGIN and PRAGMA)
+
+
+def _certified(platform, n: int):  # type: ignore[no-untyped-def]
+    """An institution that issued n certificates to an owner (oldest first) and one to another owner."""
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    owner, other = world.make_owner(platform), world.make_owner(platform)
+    tasks = workflow.apply(platform.uow(), owner, [world.scale(platform, owner) for _ in range(n)])
+    numbers = [world.verify(platform, lab, t) for t in tasks]
+    [foreign] = workflow.apply(platform.uow(), other, [world.scale(platform, other)])
+    return lab, owner, numbers, world.verify(platform, lab, foreign)
+
+
+def test_certificate_pages_go_newest_first_by_key_and_search_by_number_instrument_or_serial(
+    platform, as_, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    lab, owner, numbers, foreign = _certified(platform, 3)
+    owner_client, approver = as_(owner), as_(lab.approver)
+    newest = numbers[::-1]
+
+    monkeypatch.setattr(listing, "PAGE_ROWS", 2)
+    assert walk(owner_client, "/owner/certificates", "data-certificate") == [newest[:2], newest[2:]]
+    assert walk(approver, "/work/certificates", "data-number") == [[foreign, newest[0]], newest[1:]]
+    last = owner_client.get(links(owner_client.get("/owner/certificates").text)["last"]).text
+    assert shown(last, "data-certificate") == newest[1:] and set(links(last)) == {"first", "prev"}
+    # a certificate issued meanwhile goes to the top: the older page stays as it was
+    second = links(owner_client.get("/owner/certificates").text)["next"]
+    [late] = workflow.apply(platform.uow(), owner, [world.scale(platform, owner)])
+    latest = world.verify(platform, lab, late)
+    assert shown(owner_client.get(second).text, "data-certificate") == newest[2:]
+    assert shown(owner_client.get("/owner/certificates").text, "data-certificate") == [latest, newest[0]]
+
+    monkeypatch.setattr(listing, "PAGE_ROWS", 25)
+
+    def found(client, url: str) -> list[str]:  # type: ignore[no-untyped-def]
+        return shown(client.get(url).text, "data-certificate" if url.startswith("/owner") else "data-number")
+
+    assert found(owner_client, f"/owner/certificates?q={numbers[1]}") == [numbers[1]]
+    assert found(owner_client, "/owner/certificates?q=电子计价秤") == [latest, *newest]  # the instrument
+    assert found(owner_client, f"/owner/certificates?q={foreign}") == []  # another owner's
+    miss = owner_client.get("/owner/certificates?q=no-such")
+    assert shown(miss.text, "data-certificate") == [] and "no-such" in miss.text
+    assert found(approver, f"/work/certificates?q={foreign}") == [foreign]
+    assert found(as_(world.make_lab(platform, "D310105", ["nawi"]).approver), f"/work/certificates?q={foreign}") == []
+
+
+def test_certificate_pages_take_the_same_statements_for_one_row_or_many(platform, as_, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    lab, owner, numbers, _ = _certified(platform, 3)
+    for client, url, attribute in (
+        (as_(owner), "/owner/certificates", "data-certificate"),
+        (as_(lab.approver), "/work/certificates", "data-number"),
+    ):
+        monkeypatch.setattr(listing, "PAGE_ROWS", 1)
+        with counted(platform) as one:
+            assert len(shown(client.get(url).text, attribute)) == 1
+        monkeypatch.setattr(listing, "PAGE_ROWS", 25)
+        with counted(platform) as many:
+            assert len(shown(client.get(url).text, attribute)) >= 3
+        assert len(one) == len(many) <= 6, (url, many)  # 3 on PostgreSQL, 5 on SQLite

@@ -1,20 +1,24 @@
-"""The owner's certificates at /owner/certificates, with their current status, the printable PDF and
-the signed electronic certificate to download (the same as GET /api/certificates/{number}/document
-with format=pdf or json), and the link to each one's public check (where its QR code leads)."""
+"""The owner's certificates at /owner/certificates, a page at a time and searched, with their current
+status, the printable PDF and the signed electronic certificate to download (the same as GET
+/api/certificates/{number}/document with format=pdf or json), and the link to each one's public check
+(where its QR code leads)."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ..certificates import queries, service
+from ..certificates.listing import find_certificates
 from ..certificates.printed import certificate_pdf
-from ..certificates.routes import certificate_summary
+from ..certificates.service import CONCLUSIONS
 from ..deps import ConnDep, PlatformDep
+from ..listing import PageAt, Search
+from ..platform import shanghai_today
 from ..registry.directory import own_organisation
 from .render import render
 from .routing import page_router
@@ -25,20 +29,18 @@ __all__ = ["router"]
 
 router = page_router("/owner/certificates")
 
-PAGE_SIZE = 100
-
 
 @router.get("", response_class=HTMLResponse)
-def certificate_list(
-    request: Request, actor: PageActor, conn: ConnDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
-) -> HTMLResponse:
-    """Newest first (certificates.queries.list_certificates: an owner sees only its own)."""
-    rows = queries.list_certificates(conn, actor, None, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+def certificate_list(request: Request, actor: PageActor, conn: ConnDep, at: PageAt, q: Search = "") -> HTMLResponse:
+    """Newest first, a page at a time, searched by number, instrument or serial number
+    (certificates.listing.find_certificates: an owner sees only its own)."""
+    found = find_certificates(conn, actor, shanghai_today(), at, search=q)
     context = {
         "organisation": own_organisation(conn, actor),
-        "certificates": [certificate_summary(c) for c in rows[:PAGE_SIZE]],
-        "page": page,
-        "more": len(rows) > PAGE_SIZE,
+        "certificates": found.rows,
+        "pages": found.links(request.url),
+        "q": q,
+        "conclusions": CONCLUSIONS,
         **vocabulary(),
     }
     return render(request, "owner/certificates.html", context)

@@ -20,6 +20,7 @@ from ..certificates.routes import certificate_summary
 from ..certificates.service import AMENDABLE, CONCLUSIONS, amend_certificate, revoke_certificate, verify_path
 from ..certificates.tables import certificates
 from ..errors import InvalidInput, JiliangError
+from ..listing import PageAt, Search
 from ..platform import shanghai_today
 from .i18n import N_
 from .qr import qr_svg
@@ -42,7 +43,6 @@ __all__ = ["router"]
 
 router = page_router("/work")
 
-PAGE_SIZE = 50
 FIELD_LABELS = {
     "owner.name": N_("Owner name"),
     "owner.address": N_("Owner address"),
@@ -58,23 +58,22 @@ FIELD_LABELS = {
 def certificates_page(
     request: Request,
     actor: PageActor,
+    at: PageAt,
     status: Annotated[str | None, Query(max_length=16)] = None,
-    q: Annotated[str, Query(max_length=64)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    q: Search = "",
 ) -> Response:
     chosen = status if status in CERTIFICATE_STATUSES else None
     today = shanghai_today()
     with reading(request) as conn:
         counts = count_certificates(conn, actor, today)
-        rows = find_certificates(conn, actor, today, chosen, q, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        found = find_certificates(conn, actor, today, at, chosen, q)
     context = {
-        "certificates": rows[:PAGE_SIZE],
+        "certificates": found.rows,
+        "pages": found.links(request.url),
         "counts": counts,
         "total": sum(counts.values()),
         "status": chosen or "",
         "q": q,
-        "page": page,
-        "more": len(rows) > PAGE_SIZE,
         "statuses": CERTIFICATE_STATUSES,
         "kinds": KIND_LABELS,
         "conclusions": CONCLUSIONS,
