@@ -58,6 +58,7 @@ PUBLIC: dict[tuple[str, str], tuple[str, dict[str, str], int]] = {
 OBJECTS = (
     *("instrument_id", "task_id", "record_id", "number", "owner_id", "user_id", "standard_id", "token_id"),
     "institution_code",
+    *("type_id", "procedure_code", "rule_id"),  # global reference data, an administrator's to correct
 )
 # pages that take an object's id in the query (GET) or the form (POST) instead: field → what it names
 CARRIED = {
@@ -152,6 +153,9 @@ def tenant(platform) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "standard_id": [ids["standard_id"]],
             "token_id": [ids["token_id"]],
             "institution_code": [ids["institution_code"]],
+            "type_id": [str(world.type_id(platform, "nawi", "数字指示秤/电子计价秤"))],
+            "procedure_code": ["nawi"],
+            "rule_id": ["tare_setting"],
         },
     }
 
@@ -161,7 +165,8 @@ def full_form(platform, tenant: dict[str, Any], others: dict[str, Actor]) -> dic
     stands between another district's user and the change: the user's password to sign, a decision,
     the scrapping confirmed, an approved owner to transfer to, a district to move to, a reason, a
     corrected certificate field, JJG 539 readings taken with tenant A's standard, a qualification, a
-    calibration and a DCC's recalibration interval."""
+    calibration, a DCC's recalibration interval, an account's roles and deactivation, an institution's
+    authorised items and a catalogue period with its source."""
     with platform.engine.connect() as c:
         query = select(owners.c.credit_code).where(owners.c.id == others["owner"].owner_id)
         credit_code = c.execute(query).scalar_one()
@@ -189,6 +194,12 @@ def full_form(platform, tenant: dict[str, Any], others: dict[str, Actor]) -> dic
         "due": (today + timedelta(days=365)).isoformat(),
         "in_tolerance": "yes",
         "interval_months": "12",  # a DCC imported onto a standard (UPLOADS)
+        "roles": ["checker"],  # an account's roles, deactivation; an institution's items; a period with its source
+        "active": "no",
+        "item_codes": ["nawi"],
+        "mode": "periodic",
+        "period_months": "12",
+        "source": "矩阵 / matrix",
     }
 
 

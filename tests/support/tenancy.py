@@ -28,6 +28,10 @@ MISSING = {
     "user_id": "987654",
     "token_id": "0123456789abcdef",  # an API token's id: the start of its SHA-256, in hex
     "institution_code": "D987654",
+    # global reference data an administrator corrects: a catalogue type, a procedure's MPE rule
+    "type_id": "987654",
+    "procedure_code": "no_such_procedure",
+    "rule_id": "no_such_rule",
 }
 
 

@@ -1,5 +1,5 @@
-"""Accounts as their managers read them: a page of accounts at a time (keyset on the id), searched by
-username or name and filtered by role — every account for an administrator, their own institution's
+"""Accounts as their managers read them: a page of accounts at a time (listing.Keyset on the id),
+searched by username or name and filtered by role — every account for an administrator, their own institution's
 staff for a lab manager — and one account with its organisation, second factor and lock."""
 
 from __future__ import annotations
@@ -8,16 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, literal, or_, select
+from sqlalchemy import Connection, literal, select
 
 from ..auth import Actor
+from ..listing import Keyset, KeysetPage, contains
 from ..types import utcnow
 from .accounts import managed_account
 from .tables import account_locks, institutions, owners, regulators, second_factors, users
 
-__all__ = ["PAGE_SIZE", "AccountRow", "AccountsPage", "AccountDetail", "list_accounts", "account_detail"]
-
-PAGE_SIZE = 50
+__all__ = [
+    "AccountRow",
+    "AccountDetail",
+    "Organisations",
+    "list_accounts",
+    "account_detail",
+    "organisation_choices",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +35,6 @@ class AccountRow:
     active: bool
     organisation: tuple[str, str] | None  # (Chinese, English) name of its institution, regulator or owner
     institution_code: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountsPage:
-    rows: list[AccountRow]
-    next_after: int | None  # the id to continue after, when there may be more
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +84,10 @@ def _row(r: Any) -> AccountRow:
 
 
 def list_accounts(
-    conn: Connection, actor: Actor, search: str = "", role: str = "", after: int | None = None, limit: int = PAGE_SIZE
-) -> AccountsPage:
-    """Accounts in id order after `after`, those whose username or name contains `search` (any case)
-    and who hold `role` (all when empty)."""
+    conn: Connection, actor: Actor, at: Keyset, search: str = "", role: str = ""
+) -> KeysetPage[AccountRow]:
+    """The page `at` of the accounts in id order, those whose username or name contains `search` (any
+    case) and who hold `role` (all when empty)."""
     if not actor.has("admin"):
         actor.require("lab_manager")
     q = select(*_COLUMNS).select_from(_FROM)
@@ -95,21 +95,12 @@ def list_accounts(
         q = q.where(
             users.c.institution_id == actor.institution_id, users.c.regulator_id.is_(None), users.c.owner_id.is_(None)
         )
-    text = search.strip().lower()
-    if text:
-        q = q.where(
-            or_(
-                func.lower(users.c.username).contains(text, autoescape=True),
-                func.lower(users.c.display_name).contains(text, autoescape=True),
-            )
-        )
+    matching = contains(search, users.c.username, users.c.display_name)
+    if matching is not None:
+        q = q.where(matching)
     if role:
         q = q.where(literal(" ").concat(users.c.roles).concat(" ").contains(f" {role} ", autoescape=True))
-    if after is not None:
-        q = q.where(users.c.id > after)
-    rows = [_row(r) for r in conn.execute(q.order_by(users.c.id).limit(limit + 1))]
-    more = len(rows) > limit
-    return AccountsPage(rows[:limit], rows[limit - 1].id if more else None)
+    return at.fetch(conn, q, users.c.id, _row)
 
 
 def account_detail(conn: Connection, actor: Actor, user_id: int) -> AccountDetail:
@@ -129,4 +120,25 @@ def account_detail(conn: Connection, actor: Actor, user_id: int) -> AccountDetai
         r.owner_id,
         factor is not None,
         until if until is not None and until > utcnow() else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Organisations:
+    institutions: list[tuple[int, str, str]]  # (id, Chinese name, English name)
+    regulators: list[tuple[int, str, str]]
+
+
+def organisation_choices(conn: Connection, actor: Actor) -> Organisations:
+    """Where the actor may make an account: any institution or bureau (an administrator), or their own
+    institution (a lab manager)."""
+    if not actor.has("admin"):
+        actor.require("lab_manager")
+    inst = select(institutions.c.id, institutions.c.name_zh, institutions.c.name_en).order_by(institutions.c.id)
+    if not actor.has("admin"):
+        inst = inst.where(institutions.c.id == actor.institution_id)
+    regs = select(regulators.c.id, regulators.c.name_zh, regulators.c.name_en).order_by(regulators.c.id)
+    return Organisations(
+        [(r.id, r.name_zh, r.name_en) for r in conn.execute(inst)],
+        [(r.id, r.name_zh, r.name_en) for r in conn.execute(regs)] if actor.has("admin") else [],
     )

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from ..auth import ROLES
 from ..deps import ActorDep, ConnDep, PlatformDep
-from ..listing import Cursor
+from ..listing import PAGE_ROWS, Cursor, Keyset
 from . import accounts
-from .account_list import PAGE_SIZE, AccountDetail, AccountRow, account_detail, list_accounts
+from .account_list import AccountDetail, AccountRow, account_detail, list_accounts
 
 __all__ = ["router"]
 
@@ -71,11 +71,11 @@ def get_accounts(
     search: Annotated[str, Query(max_length=64, description="用户名或姓名包含 / in the username or name")] = "",
     role: Annotated[str, Query(max_length=16, description="持有该角色 / holding this role")] = "",
     cursor: Cursor = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
+    limit: Annotated[int, Query(ge=1, le=200)] = PAGE_ROWS,
 ) -> list[Account]:
-    page = list_accounts(conn, actor, search, role if role in ROLES else "", cursor, limit)
-    if page.next_after is not None:
-        following = request.url.remove_query_params("cursor").include_query_params(cursor=page.next_after)
+    page = list_accounts(conn, actor, Keyset(after=cursor, size=limit), search, role if role in ROLES else "")
+    if page.following is not None:
+        following = request.url.remove_query_params("cursor").include_query_params(cursor=page.following)
         response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     return [_account(r) for r in page.rows]
 

@@ -28,6 +28,7 @@ __all__ = [
     "reset_password",
     "change_own_password",
     "check_new_password",
+    "check_roles_fit",
     "new_password",
 ]
 
@@ -65,20 +66,28 @@ def _changeable(uow: UnitOfWork, actor: Actor, user_id: int, own: str) -> Any:
     return row
 
 
-def _check_roles(actor: Actor, row: Any, roles: set[str]) -> None:
+def check_roles_fit(
+    roles: set[str], institution_id: int | None, regulator_id: int | None, owner_id: int | None
+) -> None:
+    """The roles suit the account's organisation: staff roles an institution's, the regulator role a
+    bureau's, the owner role an owner's and no other."""
     unknown = sorted(roles - set(ROLES))
     if unknown or not roles:
         raise InvalidInput("请选择至少一个有效角色 / choose at least one valid role", rule="roles")
-    if not actor.has("admin") and not roles <= STAFF_ROLES:
-        raise Forbidden(_STAFF_ONLY, rule="tenancy")
-    if ("owner_user" in roles) != (row.owner_id is not None):
+    if ("owner_user" in roles) != (owner_id is not None):
         raise InvalidInput(
             "使用单位账号只能是使用单位角色 / an owner's account holds the owner role only", rule="roles"
         )
-    if roles & STAFF_ROLES and row.institution_id is None:
+    if roles & STAFF_ROLES and institution_id is None:
         raise InvalidInput("检定人员角色须属于检定机构 / staff roles need an institution's account", rule="roles")
-    if "regulator" in roles and row.regulator_id is None:
+    if "regulator" in roles and regulator_id is None:
         raise InvalidInput("监管角色须属于监管部门 / the regulator role needs a regulator's account", rule="roles")
+
+
+def _check_roles(actor: Actor, row: Any, roles: set[str]) -> None:
+    if not actor.has("admin") and not roles <= STAFF_ROLES:
+        raise Forbidden(_STAFF_ONLY, rule="tenancy")
+    check_roles_fit(roles, row.institution_id, row.regulator_id, row.owner_id)
 
 
 def change_roles(uow: UnitOfWork, actor: Actor, user_id: int, roles: list[str]) -> bool:

@@ -6,9 +6,12 @@ does not give stays unknown until an administrator enters one with its source.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ..audit import record_event
 from ..auth import Actor
@@ -16,10 +19,22 @@ from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
 from ..ledger.procedures import sync_procedures
+from ..measurement.procedure import Procedure
+from ..measurement.procedure_model import Edition, MpeRule
 from ..types import utcnow
-from .tables import catalogue_items, catalogue_types, rule_confirmations
+from .queries import catalogue
+from .tables import catalogue_items, catalogue_types, rule_confirmations, users
 
-__all__ = ["TypeCorrection", "correct_catalogue_type", "add_catalogue_type", "confirm_rule"]
+__all__ = [
+    "TypeCorrection",
+    "correct_catalogue_type",
+    "add_catalogue_type",
+    "confirm_rule",
+    "catalogue_for_review",
+    "type_for_correction",
+    "RuleForReview",
+    "rules_for_review",
+]
 
 MODES = ("periodic", "first_only_limited_use", "first_only_scrap", "unknown")  # as in registry.periods
 
@@ -124,3 +139,64 @@ def confirm_rule(uow: UnitOfWork, actor: Actor, procedure_code: str, rule_id: st
         )
         sync_procedures(uow.conn, uow.platform.procedures, uow.platform.ledger_mac)
         uow.commit()
+
+
+def catalogue_for_review(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    """The catalogue's items with their types, periods and sources, as an administrator corrects them."""
+    actor.require("admin")
+    return catalogue(conn)
+
+
+def type_for_correction(conn: Connection, actor: Actor, type_id: int) -> dict[str, Any]:
+    """One catalogue type with its item's name, for the administrator's correction form."""
+    actor.require("admin")
+    row = conn.execute(
+        select(catalogue_types, catalogue_items.c.name_zh.label("item_name_zh"))
+        .join(catalogue_items, catalogue_items.c.code == catalogue_types.c.item_code)
+        .where(catalogue_types.c.id == type_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"没有器具型式 {type_id} / no catalogue type {type_id}")
+    return dict(row._mapping)
+
+
+@dataclass(frozen=True)
+class RuleForReview:
+    """An MPE rule with where it stands: confirmed in the shipped procedure, or by an administrator
+    (who, when), or not yet."""
+
+    procedure: Procedure
+    edition: Edition
+    rule: MpeRule
+    confirmed: bool
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+
+
+def rules_for_review(conn: Connection, actor: Actor, procedures: Mapping[str, Procedure]) -> list[RuleForReview]:
+    """Every MPE rule of the procedures, those still unconfirmed first (procedure, edition, file order)."""
+    actor.require("admin")
+    confirmed = {
+        (r.procedure_code, r.rule_id): r
+        for r in conn.execute(
+            select(rule_confirmations, users.c.display_name).join(
+                users, users.c.id == rule_confirmations.c.confirmed_by
+            )
+        )
+    }
+    out = []
+    for code, proc in procedures.items():
+        for edition in proc.editions:
+            for rule in edition.rules:
+                by = confirmed.get((code, rule.id))
+                out.append(
+                    RuleForReview(
+                        proc,
+                        edition,
+                        rule,
+                        rule.confirmed or by is not None,
+                        None if by is None else by.display_name,
+                        None if by is None else by.confirmed_at,
+                    )
+                )
+    return sorted(out, key=lambda r: r.confirmed)  # stable: unconfirmed first, each in file order

@@ -15,7 +15,11 @@ from ..errors import JiliangError
 from . import (
     account,
     account_security,
+    admin_catalogue,
+    admin_rules,
+    admin_users,
     lab,
+    lab_authorisations,
     lab_dcc,
     lab_institution,
     owner,
@@ -62,7 +66,11 @@ def install(app: FastAPI) -> None:
         lab,
         lab_dcc,
         lab_institution,
+        lab_authorisations,
         supervision,
+        admin_users,
+        admin_catalogue,
+        admin_rules,
     ):
         app.include_router(module.router)
     app.mount("/static", CachedStatics(directory=Path(__file__).parent / "static"), name="static")

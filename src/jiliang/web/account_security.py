@@ -1,5 +1,6 @@
-"""My account: the second factor (turn TOTP on with a QR code, off with a code) and the API tokens a
-user makes for programs (made with the password again, shown once, revoked with one click)."""
+"""My account: the password (changed with the current one), the second factor (turn TOTP on with a QR
+code, off with a code) and the API tokens a user makes for programs (made with the password again,
+shown once, revoked with one click)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from .. import second_factor, tokens
 from ..auth import Actor, confirm_password
 from ..errors import InvalidInput, JiliangError
+from ..registry.accounts import MIN_PASSWORD, change_own_password
 from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
@@ -36,6 +38,7 @@ def _page(request: Request, actor: Actor, status: int = 200, **extra: Any) -> Re
             "api_tokens": tokens.api_token_list(conn, actor.user_id),
             "scope_labels": SCOPE_LABELS,
             "max_days": tokens.MAX_DAYS,
+            "min_password": MIN_PASSWORD,
             **extra,
         }
     return render(request, "account.html", context, actor=actor, status_code=status)
@@ -44,6 +47,19 @@ def _page(request: Request, actor: Actor, status: int = 200, **extra: Any) -> Re
 @router.get("", response_class=HTMLResponse)
 def account(request: Request, actor: PageActor) -> Response:
     return _page(request, actor)
+
+
+@router.post("/password", response_class=HTMLResponse)
+def change_password(
+    request: Request, actor: PageActor, current: Password = "", new: Password = "", repeated: Password = ""
+) -> Response:
+    try:
+        if new != repeated:
+            raise InvalidInput("两次输入的新密码不一致 / the two new passwords differ")
+        change_own_password(platform_of(request).uow(), actor, current, new)
+    except JiliangError as exc:
+        return _page(request, actor, exc.status, password_error=message(request, exc))
+    return redirect("/account", flash=translate(request, N_("Your password is changed.")))
 
 
 def _password(request: Request, actor: Actor, password: str) -> None:

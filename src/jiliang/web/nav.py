@@ -35,6 +35,9 @@ NAV = (
     _entry("/supervision/certificates", N_("Certificates per month"), "regulator", "admin"),
     # last: it is no one's landing page
     _entry("/lab/institutions", N_("Institution settings"), "lab_manager", "admin"),
+    _entry("/admin/users", N_("Accounts"), "lab_manager", "admin"),
+    _entry("/admin/catalogue", N_("Catalogue periods"), "admin"),
+    _entry("/admin/rules", N_("MPE rules"), "admin"),
 )
 
 
