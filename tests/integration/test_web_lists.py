@@ -5,8 +5,10 @@ never shown, and a bounded number of SQL statements per page however many rows i
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from jiliang import listing
+from jiliang.registry.tables import owners
 from jiliang.verification import service as workflow
 from tests.support import world
 from tests.support.lists import add_staff, counted, links, shown, walk
@@ -135,3 +137,20 @@ def test_certificate_pages_take_the_same_statements_for_one_row_or_many(platform
         with counted(platform) as many:
             assert len(shown(client.get(url).text, attribute)) >= 3
         assert len(one) == len(many) <= 6, (url, many)  # 3 on PostgreSQL, 5 on SQLite
+
+
+def test_registrations_page_by_key_and_search_by_name_or_credit_code_within_the_districts(
+    platform, as_, three_a_page
+) -> None:  # type: ignore[no-untyped-def]
+    manager = as_(world.make_lab(platform, "D310104", ["nawi"]).manager)  # approves Xuhui's
+    waiting = [world.make_owner(platform, "310104", approve=False) for _ in range(4)]
+    elsewhere = world.make_owner(platform, "310105", approve=False)
+    ids = [str(o.owner_id) for o in waiting]
+
+    assert walk(manager, "/lab/owners", "data-owner") == [ids[:3], ids[3:]]
+    with platform.engine.connect() as c:
+        codes = dict(c.execute(select(owners.c.id, owners.c.credit_code)).all())
+        names = dict(c.execute(select(owners.c.id, owners.c.name)).all())
+    assert shown(manager.get(f"/lab/owners?q={codes[waiting[2].owner_id]}").text, "data-owner") == [ids[2]]
+    assert shown(manager.get(f"/lab/owners?q={names[waiting[1].owner_id]}").text, "data-owner") == [ids[1]]
+    assert shown(manager.get(f"/lab/owners?q={codes[elsewhere.owner_id]}").text, "data-owner") == []

@@ -12,7 +12,7 @@ from ..audit import history
 from ..auth import Actor
 from ..certificates.dcc_signature import signature_summary
 from ..errors import Forbidden
-from ..listing import JsonList, Page
+from ..listing import JsonList, Keyset, KeysetPage, Page, contains
 from ..measurement.procedure import Procedure
 from .access import approvable_districts, ensure_instrument_visible, instrument_filter
 from .label import instrument_status
@@ -38,6 +38,7 @@ __all__ = [
     "list_instruments",
     "instrument_detail",
     "pending_owners",
+    "pending_owners_page",
     "list_standards",
     "list_staff",
     "catalogue",
@@ -176,12 +177,25 @@ def instrument_detail(conn: Connection, actor: Actor, instrument_id: int, today:
     return d
 
 
-def pending_owners(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+def _pending(conn: Connection, actor: Actor) -> Select[Any]:
+    """Registrations awaiting approval that the actor may decide (in the districts it approves)."""
     actor.require("regulator", "lab_manager", "admin")
-    q = select(owners).where(owners.c.status == "pending").order_by(owners.c.id)
+    q = select(owners).where(owners.c.status == "pending")
     if not actor.has("admin"):
         q = q.where(owners.c.district_code.in_(approvable_districts(conn, actor)))
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return q
+
+
+def pending_owners(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(_pending(conn, actor).order_by(owners.c.id))]
+
+
+def pending_owners_page(conn: Connection, actor: Actor, at: Keyset, search: str = "") -> KeysetPage[dict[str, Any]]:
+    """A page of the registrations the actor may decide, oldest first, searched by name or credit code."""
+    q = _pending(conn, actor)
+    if (found := contains(search, owners.c.name, owners.c.credit_code)) is not None:
+        q = q.where(found)
+    return at.fetch(conn, q, owners.c.id, lambda r: dict(r._mapping))
 
 
 def list_standards(conn: Connection, actor: Actor) -> list[dict[str, Any]]:

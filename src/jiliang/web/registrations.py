@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from ..deps import ConnDep, PlatformDep
 from ..errors import InvalidInput
+from ..listing import PageAt, Search
 from ..registry import queries, service
-from ..registry.directory import list_districts
+from ..registry.directory import list_districts, organisation
 from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
@@ -27,9 +28,15 @@ DECISIONS = {"approve": True, "reject": False}
 
 
 @router.get("", response_class=HTMLResponse)
-def pending_registrations(request: Request, actor: PageActor, conn: ConnDep) -> HTMLResponse:
+def pending_registrations(
+    request: Request, actor: PageActor, conn: ConnDep, at: PageAt, q: Search = ""
+) -> HTMLResponse:
+    """A page of the registrations awaiting the actor's decision, searched by name or credit code."""
+    found = queries.pending_owners_page(conn, actor, at, q)
     context = {
-        "owners": queries.pending_owners(conn, actor),
+        "owners": found.rows,
+        "pages": found.links(request.url),
+        "q": q,
         "district_names": {d.code: d for d in list_districts(conn)},
     }
     return render(request, "registrations/owners.html", context)
@@ -46,8 +53,9 @@ def decide(
 ) -> Response:
     if decision not in DECISIONS:
         raise InvalidInput("请选择批准或驳回 / choose approve or reject")
-    name = next((o["name"] for o in queries.pending_owners(conn, actor) if o["id"] == owner_id), str(owner_id))
     service.decide_owner_registration(platform.uow(), actor, owner_id, DECISIONS[decision])
+    decided = organisation(conn, owner_id)  # the service refused any the actor may not decide
+    name = decided.name if decided is not None else str(owner_id)
     if DECISIONS[decision]:
         flash = translate(request, N_("%(name)s is approved."), name=name)
     else:
