@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, false, func, select
+from sqlalchemy import ColumnElement, Connection, Select, case, false, func, select, true
 
 from ..auth import Actor
 from ..errors import NotFound
@@ -15,11 +15,13 @@ from .tables import measurement_points, record_standards, signoffs, tasks, verif
 __all__ = ["task_queue", "tasks_page", "task_counts", "task_detail", "record_detail"]
 
 
-# each task joined to its open record; an open task stands at its record's stage
+# each task joined to its current record (a returned one is only history: at most one other per task);
+# an open task stands at its record's stage, an issued one names the record its certificate came from
 _ACTIVE = verification_records.alias("active")
-_STAGE = func.coalesce(_ACTIVE.c.status, tasks.c.state)
+_OPEN = ("recorded", "checked")
+_STAGE = case((_ACTIVE.c.status.in_(_OPEN), _ACTIVE.c.status), else_=tasks.c.state)
 _QUEUE = (
-    tasks.outerjoin(_ACTIVE, (_ACTIVE.c.task_id == tasks.c.id) & _ACTIVE.c.status.in_(("recorded", "checked")))
+    tasks.outerjoin(_ACTIVE, (_ACTIVE.c.task_id == tasks.c.id) & _ACTIVE.c.status.in_((*_OPEN, "approved")))
     .join(instruments, instruments.c.id == tasks.c.instrument_id)
     .join(owners, owners.c.id == instruments.c.owner_id)
 )
@@ -37,19 +39,27 @@ _TASKS = JsonList(
 )
 
 
+def _scope(actor: Actor) -> ColumnElement[bool]:
+    """Whose tasks the actor sees: an administrator every institution's (as `task_detail` answers them),
+    institution staff their institution's, anyone else none."""
+    if actor.has("admin"):
+        return true()
+    if actor.institution_id is None:
+        return false()
+    return tasks.c.institution_id == actor.institution_id
+
+
 def _listed(actor: Actor, state: str | None) -> Select[Any]:
-    """The institution's tasks with where each stands: assigned, recorded, checked or issued, with the
-    instrument and its owner's name, in id order."""
-    q = _TASKS.select().select_from(_QUEUE).where(tasks.c.institution_id == actor.institution_id)
+    """The tasks the actor sees with where each stands: assigned, recorded, checked or issued, with the
+    current record, the instrument and its owner's name, in id order."""
+    q = _TASKS.select().select_from(_QUEUE).where(_scope(actor))
     if state:
         q = q.where(_STAGE == state)
     return q.order_by(tasks.c.id)
 
 
 def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """The first `limit` tasks of the institution's queue (for the pages)."""
-    if actor.institution_id is None:
-        return []
+    """The first `limit` tasks of the queue (for the pages)."""
     return [dict(r._mapping) for r in conn.execute(_listed(actor, state).limit(limit))]
 
 
@@ -58,23 +68,14 @@ def tasks_page(
 ) -> Page:
     """The API's page of the queue after the task id `after`, its JSON written by the database."""
     q = _listed(actor, state)
-    if actor.institution_id is None:
-        q = q.where(false())  # only institutions have a queue
     if after is not None:
         q = q.where(tasks.c.id > after)
     return _TASKS.fetch(conn, q.limit(limit))
 
 
 def task_counts(conn: Connection, actor: Actor) -> dict[str, int]:
-    """How many of the institution's tasks stand at each stage (one grouped query)."""
-    if actor.institution_id is None:
-        return {}
-    staged = (
-        select(_STAGE.label("state"))
-        .select_from(_QUEUE)
-        .where(tasks.c.institution_id == actor.institution_id)
-        .subquery()
-    )
+    """How many of the tasks the actor sees stand at each stage (one grouped query)."""
+    staged = select(_STAGE.label("state")).select_from(_QUEUE).where(_scope(actor)).subquery()
     return {s: n for s, n in conn.execute(select(staged.c.state, func.count()).group_by(staged.c.state))}
 
 

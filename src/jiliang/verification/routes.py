@@ -34,7 +34,11 @@ def apply(body: ApplicationBody, actor: ActorDep, platform: PlatformDep) -> dict
     return {"task_ids": task_ids}
 
 
-@router.get("/tasks", summary="本机构任务队列 / your institution's task queue", response_model=list[dict[str, Any]])
+@router.get(
+    "/tasks",
+    summary="任务队列（管理员：所有机构）/ your institution's task queue (an administrator: every institution's)",
+    response_model=list[dict[str, Any]],
+)
 def get_tasks(
     request: Request,
     credentials: Credentials,

@@ -16,6 +16,7 @@ from ..auth import Actor
 from ..errors import JiliangError
 from ..measurement.procedure import MeasurementPoint, Procedure
 from ..platform import shanghai_today
+from ..registry.directory import institution_names
 from ..verification.preview import Preview, ResultsForm, preview_results, results_form
 from ..verification.queries import task_counts, task_queue
 from ..verification.readings import ReadingInput
@@ -57,7 +58,9 @@ def tasks_page(
     with reading(request) as conn:
         counts = task_counts(conn, actor)
         shown = task_queue(conn, actor, None if chosen == "all" else chosen)
-    context = {"states": TASK_STATES, "chosen": chosen, "counts": counts, "tasks": shown}
+        # an administrator reads every institution's queue (read-only): each task says whose it is
+        names = institution_names(conn, (t["institution_id"] for t in shown)) if actor.has("admin") else None
+    context = {"states": TASK_STATES, "chosen": chosen, "counts": counts, "tasks": shown, "institutions": names}
     return render(request, "work/tasks.html", context)
 
 
