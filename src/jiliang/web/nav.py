@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..auth import Actor
 from .i18n import N_
 
-__all__ = ["NavEntry", "NAV", "nav_for", "home_for"]
+__all__ = ["NavEntry", "NAV", "HOMES", "nav_for", "home_for"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ NAV = (
     _entry("/owner/instruments", N_("My instruments"), "owner_user"),
     _entry("/owner/apply", N_("Apply for verification"), "owner_user"),
     _entry("/owner/certificates", N_("Certificates"), "owner_user"),
-    _entry("/work/tasks", N_("Task queue"), "verifier", "checker", "approver"),
+    _entry("/work/tasks", N_("Task queue"), "verifier", "checker", "approver", "admin"),
     _entry("/work/certificates", N_("Issued certificates"), "verifier", "checker", "approver", "lab_manager"),
     _entry("/lab/staff", N_("Staff qualifications"), "lab_manager"),
     _entry("/lab/standards", N_("Measurement standards"), "lab_manager"),
@@ -47,7 +47,24 @@ def nav_for(actor: Actor | None) -> list[NavEntry]:
     return [e for e in NAV if actor.roles & e.roles]
 
 
+# where each role's work waits, the first that applies for a user with several roles: an owner's
+# instruments; the staff's task queue; a lab manager's standards, whose lapse stops every verification;
+# a regulator's coverage dashboard; an administrator's accounts
+HOMES = (
+    ("owner_user", "/owner/instruments"),
+    ("verifier", "/work/tasks"),
+    ("checker", "/work/tasks"),
+    ("approver", "/work/tasks"),
+    ("lab_manager", "/lab/standards"),
+    ("regulator", "/supervision/coverage"),
+    ("admin", "/admin/users"),
+)
+
+
 def home_for(actor: Actor) -> str:
-    """Where a user lands after logging in: the first page of their first role."""
+    """Where a user lands after logging in: where their role's work waits (HOMES) among the pages of
+    their navigation; else its first page; with none, their account."""
     entries = nav_for(actor)
-    return entries[0].href if entries else "/account"
+    shown = {e.href for e in entries}
+    home = next((href for role, href in HOMES if actor.has(role) and href in shown), None)
+    return home or (entries[0].href if entries else "/account")

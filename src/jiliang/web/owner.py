@@ -17,6 +17,7 @@ from ..registry import queries, service
 from ..registry.directory import catalogue_names, list_districts, own_organisation
 from ..registry.label import label_path
 from .i18n import N_, bilingual
+from .owner_access import OWNER_PAGES
 from .qr import qr_svg
 from .render import language_of, redirect, render
 from .routing import page_router
@@ -25,7 +26,7 @@ from .vocabulary import INSTRUMENT_STATUSES, translate, vocabulary
 
 __all__ = ["router", "all_instruments"]
 
-router = page_router("/owner")
+router = page_router("/owner", OWNER_PAGES)
 
 PAGE_SIZE = 200
 _CHUNK = 1000

@@ -19,6 +19,7 @@ from ..verification import queries as workflow_queries
 from ..verification import service as workflow
 from .i18n import N_, bilingual
 from .owner import all_instruments
+from .owner_access import OWNER_PAGES
 from .render import language_of, redirect, render
 from .routing import page_router
 from .session import PageActor
@@ -26,7 +27,7 @@ from .vocabulary import ATTENTION, INSTRUMENT_STATUSES, translate, vocabulary
 
 __all__ = ["router"]
 
-router = page_router("/owner/apply")
+router = page_router("/owner/apply", OWNER_PAGES)
 
 _ORDER = {s: n for n, s in enumerate(INSTRUMENT_STATUSES)}
 MAX_CREATED_SHOWN = 200  # the tasks listed after applying (the flash gives the full count)

@@ -20,6 +20,7 @@ from ..deps import ConnDep, PlatformDep
 from ..listing import PageAt, Search
 from ..platform import shanghai_today
 from ..registry.directory import own_organisation
+from .owner_access import OWNER_PAGES
 from .render import render
 from .routing import page_router
 from .session import PageActor
@@ -27,7 +28,7 @@ from .vocabulary import vocabulary
 
 __all__ = ["router"]
 
-router = page_router("/owner/certificates")
+router = page_router("/owner/certificates", OWNER_PAGES)
 
 
 @router.get("", response_class=HTMLResponse)

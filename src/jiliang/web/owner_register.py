@@ -18,6 +18,7 @@ from ..platform import Platform
 from ..registry import queries, service
 from ..registry.directory import list_districts, own_organisation
 from .i18n import N_, bilingual
+from .owner_access import OWNER_PAGES
 from .render import language_of, redirect, render
 from .routing import page_router
 from .session import PageActor
@@ -25,7 +26,7 @@ from .vocabulary import USES, translate, vocabulary
 
 __all__ = ["router"]
 
-router = page_router("/owner/instruments/new")
+router = page_router("/owner/instruments/new", OWNER_PAGES)
 
 OUTSIDE = "none"  # the item choice for an instrument outside the mandatory catalogue (calibration only)
 # the form's fields and their longest accepted value (the stored lengths; longer input is refused)

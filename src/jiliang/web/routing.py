@@ -3,6 +3,7 @@ visitor's language (HTMX requests get just the message, swapped into the page)."
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -28,10 +29,12 @@ async def _mark_page(request: Request) -> None:
     request.state.page = True
 
 
-def page_router(prefix: str = "") -> APIRouter:
-    """A router for HTML pages: errors render as pages, every POST must carry the CSRF token.
+def page_router(prefix: str = "", *only: Any) -> APIRouter:
+    """A router for HTML pages: errors render as pages, every POST must carry the CSRF token; `only`
+    are further dependencies every page of the router must pass (e.g. `owner_access.OWNER_PAGES`).
     Pages are not part of the OpenAPI document (the JSON API is)."""
-    return APIRouter(prefix=prefix, include_in_schema=False, dependencies=[Depends(_mark_page), Depends(check_csrf)])
+    dependencies = [Depends(_mark_page), Depends(check_csrf), *only]
+    return APIRouter(prefix=prefix, include_in_schema=False, dependencies=dependencies)
 
 
 def is_page(request: Request) -> bool:
