@@ -34,8 +34,8 @@ from tests.support.dcc_files import UNSIGNED
 from tests.support.tenancy import MISSING
 from tests.support.work_pages import clients, form_token, row_columns
 
-# routes outside the OpenAPI document that are not pages: the framework's documents, health, static files
-NOT_PAGES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/health", "/static/{path}"}
+# routes outside the OpenAPI document that are not pages: the framework's documents, health, static files, the icon
+NOT_PAGES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/health", "/static/{path}", "/favicon.ico"}
 # pages anyone may open, on purpose: (method, path) → an anonymous request's URL, form and answer. The
 # /public pages answer to a certificate's number or an instrument label's token, never with a tenant's data.
 PUBLIC: dict[tuple[str, str], tuple[str, dict[str, str], int]] = {

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import JiliangError
@@ -39,6 +39,7 @@ from .timing import ServerTiming
 __all__ = ["install", "page_response", "public_router"]
 
 public_router = public_pages.router  # matched early: the QR pages are the busiest
+_STATIC = Path(__file__).parent / "static"
 
 
 class CachedStatics(StaticFiles):
@@ -49,6 +50,13 @@ class CachedStatics(StaticFiles):
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
+
+
+def _favicon() -> Response:
+    """The site's icon where browsers look for it unasked (pages link static/favicon.svg)."""
+    return FileResponse(
+        _STATIC / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -73,7 +81,8 @@ def install(app: FastAPI) -> None:
         admin_rules,
     ):
         app.include_router(module.router)
-    app.mount("/static", CachedStatics(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", CachedStatics(directory=_STATIC), name="static")
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.add_middleware(ServerTiming)
 
     @app.exception_handler(LoginRequired)
