@@ -21,7 +21,7 @@ def test_an_account_has_its_roles_changed_is_reset_deactivated_and_changes_its_o
     uid = _staff(platform, "D310104", "wang", ["verifier"])
     r = client.put(f"/api/users/{uid}/roles", headers=admin, json={"roles": ["verifier", "checker"]})
     assert r.status_code == 200 and r.json()["changed"] is True
-    assert client.get(f"/api/users/{uid}", headers=admin).json()["roles"] == ["checker", "verifier"]
+    assert client.get(f"/api/users/{uid}", headers=admin).json()["roles"] == ["verifier", "checker"]
     r = client.put(f"/api/users/{uid}/roles", headers=admin, json={"roles": ["regulator"]})
     assert r.status_code == 422 and r.json()["rule"] == "roles"  # a regulator belongs to a bureau
 

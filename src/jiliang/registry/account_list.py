@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, literal, select
 
-from ..auth import Actor
+from ..auth import ROLES, Actor
 from ..listing import Keyset, KeysetPage, contains
 from ..types import utcnow
 from .accounts import managed_account
@@ -79,7 +79,7 @@ def _row(r: Any) -> AccountRow:
         organisation = (r.owner_name, r.owner_name)  # an owner's own name, as it registered
     else:
         organisation = None
-    roles = tuple(sorted(r.roles.split()))
+    roles = tuple(sorted(r.roles.split(), key=lambda role: ROLES.index(role) if role in ROLES else len(ROLES)))
     return AccountRow(r.id, r.username, r.display_name, roles, bool(r.active), organisation, r.institution_code)
 
 

@@ -123,7 +123,8 @@ def type_page(request: Request, actor: PageActor, type_id: int) -> Response:
     with reading(request) as conn:
         row = catalogue_admin.type_for_correction(conn, actor, type_id)
     typed = {k: "" if row[k] is None else str(row[k]) for k in _FIELDS}
-    typed["source"] = ""  # a correction names its own source; the current one is shown beside
+    typed["source"] = ""  # a correction names its own source and how far it is trusted; the current
+    typed["confidence"] = "high"  # ones are shown beside
     return _type_form(request, {"type": row, "new": False}, None, typed, 200)
 
 
