@@ -23,6 +23,7 @@ from jiliang.measurement.procedure_model import (
     STAGES,
     AppliesTo,
     Edition,
+    EnvironmentQuantity,
     InstrumentParameter,
     MeasurementPoint,
     MpeRule,
@@ -197,6 +198,8 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
             uncertainty=_uncertainty(path, e.get("uncertainty"), f"editions[{i}].uncertainty"),
             declared_tests=tuple(_build_test(t) for t in e.get("tests", [])),
             correction_curve=_correction_curve(e.get("correction_curve")),
+            title_en=e.get("title_en", ""),
+            regulation_en=e.get("regulation_en", ""),
         )
         for i, e in enumerate(data["editions"])
     )
@@ -222,6 +225,9 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
         editions=editions,
         path=path,
         purpose=data.get("purpose", "verification"),
+        declared_environment=tuple(
+            EnvironmentQuantity(q["name"], q["label_zh"], q["label_en"], q["unit"]) for q in data.get("environment", [])
+        ),
     )
 
 

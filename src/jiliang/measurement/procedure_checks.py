@@ -31,6 +31,7 @@ def check_procedure(procedure: Procedure) -> Iterator[tuple[str, str]]:
             yield from _check_rule(procedure, edition, rule, where)
         yield from _check_ambiguous(edition, f"editions[{i}]")
         yield from _check_uncertainty(edition, f"editions[{i}]")
+        yield from _check_environment(procedure, edition, f"editions[{i}]")
 
 
 def comparison_unit(rule: MpeRule, point_unit: str) -> str:
@@ -67,6 +68,30 @@ def _check_uncertainty(edition: Edition, where: str) -> Iterator[tuple[str, str]
                     f"'{rule.id}' (rules[{j}]) compares the error in",
                 )
                 return
+
+
+def environment_parameters(procedure: Procedure, edition: Edition) -> tuple[str, ...]:
+    """The budget's parameters the record's environment supplies: neither the reading, the standard's
+    U and k nor an instrument parameter (e.g. a bath's uniformity)."""
+    if edition.uncertainty is None:
+        return ()
+    given = {"reference", "indication", "standard_U", "standard_k"} | {p.name for p in procedure.instrument_parameters}
+    return tuple(p for p in edition.uncertainty.template.parameters if p not in given)
+
+
+def _check_environment(procedure: Procedure, edition: Edition, where: str) -> Iterator[tuple[str, str]]:
+    names = [q.name for q in procedure.environment]
+    for k, name in enumerate(names):
+        if name in names[:k]:
+            yield "environment", f"'{name}' is declared twice (temperature and humidity are always there)"
+            return
+    for name in environment_parameters(procedure, edition):
+        if name not in names:
+            yield (
+                f"{where}.uncertainty.budget.parameters",
+                f"'{name}' comes with the record's environment: declare it under environment with its names and unit",
+            )
+            return
 
 
 def _check_parameters(procedure: Procedure) -> Iterator[tuple[str, str]]:

@@ -16,8 +16,10 @@ from jiliang.measurement.point_uncertainty import UncertaintyModel
 
 __all__ = [
     "STAGES",
+    "AMBIENT",
     "AppliesTo",
     "Edition",
+    "EnvironmentQuantity",
     "InstrumentParameter",
     "MeasurementPoint",
     "MpeRule",
@@ -48,6 +50,23 @@ class InstrumentParameter:
     unit: str | None
     required: bool
     choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentQuantity:
+    """A quantity recorded with the environment of a verification (环境条件), named and with its unit."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    unit: str
+
+
+# what every record's environment may state; a procedure declares more (e.g. a bath's uniformity)
+AMBIENT = (
+    EnvironmentQuantity("temperature", "环境温度", "ambient temperature", "°C"),
+    EnvironmentQuantity("humidity", "相对湿度", "relative humidity", "%RH"),
+)
 
 
 @dataclass(frozen=True)
@@ -183,6 +202,8 @@ class Edition:
     uncertainty: UncertaintyModel | None = None
     declared_tests: tuple[PrescribedTest, ...] = ()
     correction_curve: CorrectionCurveSpec | None = None  # a calibration's least-squares correction line
+    title_en: str = ""  # the procedure's English name when empty
+    regulation_en: str = ""  # for a regulation named in words rather than by its number
 
     @cached_property
     def tests(self) -> tuple[PrescribedTest, ...]:
@@ -268,9 +289,19 @@ class Procedure:
     editions: tuple[Edition, ...]
     path: Path | None = field(default=None, compare=False)
     purpose: Literal["verification", "calibration"] = "verification"
+    declared_environment: tuple[EnvironmentQuantity, ...] = ()
 
     def parameter(self, name: str) -> InstrumentParameter | None:
         return next((p for p in self.instrument_parameters if p.name == name), None)
+
+    @property
+    def environment(self) -> tuple[EnvironmentQuantity, ...]:
+        """What a record's environment states: the ambient temperature and humidity, and what the
+        procedure declares (a budget's quantities the verifier measures, e.g. a bath's uniformity)."""
+        return AMBIENT + self.declared_environment
+
+    def environment_quantity(self, name: str) -> EnvironmentQuantity | None:
+        return next((q for q in self.environment if q.name == name), None)
 
     def edition_on(self, on: date) -> Edition:
         for edition in self.editions:

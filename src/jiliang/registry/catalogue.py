@@ -93,6 +93,7 @@ class CatalogueItem:
     confidence: Confidence
     types_text: str = ""
     mode_text: str = ""
+    name_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,15 @@ class Catalogue:
         except KeyError:
             raise KeyError(f"强检目录中没有代码为 “{code}” 的项目 / no catalogue item with code {code!r}") from None
 
+    @property
+    def type_aliases(self) -> Mapping[str, str]:
+        """Other Chinese names of types (the catalogue's wording) → the verification_periods.csv name."""
+        return self._aliases
+
+    def canonical_type(self, type_name_zh: str) -> str:
+        """The verification_periods.csv name of a type named another way (the catalogue's wording)."""
+        return self._aliases.get(type_name_zh.strip(), type_name_zh.strip())
+
     def types_of(self, item_code: str) -> tuple[CatalogueType, ...]:
         self.item(item_code)
         return tuple(self._types[item_code])
@@ -150,7 +160,7 @@ class Catalogue:
                 return types[0].period
             note = item.period_note or "检定周期未知：需指明器具类型 / unknown: name the instrument type"
             return unknown_period(note=note, source=item.source, mode=item.mode)
-        name = self._aliases.get(type_name_zh.strip(), type_name_zh.strip())
+        name = self.canonical_type(type_name_zh)
         for type_ in types:
             if type_.name_zh == name:
                 return type_.period
@@ -190,6 +200,7 @@ def load_catalogue(ref_dir: Path = REFERENCE_DIR, map_path: Path = CATALOGUE_MAP
                 confidence=_cell(parse_confidence, row["confidence"], CATALOGUE_CSV, line),
                 types_text=row["types_zh"].strip(),
                 mode_text=row["verification_mode"].strip(),
+                name_en=join["item_names_en"].get(code, ""),
             )
         )
 
@@ -232,7 +243,7 @@ def _load_map(path: Path) -> dict[str, dict[str, str]]:
     if not isinstance(raw, dict):
         raise CatalogueError(f"{path.name}: 应为映射 / expected a mapping")
     result: dict[str, dict[str, str]] = {}
-    for section in ("items", "types", "type_aliases"):
+    for section in ("items", "types", "type_aliases", "item_names_en"):
         value = raw.get(section) or {}
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise CatalogueError(f"{path.name}: “{section}” 应为 名称→代码 映射 / {section!r} must map names to codes")
@@ -260,6 +271,13 @@ def _check_join(
     problems += [f"types: “{n}” 不在 {PERIODS_CSV} / not in the CSV" for n in join["types"] if n not in type_names]
     problems += [
         f"types: “{n}” → 未知项目代码 / unknown item code {c!r}" for n, c in join["types"].items() if c not in codes
+    ]
+    problems += [
+        f"item_names_en: 项目 {c} 没有英文名称 / item {c} has no English name"
+        for c in sorted(codes - set(join["item_names_en"]))
+    ]
+    problems += [
+        f"item_names_en: 未知项目代码 / unknown item code {c!r}" for c in join["item_names_en"] if c not in codes
     ]
     problems += [
         f"type_aliases: “{a}” → “{n}” 不在 {PERIODS_CSV} / not in the CSV"

@@ -94,24 +94,25 @@ def standard_problem(
     Its examination certificate must be valid, and the calibration in force on the date (the latest
     one made on or before it) must be in tolerance and not yet due.
     """
-    name, sid = standard["name"], standard["id"]
+    name = standard["name"]
     if standard["examination_valid_until"] < on:
         return (
             "standard_expired",
             f"计量标准《{name}》考核证书已于 {standard['examination_valid_until']} 过期 / "
-            f"the examination certificate of standard {sid} expired",
+            f"the examination certificate of standard “{name}” expired on {standard['examination_valid_until']}",
         )
     latest = calibration_in_force(calibrations, on)
     if latest is None or not latest["in_tolerance"] or latest["due"] < on:
         return (
             "standard_calibration_expired",
-            f"计量标准《{name}》在 {on} 没有有效的溯源（校准）/ standard {sid} "
+            f"计量标准《{name}》在 {on} 没有有效的溯源（校准） / standard “{name}” "
             f"has no valid in-tolerance calibration on {on}",
         )
     if item_code is not None and item_code not in serves:
         return (
             "standard_not_for_item",
-            f"计量标准《{name}》不适用于项目 {item_code} / standard {sid} does not serve {item_code}",
+            f"计量标准《{name}》未登记用于本器具所属的强检项目 / standard “{name}” is not registered for this "
+            "instrument's catalogue item",
         )
     return None
 

@@ -19,6 +19,8 @@ from ..measurement.changeover import applies as changeover_applies
 from ..measurement.conformity import Evaluation, PointReading, PointResult
 from ..measurement.point_uncertainty import PointUncertainty
 from ..measurement.procedure import Edition, MeasurementPoint, MpeRule, NoEditionInForce, Position, Procedure
+from ..measurement.procedure_checks import environment_parameters
+from ..measurement.procedure_model import EnvironmentQuantity
 from ..registry.calibrations import calibrations_by_standard
 from ..registry.tables import rule_confirmations, standard_items, standards
 from .model import standard_problem
@@ -64,15 +66,13 @@ class ResultsForm:
         return bool(self.edition and self.edition.uncertainty)
 
     @property
-    def environment_parameters(self) -> list[dict[str, str]]:
-        """The budget's parameters the verifier types with the environment (e.g. bath_uniformity):
-        those that are neither the reading, an instrument parameter nor the standard's U and k."""
-        model = self.edition.uncertainty if self.edition else None
-        if model is None or self.procedure is None:
+    def environment_parameters(self) -> list[EnvironmentQuantity]:
+        """The budget's parameters the verifier types with the environment (e.g. a bath's uniformity),
+        as the procedure names them."""
+        if self.edition is None or self.procedure is None:
             return []
-        given = {"reference", "indication", "standard_U", "standard_k"}
-        given |= {p.name for p in self.procedure.instrument_parameters}
-        return [dict(p) for p in model.template.data.get("parameters", []) if p["name"] not in given]
+        wanted = environment_parameters(self.procedure, self.edition)
+        return [q for q in self.procedure.environment if q.name in wanted]
 
     @property
     def regulation_tests(self) -> bool:
@@ -95,16 +95,17 @@ class ResultsForm:
             return False
         return uses and changeover_applies(e, d)
 
-    def rule_points(self, rule: MpeRule) -> list[MeasurementPoint]:
-        """The points a rule judges, to name it by what the verifier measures."""
-        points = self.edition.points if self.edition else ()
-        return [p for p in points if rule.applies_to.covers(p.id, p.zone)]
-
     @property
     def advisory_rules(self) -> list[MpeRule]:
         """Rules whose verdicts are advisory: not confirmed against the printed regulation."""
         rules = self.edition.rules if self.edition else ()
         return [r for r in rules if not r.confirmed and r.id not in self.confirmed]
+
+    @property
+    def advisory_points(self) -> list[MeasurementPoint]:
+        """The points judged by an advisory rule, each once: what the verifier should check by hand."""
+        points = self.edition.points if self.edition else ()
+        return [p for p in points if any(r.applies_to.covers(p.id, p.zone) for r in self.advisory_rules)]
 
 
 @dataclass(frozen=True)
