@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from ..auth import Actor
 from .queries import catalogue
-from .tables import districts, institutions, owners
+from .tables import catalogue_types, districts, institutions, owners
 
 __all__ = [
     "District",
@@ -22,6 +22,7 @@ __all__ = [
     "organisation",
     "CatalogueNames",
     "catalogue_names",
+    "english_names",
 ]
 
 
@@ -97,3 +98,13 @@ def catalogue_names(conn: Connection) -> CatalogueNames:
         for t in item["types"]:
             types[t["id"]] = (t["name_zh"], t["name_en"] or t["name_zh"])
     return CatalogueNames(items, types)
+
+
+def english_names(conn: Connection) -> tuple[dict[str, str], dict[str, str]]:
+    """(type's Chinese name → its English name, institution code → its English name): how an English
+    page names what a certificate states in Chinese."""
+    types = conn.execute(
+        select(catalogue_types.c.name_zh, catalogue_types.c.name_en).where(catalogue_types.c.name_en != "")
+    )
+    codes = conn.execute(select(institutions.c.code, institutions.c.name_en))
+    return {r.name_zh: r.name_en for r in types}, {r.code: r.name_en for r in codes}

@@ -18,6 +18,7 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from starlette.requests import Request
 
 from ..platform import SHANGHAI
 
@@ -25,8 +26,10 @@ __all__ = [
     "LANGUAGES",
     "DEFAULT_LANGUAGE",
     "LOCALES_DIR",
+    "LANG_COOKIE",
     "translations",
     "pick_language",
+    "language_of",
     "bilingual",
     "N_",
     "ROLE_LABELS",
@@ -35,6 +38,7 @@ __all__ = [
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = {"zh-CN": "中文", "en": "English"}  # code → name shown in the switch, each in its own language
 DEFAULT_LANGUAGE = "zh-CN"
+LANG_COOKIE = "jiliang_lang"
 _BABEL = {"zh-CN": "zh_CN", "en": "en"}
 
 
@@ -74,6 +78,11 @@ def translations(language: str) -> NullTranslations:
 
 def pick_language(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def language_of(request: Request) -> str:
+    """The visitor's language: the language switch's cookie, else Chinese."""
+    return pick_language(request.cookies.get(LANG_COOKIE))
 
 
 def bilingual(message: str, language: str) -> str:

@@ -20,12 +20,13 @@ from ..db import single_read
 from ..deps import rate_limited
 from ..errors import NotFound
 from ..platform import Platform, shanghai_today
+from ..registry.directory import english_names as directory_names
 from ..registry.label import label_facts
-from .i18n import N_
+from .i18n import N_, language_of
 from .qr import qr_svg
 from .render import render
 from .routing import page_router
-from .vocabulary import translate
+from .vocabulary import english_names, translate
 
 __all__ = ["router", "CERTIFICATE_STATUS", "LABEL_STATUS"]
 
@@ -126,9 +127,13 @@ async def certificate_page(
 ) -> Response:
     """Number alone: the status, rendered here. Number + the QR code's token: a page that holds no
     certificate data; the browser fetches the signed bytes and the ledger proof and checks them
-    itself (static/verify-certificate.js). One indexed read either way (as the JSON QR checks)."""
+    itself (static/verify-certificate.js). One indexed read either way (as the JSON QR checks); an English
+    page also lists the English names of catalogue types and institutions, which the signed bytes state
+    in Chinese, for the script to name them by."""
+    english = token and language_of(request) == "en"
     with single_read(_platform(request).engine) as conn:
         status = public_status(conn, number, shanghai_today())["status"]
+        names = english_names(*directory_names(conn)) if english else None
     if not token:
         result, title, detail = CERTIFICATE_STATUS[status]
         context: dict[str, Any] = {
@@ -150,6 +155,7 @@ async def certificate_page(
         "proof_url": f"/public/certificates/{path}/proof?{urlencode({'token': token})}",
         "status_url": f"/public/certificates/{path}",
         "keys_url": "/public/keys",
+        "english_names": names,
     }
     return _page(request, "certificate.html", context)
 

@@ -16,14 +16,32 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
 
 from ..auth import Actor
-from .i18n import LANGUAGES, ROLE_LABELS, bilingual, local_date, local_datetime, pick_language, translations
+from .i18n import (
+    LANG_COOKIE,
+    LANGUAGES,
+    ROLE_LABELS,
+    bilingual,
+    language_of,
+    local_date,
+    local_datetime,
+    translations,
+)
 from .nav import nav_for
 from .session import csrf_token, keep_anon_csrf
+from .vocabulary import Names
 
-__all__ = ["templates", "render", "redirect", "language_of", "PAGE_HEADERS", "FLASH_COOKIE", "static_url"]
+__all__ = [
+    "templates",
+    "render",
+    "redirect",
+    "language_of",
+    "LANG_COOKIE",
+    "PAGE_HEADERS",
+    "FLASH_COOKIE",
+    "static_url",
+]
 
 HERE = Path(__file__).parent
-LANG_COOKIE = "jiliang_lang"
 FLASH_COOKIE = "jiliang_flash"
 
 templates = Jinja2Templates(
@@ -80,10 +98,6 @@ class _LazyCsrf:
     __html__ = __str__
 
 
-def language_of(request: Request) -> str:
-    return pick_language(request.cookies.get(LANG_COOKIE))
-
-
 def render(
     request: Request,
     template: str,
@@ -99,6 +113,7 @@ def render(
     ctx = {
         "lang": lang,
         "translations": translations(lang),
+        "names": Names(lang, request.app.state.platform.procedures),
         "actor": actor,
         "nav": nav_for(actor),
         "csrf_token": _LazyCsrf(request),

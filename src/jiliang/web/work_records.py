@@ -36,7 +36,6 @@ __all__ = ["router"]
 router = page_router("/work")
 
 STEPS = {"verify": N_("Verified by"), "check": N_("Checked by"), "approve": N_("Approved by")}
-ENVIRONMENT_LABELS = {"temperature": N_("Ambient temperature"), "humidity": N_("Relative humidity")}
 RECORD_STATUSES = {
     "recorded": N_("Waiting for the check"),
     "checked": N_("Waiting for approval"),
@@ -68,7 +67,6 @@ def _record_page(
         "test_verdicts": TEST_VERDICTS,
         "points": points,
         "procedure": procedure,
-        "environment_labels": ENVIRONMENT_LABELS,
         "CONFIDENCE_LABELS": CONFIDENCE_LABELS,
     }
     return render(request, "work/record.html", context, status_code=status_code)

@@ -353,9 +353,11 @@ export function factsOf(payload) {
     title: payload.title,
     number: payload.number,
     instrument: ins.name,
-    type: ins.type || ins.item,
+    type: ins.type,
+    item: ins.item,
     serial: ins.serial_no,
-    institution: issuer.name ? `${issuer.name}（${issuer.code}）` : issuer.code,
+    issuerName: issuer.name,
+    issuerCode: issuer.code,
     date: rec.performed_on,
     validUntil: payload.valid_until,
     replaceBy: payload.replace_by,
@@ -521,6 +523,28 @@ function say(el, zh, en) {
   el.textContent = pageLanguage() === "en" ? en : zh;
 }
 
+/** The English names of what the signed bytes name in Chinese — catalogue types and items by their
+ * Chinese name, institutions by code — as the page lists them (data-names, on English pages). The
+ * signed bytes themselves are shown as signed; only the words around them are the page's. */
+export function englishNames(root) {
+  try {
+    return JSON.parse(root.dataset.names || "{}");
+  } catch {
+    return {};
+  }
+}
+
+/** The instrument's type (else its catalogue item) and the issuer, named in the page's language. */
+export function namedFacts(f, en, names = {}) {
+  const types = names.types || {};
+  const items = names.items || {};
+  const institutions = names.institutions || {};
+  const kind = en ? types[f.type] || items[f.item] || f.type || f.item : f.type || f.item;
+  const issuer = (en && institutions[f.issuerCode]) || f.issuerName;
+  const institution = issuer ? (en ? `${issuer} (${f.issuerCode})` : `${issuer}（${f.issuerCode}）`) : f.issuerCode;
+  return { kind, institution };
+}
+
 function verdictDetail(report) {
   const failed = Object.entries(report.checks).filter(([, c]) => c.result === "fail");
   switch (report.verdict) {
@@ -572,10 +596,11 @@ function render(root, report) {
   const f = report.facts || {};
   sayHalf(root, "title", f.title);
   setFact(root, "number", f.number);
+  const named = namedFacts(f, pageLanguage() === "en", englishNames(root));
   setFact(root, "instrument", f.instrument);
-  setFact(root, "type", f.type);
+  setFact(root, "type", named.kind);
   setFact(root, "serial", f.serial);
-  setFact(root, "institution", f.institution);
+  setFact(root, "institution", named.institution);
   setFact(root, "date", f.date);
   if (f.validUntil) setFact(root, "valid-until", f.validUntil);
   else if (f.replaceBy) say(root.querySelector("#fact-valid-until"), `须于 ${f.replaceBy} 前更换`, `Replace by ${f.replaceBy}`);
@@ -602,7 +627,9 @@ function render(root, report) {
       li.dataset.confidence = r.confidence;
       const standing = (CONFIDENCE[r.confidence] || CONFIDENCE.low)[en ? 1 : 0];
       const flag = r.advisory ? (en ? " (advisory)" : "（参考性）") : "";
-      li.textContent = en ? `${standing}${flag}: ${r.source}` : `${standing}${flag}：${r.source}`;
+      const source = document.createElement("cite"); // a source is cited as written
+      source.textContent = r.source;
+      li.append(en ? `${standing}${flag}: ` : `${standing}${flag}：`, source);
       return li;
     }),
   );
