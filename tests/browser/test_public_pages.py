@@ -61,6 +61,20 @@ def test_an_instrument_label_on_a_phone_says_verified_and_until_when(platform, l
     assert page.get_attribute("#label-status", "data-status") == "in_date"
     _fits_the_phone(page)
     screenshot(page, "public-label")
+    page.click("#certificate-check")  # the instrument's own certificate, not the generic form
+    page.wait_for_url(f"{live_server}/public/verify/*")
+    assert page.get_attribute("#verdict", "data-result") == "valid"
+    page.go_back()
+    page.click(".lang-switch a[data-lang=en]")
+    page.wait_for_url(f"**/public/label/{iid}?token=*")
+    assert page.inner_text("#certificate-check").startswith("Check its certificate")
+    screenshot(page, "public-label-en")
+    page.click(".lang-switch a[data-lang=zh-CN]")
+
+    page.goto(f"{live_server}/public/label/{iid}")  # without the token: the status only
+    assert page.get_attribute("#verdict", "data-result") == "in_date" and page.locator("#fact-name").count() == 0
+    _fits_the_phone(page)
+    screenshot(page, "public-label-status-only")
 
     page.goto(f"{live_server}/public/label/{iid}?token=guessed")
     assert page.get_attribute("#verdict", "data-result") == "not-found"

@@ -236,13 +236,39 @@ def test_a_never_verified_or_scrapped_scale_says_so(platform, client):
     assert _verdict(html) == "scrapped" and "已报废" in html
 
 
-def test_a_wrong_or_missing_token_is_a_404_that_says_nothing_about_the_instrument(platform, client):
+def test_the_label_links_to_the_instruments_current_certificate_check(platform, client):
+    iid, path = _verified(platform)
+    with platform.engine.connect() as c:
+        number = c.execute(select(certificates.c.number).where(certificates.c.instrument_id == iid)).scalar_one()
+    link = re.search(r'<a id="certificate-check" href="([^"]+)">([^<]+)</a>', client.get(path).text)
+    assert link and link.group(1) == f"/public/verify/{quote(number, safe='')}" and number in link.group(2)
+    assert _verdict(client.get(link.group(1)).text) == "valid"  # that certificate's own public check
+    assert 'href="/public/verify"' not in client.get(path).text  # not the generic form
+    owner = world.make_owner(platform, "310104")
+    never = world.scale(platform, owner)  # no certificate yet: no link to one
+    assert 'id="certificate-check"' not in client.get(label_path(never, _label_token(platform, never))).text
+
+
+def test_without_the_token_the_label_page_shows_the_status_only_as_the_json_answer(platform, client):
+    iid, path = _verified(platform)
+    with platform.engine.connect() as c:
+        serial = c.execute(select(instruments.c.serial_no).where(instruments.c.id == iid)).scalar_one()
+    for instrument in (iid, 999999):  # as /public/instruments/{id}: an unknown id's status is "unknown"
+        r = client.get(f"/public/label/{instrument}")
+        status = client.get(f"/public/instruments/{instrument}").json()["status"]
+        assert r.status_code == 200 and _verdict(r.text) == status, instrument
+        assert "仅显示状态" in r.text and 'id="fact-' not in r.text and 'id="certificate-check"' not in r.text
+        for secret in (serial, "燃油加油机", "D310104"):
+            assert secret not in r.text, (instrument, secret)
+    assert _verdict(client.get(f"/public/label/{iid}").text) == "in_date"
+
+
+def test_a_wrong_token_is_a_404_that_says_nothing_about_the_instrument(platform, client):
     iid, path = _verified(platform)
     with platform.engine.connect() as c:
         serial = c.execute(select(instruments.c.serial_no).where(instruments.c.id == iid)).scalar_one()
     for url in (
         f"/public/label/{iid}?token=guessed",
-        f"/public/label/{iid}",
         "/public/label/999999?token=x",
         "/public/label/abc?token=x",
         f"/public/label/{iid}0000000000?token=x",
@@ -280,7 +306,7 @@ def test_the_public_pages_are_rate_limited_per_client_and_say_so_in_a_page(setti
     try:
         with TestClient(create_app(limited)) as c:
             answers = [c.get(url).status_code for url in ("/public/verify", "/public/verify/X-1", "/public/label/1")]
-            assert answers == [200, 404, 404]
+            assert answers == [200, 404, 200]  # a label without its token: the status only
             r = c.get("/public/verify")
             assert r.status_code == 429 and r.headers["content-type"].startswith("text/html")
             assert "请求过于频繁" in r.text and "too many requests" not in r.text

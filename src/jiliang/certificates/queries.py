@@ -27,6 +27,7 @@ __all__ = [
     "visible_clause",
     "get_certificate",
     "public_status",
+    "current_certificate_number",
     "public_facts",
     "public_certificate",
     "signature_valid",
@@ -173,6 +174,21 @@ def public_status(conn: Connection, number: str, today: date) -> dict[str, str]:
     """Number alone: only the status, nothing about the owner."""
     cert = conn.execute(_STATUS_BY_NUMBER, {"number": number}).first()
     return {"number": number, "status": "unknown" if cert is None else status_on(cert, today)}
+
+
+_CURRENT = (
+    select(certificates.c.number)
+    .where(certificates.c.instrument_id == bindparam("instrument_id"), certificates.c.status != "superseded")
+    .order_by(certificates.c.issued_at.desc(), certificates.c.id.desc())
+    .limit(1)
+)
+
+
+def current_certificate_number(conn: Connection, instrument_id: int) -> str | None:
+    """The number of the instrument's newest certificate that no amendment replaced (revoked or not: its
+    public check then says so), for the label page's link; None if it has none."""
+    number = conn.execute(_CURRENT, {"instrument_id": instrument_id}).scalar()
+    return None if number is None else str(number)
 
 
 _BY_NUMBER = select(certificates).where(certificates.c.number == bindparam("number"))

@@ -15,13 +15,13 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from ..certificates.queries import public_status
+from ..certificates.queries import current_certificate_number, public_status
 from ..db import single_read
 from ..deps import rate_limited
 from ..errors import NotFound
 from ..platform import Platform, shanghai_today
 from ..registry.directory import english_names as directory_names
-from ..registry.label import label_facts
+from ..registry.label import label_facts, label_status
 from .i18n import N_, language_of
 from .qr import qr_svg
 from .render import render
@@ -164,17 +164,33 @@ async def certificate_page(
 async def label_page(
     request: Request, instrument_id: Annotated[str, PathParam(max_length=16)], token: TokenQuery = None
 ) -> Response:
-    """An instrument label's QR code: is it verified, until when, barred, scrapped? Without the right
-    token the page says only that the label is not recognised (404), nothing about any instrument."""
-    facts, today = None, shanghai_today()
-    if token and _INSTRUMENT_ID.fullmatch(instrument_id) and int(instrument_id) <= _MAX_ID:
+    """An instrument label's QR code: is it verified, until when, barred, scrapped? As the JSON answer at
+    /public/instruments/{id}: with the label's token, the instrument's facts and a link to its current
+    certificate's public check; without a token, the status only, nothing that names the instrument or
+    its owner; with a wrong token, only that the label is not recognised (404)."""
+    facts, status, certificate, today = None, None, None, shanghai_today()
+    if _INSTRUMENT_ID.fullmatch(instrument_id) and int(instrument_id) <= _MAX_ID:
+        iid = int(instrument_id)
         with single_read(_platform(request).engine) as conn:
-            try:
-                facts = label_facts(conn, int(instrument_id), token, today)
-            except NotFound:
-                facts = None
-    if facts is None:
-        return _page(request, "public/label.html", {"facts": None}, status_code=404)
-    mark, title = LABEL_STATUS[facts["status"]]
-    context = {"facts": facts, "mark": mark, "title_id": title, "status_names": LABEL_STATUS_NAMES, "today": today}
+            if not token:
+                status = label_status(conn, iid, today)["status"]
+            else:
+                try:
+                    facts = label_facts(conn, iid, token, today)
+                except NotFound:
+                    facts = None
+                else:
+                    status, certificate = facts["status"], current_certificate_number(conn, iid)
+    if status is None:
+        return _page(request, "public/label.html", {"facts": None, "status": None}, status_code=404)
+    mark, title = LABEL_STATUS[status]
+    context = {
+        "facts": facts,
+        "status": status,
+        "certificate": certificate,
+        "mark": mark,
+        "title_id": title,
+        "status_names": LABEL_STATUS_NAMES,
+        "today": today,
+    }
     return _page(request, "public/label.html", context)
