@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from jiliang import listing
-from jiliang.registry.tables import owners
+from jiliang.registry.tables import instruments, owners
 from jiliang.verification import service as workflow
 from tests.support import world
 from tests.support.lists import add_staff, counted, links, shown, walk
@@ -154,3 +154,38 @@ def test_registrations_page_by_key_and_search_by_name_or_credit_code_within_the_
     assert shown(manager.get(f"/lab/owners?q={codes[waiting[2].owner_id]}").text, "data-owner") == [ids[2]]
     assert shown(manager.get(f"/lab/owners?q={names[waiting[1].owner_id]}").text, "data-owner") == [ids[1]]
     assert shown(manager.get(f"/lab/owners?q={codes[elsewhere.owner_id]}").text, "data-owner") == []
+
+
+def test_task_queue_pages_every_tab_by_key_and_searches_by_number_instrument_or_owner(
+    platform, as_, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    owner = world.make_owner(platform, "310104")
+    scales = [world.scale(platform, owner) for _ in range(5)]
+    tasks = [str(t) for t in workflow.apply(platform.uow(), owner, scales)]
+    world.verify(platform, lab, int(tasks[0]))  # issued: in "all", not in "to record"
+    world.make_lab(platform, "D310105", ["nawi"])
+    stranger = world.make_owner(platform, "310105")
+    elsewhere = world.scale(platform, stranger)
+    workflow.apply(platform.uow(), stranger, [elsewhere])
+    verifier = as_(lab.verifier)
+
+    monkeypatch.setattr(listing, "PAGE_ROWS", 2)
+    assert walk(verifier, "/work/tasks?state=all", "data-task") == [tasks[:2], tasks[2:4], tasks[4:]]
+    assert walk(verifier, "/work/tasks", "data-task") == [tasks[1:3], tasks[3:]]  # the verifier's tab
+    page = verifier.get("/work/tasks?state=all").text
+    assert shown(verifier.get(links(page)["last"]).text, "data-task") == tasks[3:]
+    assert 'data-count="5"' in page  # the "all" tab counts every task
+
+    monkeypatch.setattr(listing, "PAGE_ROWS", 25)
+    with platform.engine.connect() as c:
+        serial = c.execute(select(instruments.c.serial_no).where(instruments.c.id == scales[2])).scalar_one()
+        owner_name = c.execute(select(owners.c.name).where(owners.c.id == owner.owner_id)).scalar_one()
+        foreign = c.execute(select(instruments.c.serial_no).where(instruments.c.id == elsewhere)).scalar_one()
+    found = {
+        q: shown(verifier.get("/work/tasks", params={"state": "all", "q": q}).text, "data-task")
+        for q in (serial, owner_name, f"#{tasks[3]}", tasks[4], foreign, "no-such")
+    }
+    assert found[serial] == [tasks[2]] and found[owner_name] == tasks
+    assert found[f"#{tasks[3]}"] == [tasks[3]] and tasks[4] in found[tasks[4]]
+    assert found[foreign] == [] and found["no-such"] == []  # another institution's task never

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, false, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, case, false, func, or_, select, true
 
 from ..auth import Actor
 from ..errors import NotFound
-from ..listing import JsonList, Page
+from ..listing import JsonList, Keyset, KeysetPage, Page, contains
 from ..registry.tables import instruments, owners, users
 from .tables import measurement_points, record_standards, signoffs, tasks, verification_records
 
-__all__ = ["task_queue", "tasks_page", "task_counts", "task_detail", "record_detail"]
+__all__ = ["task_queue", "task_queue_page", "tasks_page", "task_counts", "task_detail", "record_detail"]
 
 
 # each task joined to its current record (a returned one is only history: at most one other per task);
@@ -61,6 +61,21 @@ def _listed(actor: Actor, state: str | None) -> Select[Any]:
 def task_queue(conn: Connection, actor: Actor, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """The first `limit` tasks of the queue (for the pages)."""
     return [dict(r._mapping) for r in conn.execute(_listed(actor, state).limit(limit))]
+
+
+def task_queue_page(
+    conn: Connection, actor: Actor, at: Keyset, state: str | None = None, search: str = ""
+) -> KeysetPage[dict[str, Any]]:
+    """A page of the queue, oldest first, for the pages: of one stage if given, and those `search`
+    finds by the task's number, the instrument's name or serial number, or the owner's name."""
+    q = _TASKS.select().select_from(_QUEUE).where(_scope(actor))
+    if state:
+        q = q.where(_STAGE == state)
+    found = contains(search, instruments.c.name, instruments.c.serial_no, owners.c.name)
+    if found is not None:
+        number = search.strip().lstrip("#")
+        q = q.where(or_(found, tasks.c.id == int(number)) if number.isdigit() and len(number) < 10 else found)
+    return at.fetch(conn, q, tasks.c.id, lambda r: dict(r._mapping))
 
 
 def tasks_page(

@@ -14,11 +14,12 @@ from sqlalchemy import Connection
 
 from ..auth import Actor
 from ..errors import JiliangError
+from ..listing import PageAt, Search
 from ..measurement.procedure import MeasurementPoint, Procedure
 from ..platform import shanghai_today
 from ..registry.directory import institution_names
 from ..verification.preview import Preview, ResultsForm, preview_results, results_form
-from ..verification.queries import task_counts, task_queue
+from ..verification.queries import task_counts, task_queue_page
 from ..verification.readings import ReadingInput
 from ..verification.results import record_results
 from .i18n import N_
@@ -52,15 +53,22 @@ def _default_tab(actor: Actor) -> str:
 
 @router.get("/tasks", response_class=HTMLResponse)
 def tasks_page(
-    request: Request, actor: PageActor, state: Annotated[str | None, Query(max_length=16)] = None
+    request: Request,
+    actor: PageActor,
+    at: PageAt,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    q: Search = "",
 ) -> Response:
+    """A tab of the queue a page at a time (oldest first), searched by task number, instrument, serial
+    number or owner."""
     chosen = state if state in TASK_STATES or state == "all" else _default_tab(actor)
     with reading(request) as conn:
         counts = task_counts(conn, actor)
-        shown = task_queue(conn, actor, None if chosen == "all" else chosen)
+        shown = task_queue_page(conn, actor, at, None if chosen == "all" else chosen, q)
         # an administrator reads every institution's queue (read-only): each task says whose it is
-        names = institution_names(conn, (t["institution_id"] for t in shown)) if actor.has("admin") else None
-    context = {"states": TASK_STATES, "chosen": chosen, "counts": counts, "tasks": shown, "institutions": names}
+        names = institution_names(conn, (t["institution_id"] for t in shown.rows)) if actor.has("admin") else None
+    context: dict[str, Any] = {"states": TASK_STATES, "chosen": chosen, "counts": counts, "tasks": shown.rows}
+    context |= {"institutions": names, "pages": shown.links(request.url), "q": q}
     return render(request, "work/tasks.html", context)
 
 
