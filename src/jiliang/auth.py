@@ -41,6 +41,16 @@ __all__ = [
 ]
 
 ROLES = ("verifier", "checker", "approver", "lab_manager", "regulator", "owner_user", "admin")
+# a role as a refusal names it, in both languages (the pages' labels are web.i18n.ROLE_LABELS)
+_ROLE_NAMES = {
+    "verifier": ("检定员", "verifier"),
+    "checker": ("核验员", "checker"),
+    "approver": ("批准人", "approver"),
+    "lab_manager": ("实验室主任", "lab manager"),
+    "regulator": ("市场监管部门", "regulator"),
+    "owner_user": ("使用单位", "instrument owner"),
+    "admin": ("系统管理员", "administrator"),
+}
 
 # argon2id with the OWASP minimum (19 MiB, 2 passes): about 60 ms here
 _ARGON2 = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
@@ -170,7 +180,9 @@ class Actor:
 
     def require(self, *roles: str) -> None:
         if not self.has(*roles):
-            raise Forbidden(f"需要角色 {' / '.join(roles)} / this needs the role {' or '.join(roles)}")
+            zh = "或".join(_ROLE_NAMES.get(r, (r, r))[0] for r in roles)
+            en = " or ".join(_ROLE_NAMES.get(r, (r, r))[1] for r in roles)
+            raise Forbidden(f"需要{zh}角色 / this needs the role of {en}")
 
 
 @dataclass(frozen=True)
