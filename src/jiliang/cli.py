@@ -54,6 +54,40 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+ADMIN_PASSWORD_FILE = "admin-password.txt"  # in the data dir, mode 0600: the first admin's password
+
+
+def _keep_admin_password(data_dir: Path, password: str) -> Path:
+    """The new admin account's password, readable by the server's own user only (like the keys)."""
+    path = data_dir / ADMIN_PASSWORD_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)  # also when the file was there before
+        out.write(password + "\n")
+    return path
+
+
+def _tell_admin_password(data_dir: Path, password: str) -> None:
+    """Where the password of the admin account made just now is: never into a log. A password chosen in
+    JILIANG_ADMIN_PASSWORD is the operator's already; a generated one goes to a file only the server's
+    user can read, and is shown on an interactive terminal too."""
+    if os.environ.get("JILIANG_ADMIN_PASSWORD"):
+        console.print(
+            "已创建管理员 admin，密码为 JILIANG_ADMIN_PASSWORD 所设 / admin created with JILIANG_ADMIN_PASSWORD"
+        )
+        return
+    path = _keep_admin_password(data_dir, password)
+    if console.is_terminal:
+        console.print(f"[bold]管理员 / admin:[/bold] admin / {password}  (请妥善保存 / keep it safe)", highlight=False)
+    console.print(
+        f"管理员 admin 的初始密码已写入 {path}（仅本用户可读）；登录并修改密码后请删除该文件 / the admin's "
+        f"first password is in {path} (mode 0600): log in, change it, then delete the file",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+
+
 def _init(quiet: bool = False) -> Any:
     from .bootstrap import init_platform
 
@@ -65,8 +99,8 @@ def _init(quiet: bool = False) -> Any:
             console.print("已载入参考数据（区、强检目录、机构）/ reference data loaded")
         if report.keys_created:
             console.print(f"已生成 {report.keys_created} 个机构签名密钥 / institution keys created")
-        if report.admin_password:
-            console.print(f"[bold]管理员 / admin:[/bold] admin / {report.admin_password}  (请妥善保存 / keep it safe)")
+    if report.admin_password:  # even when quiet: the password must not be lost
+        _tell_admin_password(platform.settings.data_dir, report.admin_password)
     return platform
 
 
@@ -90,12 +124,19 @@ def _load_demo(platform: Any, instruments: int, seed: int) -> Any:
 
 
 def _print_logins(report: Any) -> None:
-    table = Table(title="演示账号 / demo logins")
-    for col in ("username", "password", "role", "说明 / description"):
-        table.add_column(col)
-    for login in report.logins:
-        table.add_row(login.username, login.password, login.role, f"{login.description_zh} / {login.description_en}")
-    console.print(table)
+    """The demo logins: a table on a terminal; into a pipe or a log, whole lines separated by tabs (a
+    table would be cut to 80 columns there)."""
+    header = ("username", "password", "role", "说明 / description")
+    rows = [(x.username, x.password, x.role, f"{x.description_zh} / {x.description_en}") for x in report.logins]
+    if console.is_terminal:
+        table = Table(*header, title="演示账号 / demo logins")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    typer.echo("演示账号 / demo logins")
+    for row in (header, *rows):
+        typer.echo("\t".join(row))
 
 
 @app.command("demo-data")
@@ -142,12 +183,24 @@ def serve(
     )
 
 
+def _sqlite_file(database_url: str) -> Path | None:
+    """The file an SQLite URL names (relative to the working directory, as SQLAlchemy opens it); None for
+    another database or an in-memory one."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
 def _platform() -> Any:
     from .platform import Platform
 
     settings = Settings.from_env()
-    if settings.database_url.startswith("sqlite") and not (settings.data_dir / "jiliang.db").exists():
-        _fail("数据库不存在，请先运行 jiliang init / no database: run `jiliang init` first")
+    file = _sqlite_file(settings.database_url)
+    if file is not None and not file.exists():
+        _fail(f"数据库 {file} 不存在，请先运行 jiliang init / no database at {file}: run `jiliang init` first")
     return Platform(settings)
 
 

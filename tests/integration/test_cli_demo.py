@@ -5,6 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from jiliang.cli import app
+from jiliang.demo import LOGINS
 
 
 def test_demo_data_command_prints_summary_and_logins(settings, monkeypatch):
@@ -16,5 +17,11 @@ def test_demo_data_command_prints_summary_and_logins(settings, monkeypatch):
     assert "demo data (seed 3)" in text and "30 器具 instruments" in text
     for username in ("demo-owner", "demo-verifier", "demo-checker", "demo-approver", "demo-regulator-city"):
         assert username in result.output
+    lines = result.output.splitlines()  # not a terminal (a log, a pipe): each login whole on its own line
+    for login in LOGINS:
+        row = "\t".join(
+            (login.username, login.password, login.role, f"{login.description_zh} / {login.description_en}")
+        )
+        assert row in lines, row
     again = CliRunner().invoke(app, ["demo-data", "--instruments", "30"])
     assert again.exit_code != 0  # a second load is refused, not duplicated
