@@ -165,6 +165,7 @@ class RuleForReview:
     """An MPE rule with where it stands: confirmed in the shipped procedure, or by an administrator
     (who, when), or not yet."""
 
+    procedure_code: str  # the key of the platform's procedures (an item may have several: ev_charger_ac, _dc)
     procedure: Procedure
     edition: Edition
     rule: MpeRule
@@ -191,6 +192,7 @@ def rules_for_review(conn: Connection, actor: Actor, procedures: Mapping[str, Pr
                 by = confirmed.get((code, rule.id))
                 out.append(
                     RuleForReview(
+                        code,
                         proc,
                         edition,
                         rule,

@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse, Response
 from ..errors import JiliangError
 from ..registry import catalogue_admin
 from .i18n import N_
-from .render import language_of, redirect, render
+from .render import redirect, render
 from .routing import page_router
 from .session import PageActor
-from .vocabulary import CONFIDENCE_LABELS, STAGE_LABELS
+from .vocabulary import CONFIDENCE_LABELS, STAGE_LABELS, Names, names_for
 from .work_common import message, platform_of, reading, translate
 
 __all__ = ["router"]
@@ -27,20 +27,18 @@ router = page_router("/admin/rules")
 ANY_STAGE = N_("Every stage")
 
 
-def _view(r: catalogue_admin.RuleForReview, lang: str) -> dict[str, Any]:
+def _view(r: catalogue_admin.RuleForReview, names: Names) -> dict[str, Any]:
     """What the page shows of a rule: names in the page's language, never its ids."""
-    zh = lang == "zh-CN"
     rule, edition = r.rule, r.edition
-    points = {p.id: p.label_zh if zh else p.label_en for p in edition.points}
-    tests = {t.id: t.name_zh if zh else t.name_en for t in edition.tests}
+    points = {p.id: names.of(p) for p in edition.points}
+    tests = {t.id: names.of(t) for t in edition.tests}
     where = [points.get(p, "") for p in rule.applies_to.points or ()]
     where += [tests.get(t, "") for t in rule.applies_to.tests or ()]
     return {
-        "procedure_code": r.procedure.item_code,
+        "procedure_code": r.procedure_code,
         "rule_id": rule.id,
-        "instrument": r.procedure.name_zh if zh else r.procedure.name_en,
-        "regulation": edition.regulation,
-        "title": edition.title_zh if zh else "",
+        "instrument": names.of(r.procedure),
+        "regulation": names.edition(edition, r.procedure),
         "stage": ANY_STAGE if rule.stage == "any" else STAGE_LABELS.get(rule.stage, ANY_STAGE),
         "accuracy_class": rule.accuracy_class,
         "where": [w for w in where if w],
@@ -57,8 +55,8 @@ def _view(r: catalogue_admin.RuleForReview, lang: str) -> dict[str, Any]:
 def _page(request: Request, actor: Any, error: str | None = None, status: int = 200) -> Response:
     with reading(request) as conn:
         rules = catalogue_admin.rules_for_review(conn, actor, platform_of(request).procedures)
-    lang = language_of(request)
-    views = [_view(r, lang) for r in rules]
+    names = names_for(request)
+    views = [_view(r, names) for r in rules]
     context = {
         "waiting": [v for v in views if not v["confirmed"]],
         "confirmed": [v for v in views if v["confirmed"]],
