@@ -4,6 +4,8 @@ never shown, and a bounded number of SQL statements per page however many rows i
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -189,3 +191,45 @@ def test_task_queue_pages_every_tab_by_key_and_searches_by_number_instrument_or_
     assert found[serial] == [tasks[2]] and found[owner_name] == tasks
     assert found[f"#{tasks[3]}"] == [tasks[3]] and tasks[4] in found[tasks[4]]
     assert found[foreign] == [] and found["no-such"] == []  # another institution's task never
+
+
+def test_owner_instruments_page_by_key_and_search_by_name_serial_model_or_type(platform, as_, three_a_page) -> None:  # type: ignore[no-untyped-def]
+    owner, other = world.make_owner(platform), world.make_owner(platform)
+    scales = [str(world.scale(platform, owner)) for _ in range(4)]
+    meter = str(world.water_meter(platform, owner))
+    dispenser = str(world.fuel_dispenser(platform, owner))
+    theirs = world.scale(platform, other, name="他家的秤", serial_no="THEIRS-1")
+    client = as_(owner)
+
+    mine = [*scales, meter, dispenser]
+    assert walk(client, "/owner/instruments", "data-instrument") == [mine[:3], mine[3:]]
+    assert walk(client, "/owner/instruments?status=never_verified", "data-instrument") == [mine[:3], mine[3:]]
+    with platform.engine.connect() as c:
+        serial = c.execute(select(instruments.c.serial_no).where(instruments.c.id == int(scales[1]))).scalar_one()
+
+    def found(q: str, status: str = "") -> list[str]:
+        return shown(client.get("/owner/instruments", params={"q": q, "status": status}).text, "data-instrument")
+
+    assert found(serial) == [scales[1]]
+    assert found("水表") == [meter]  # by name and by type (饮用冷水水表 DN<=25)
+    assert found("tm-a") == scales[:3]  # by model, any case (a page of three)
+    assert found("燃油加油机", "never_verified") == [dispenser]
+    assert found("THEIRS") == [] and found("他家") == []  # another owner's, never
+    page = client.get("/owner/instruments", params={"q": "水表"}).text
+    assert '<span class="count">1</span>' in page  # the counts are of what the search finds
+    assert str(theirs) not in shown(page, "data-instrument")
+
+
+def test_apply_page_lists_a_page_of_those_needing_verification_and_searches_them(platform, as_, three_a_page) -> None:  # type: ignore[no-untyped-def]
+    owner = world.make_owner(platform)
+    scales = [str(world.scale(platform, owner)) for _ in range(4)]
+    meter = str(world.water_meter(platform, owner))
+    client = as_(owner)
+
+    pages = walk(client, "/owner/apply", "data-instrument")
+    assert pages == [scales[:3], [scales[3], meter]]
+    assert shown(client.get("/owner/apply?q=水表").text, "data-instrument") == [meter]
+    # the apply link on an instrument's page lists from that instrument on, just it ticked
+    page = client.get(f"/owner/apply?instrument={scales[2]}").text
+    assert shown(page, "data-instrument") == [scales[2], scales[3], meter]
+    assert re.findall(r'name="instrument_id" value="(\d+)"[^>]*checked', page) == [scales[2]]

@@ -424,8 +424,10 @@ def test_applying_creates_one_task_per_ticked_instrument(client) -> None:  # typ
     page = client.get("/owner/apply").text
     ticked = set(re.findall(r'name="instrument_id" value="(\d+)"[^>]*checked', page))
     listed = re.findall(r'name="instrument_id" value="(\d+)"', page)
-    assert ticked == {str(first), str(second)}  # never verified: ticked; in date: listed, not ticked
-    assert listed == [str(first), str(second), str(fresh)]
+    assert ticked == {str(first), str(second)} == set(listed)  # never verified: listed (needing it), ticked
+    every = client.get("/owner/apply?show=all").text  # in date: listed among all in use, not ticked
+    assert re.findall(r'name="instrument_id" value="(\d+)"', every) == [str(fresh), str(first), str(second)]
+    assert set(re.findall(r'name="instrument_id" value="(\d+)"[^>]*checked', every)) == {str(first), str(second)}
     from_its_page = client.get(f"/owner/apply?instrument={fresh}").text  # the instrument page's apply link
     assert re.findall(r'name="instrument_id" value="(\d+)"[^>]*checked', from_its_page) == [str(fresh)]
 
@@ -445,8 +447,15 @@ def test_applying_creates_one_task_per_ticked_instrument(client) -> None:  # typ
     for iid in (first, second):
         assert f'data-task="{queue[iid]["id"]}"' in done
 
+    # a task in progress: the page marks the instrument and it cannot be ticked; the service refuses a
+    # second task all the same, and the page says why
+    page = client.get("/owner/apply").text
+    for iid in (first, second):
+        row = page.split(f'<tr data-instrument="{iid}" data-task="{queue[iid]["id"]}" class="busy">', 1)[1]
+        row = row.split("</tr>", 1)[0]
+        assert f'value="{iid}"' in row and "disabled" in row and f"任务 {queue[iid]['id']} 进行中" in row
     r = client.post("/owner/apply", data=form | {"csrf_token": csrf(client, "/owner/apply")})
-    assert r.status_code == 409 and "已有进行中的任务" in r.text
+    assert r.status_code == 409 and "已有进行中的任务" in r.text and 'id="busy-hint"' in r.text
 
 
 def test_applying_with_nothing_ticked_says_so(client) -> None:  # type: ignore[no-untyped-def]

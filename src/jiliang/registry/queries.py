@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Date, Select, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Connection, Date, Select, bindparam, case, func, or_, select
 
 from ..audit import history
 from ..auth import Actor
@@ -35,6 +35,7 @@ __all__ = [
     "due_on",
     "instruments_page",
     "instrument_status_counts",
+    "instrument_list_page",
     "list_instruments",
     "instrument_detail",
     "pending_owners",
@@ -115,9 +116,43 @@ def list_instruments(
     return [dict(r._mapping) for r in rows]
 
 
-def instrument_status_counts(conn: Connection, actor: Actor, today: date) -> dict[str, int]:
-    """How many instruments the actor may see stand at each status (one grouped query)."""
-    listed = select(_DUE.label("due_status")).where(instrument_filter(conn, actor)).subquery()
+def _matching(search: str) -> ColumnElement[bool] | None:
+    """Instruments whose name, serial number, maker, model, catalogue item or type contains `search`."""
+    i = instruments.c
+    found = contains(search, i.name, i.serial_no, i.manufacturer, i.model)
+    item = contains(search, catalogue_items.c.name_zh)
+    kind = contains(search, catalogue_types.c.name_zh, catalogue_types.c.name_en)
+    if found is None or item is None or kind is None:
+        return None
+    items, types = select(catalogue_items.c.code).where(item), select(catalogue_types.c.id).where(kind)
+    return or_(found, i.item_code.in_(items), i.type_id.in_(types))
+
+
+def instrument_list_page(
+    conn: Connection,
+    actor: Actor,
+    today: date,
+    at: Keyset,
+    statuses: Collection[str] = (),
+    search: str = "",
+) -> KeysetPage[dict[str, Any]]:
+    """A page of the instruments the actor may see, in id order, with their status today; only those of
+    `statuses` if given, and those `search` finds (by name, serial number, maker, model, item or type)."""
+    q = _INSTRUMENTS.select().where(instrument_filter(conn, actor))
+    if statuses:
+        q = q.where(_DUE.in_(statuses))
+    if (found := _matching(search)) is not None:
+        q = q.where(found)
+    return at.fetch(conn, q, instruments.c.id, lambda r: dict(r._mapping), params=due_on(today))
+
+
+def instrument_status_counts(conn: Connection, actor: Actor, today: date, search: str = "") -> dict[str, int]:
+    """How many instruments the actor may see (of those `search` finds) stand at each status (one
+    grouped query)."""
+    q = select(_DUE.label("due_status")).where(instrument_filter(conn, actor))
+    if (found := _matching(search)) is not None:
+        q = q.where(found)
+    listed = q.subquery()
     counted = select(listed.c.due_status, func.count()).group_by(listed.c.due_status)
     return {status: n for status, n in conn.execute(counted, due_on(today))}
 

@@ -1,5 +1,6 @@
-"""The owner's instruments at /owner/instruments: the list with status counts and a status filter,
-and one instrument's page with its history and the transfer, relocate and scrap forms."""
+"""The owner's instruments at /owner/instruments: the list a page at a time, with status counts, a
+status filter and a search, and one instrument's page with its history and the transfer, relocate and
+scrap forms."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import Connection
 from ..auth import Actor
 from ..deps import ConnDep, PlatformDep
 from ..errors import JiliangError, NotFound
+from ..listing import PageAt, Search
 from ..platform import Platform, shanghai_today
 from ..registry import queries, service
 from ..registry.directory import catalogue_names, list_districts, own_organisation
@@ -24,26 +26,9 @@ from .routing import page_router
 from .session import PageActor
 from .vocabulary import INSTRUMENT_STATUSES, translate, vocabulary
 
-__all__ = ["router", "all_instruments"]
+__all__ = ["router"]
 
 router = page_router("/owner", OWNER_PAGES)
-
-PAGE_SIZE = 200
-_CHUNK = 1000
-MAX_LISTED = 20_000  # beyond this an owner needs the export, not a page
-
-
-def all_instruments(conn: Connection, actor: Actor) -> tuple[list[dict[str, Any]], bool]:
-    """Every instrument the actor may see, with its status (registry.queries.list_instruments, read in
-    chunks); and whether the list was cut at MAX_LISTED."""
-    today = shanghai_today()
-    rows: list[dict[str, Any]] = []
-    while len(rows) < MAX_LISTED:
-        chunk = queries.list_instruments(conn, actor, today, _CHUNK, len(rows))
-        rows.extend(chunk)
-        if len(chunk) < _CHUNK:
-            return rows, False
-    return rows, True
 
 
 def _names(conn: Connection) -> dict[str, Any]:
@@ -60,27 +45,26 @@ def instrument_list(
     request: Request,
     actor: PageActor,
     conn: ConnDep,
+    at: PageAt,
     status: Annotated[str, Query(max_length=20)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    q: Search = "",
 ) -> HTMLResponse:
+    """A page of the owner's instruments in the order they were registered, of one status if chosen,
+    searched by name, serial number, maker, model, catalogue item or type; the counts by status are
+    of those the search finds (one grouped query, not the whole list)."""
     today = shanghai_today()
-    counts = queries.instrument_status_counts(conn, actor, today)  # one grouped query, not the whole list
+    counts = queries.instrument_status_counts(conn, actor, today, q)
     chosen = status if status in INSTRUMENT_STATUSES else ""
-    total = sum(counts.values())
-    matching = counts.get(chosen, 0) if chosen else total
-    pages = max(1, -(-matching // PAGE_SIZE))
-    page = min(page, pages)
-    shown = queries.list_instruments(conn, actor, today, PAGE_SIZE, (page - 1) * PAGE_SIZE, status=chosen or None)
+    shown = queries.instrument_list_page(conn, actor, today, at, (chosen,) if chosen else (), q)
     context = {
         "organisation": own_organisation(conn, actor),
-        "instruments": shown,
-        "total": total,
-        "matching": matching,
+        "instruments": shown.rows,
+        "pages": shown.links(request.url),
+        "q": q,
+        "total": sum(counts.values()),
         "counts": {s: counts.get(s, 0) for s in INSTRUMENT_STATUSES},
         "statuses": INSTRUMENT_STATUSES,
         "status": chosen,
-        "page": page,
-        "pages": pages,
         **_names(conn),
         **vocabulary(),
     }
