@@ -84,8 +84,51 @@ def test_the_city_regulator_follows_a_figure_down_to_an_instrument_and_sees_the_
     box = page.locator("#chart canvas").first.bounding_box()
     assert box is not None and box["width"] > 600 and box["height"] > 300
     assert page.locator("#certificates-table tbody tr").count() == 3
+    _chart_laid_out(page, series=3)
     screenshot(page, "supervision-certificates")
+    page.set_viewport_size({"width": 414, "height": 896})  # a phone: the chart redraws to the width
+    page.wait_for_timeout(300)
+    _chart_laid_out(page, series=3)
+    screenshot(page, "supervision-certificates-phone")
+    page.click(".lang-switch a[data-lang=en]")
+    page.wait_for_selector("#chart[data-drawn=yes] canvas", timeout=15_000)
+    _chart_laid_out(page, series=3)
+    screenshot(page, "supervision-certificates-phone-en")
     assert page.script_errors == [] and page.csp_refusals == []
+
+
+# Where ECharts drew the legend and the two axis names, in the chart's pixels (its own scene graph).
+_CHART_LAYOUT = """() => {
+  const chart = echarts.getInstanceByDom(document.getElementById('chart'));
+  const model = chart.getModel();
+  const place = (el) => {
+    const r = el.getBoundingRect().clone();
+    r.applyTransform(el.getComputedTransform());
+    return {left: r.x, top: r.y, right: r.x + r.width, bottom: r.y + r.height};
+  };
+  const named = (axis) => {
+    const name = model.getComponent(axis).get('name');
+    let found = null;
+    chart.getViewOfComponentModel(model.getComponent(axis)).group.traverse((e) => {
+      if (!found && e.style && e.style.text === name) found = e;
+    });
+    return place(found);
+  };
+  return {legend: place(chart.getViewOfComponentModel(model.getComponent('legend')).group),
+          y: named('yAxis'), x: named('xAxis'), width: chart.getWidth(), height: chart.getHeight(),
+          colours: model.getSeries().map((s) => s.get('itemStyle.color'))};
+}"""
+
+
+def _chart_laid_out(page: Any, series: int) -> None:
+    """The legend, the y axis name and the x axis name drawn apart and inside the chart, each
+    institution in a colour of its own."""
+    at = page.evaluate(_CHART_LAYOUT)
+    legend, y, x = at["legend"], at["y"], at["x"]
+    assert legend["bottom"] < y["top"] and y["bottom"] < x["top"], at  # top to bottom, none touching
+    for box in (y, x):
+        assert 0 <= box["left"] and box["right"] <= at["width"] and box["bottom"] <= at["height"], at
+    assert len(set(at["colours"])) == len(at["colours"]) == series, at
 
 
 def test_the_xuhui_regulator_sees_xuhui_only_and_another_district_typed_in_is_refused(

@@ -29,6 +29,7 @@ __all__ = [
     "month_label",
     "month_heading",
     "chart_data",
+    "PALETTE",
 ]
 
 # why an instrument is not covered (supervision.UncoveredStatus), as its badge says it
@@ -136,15 +137,36 @@ def month_heading(month: date, lang: str) -> tuple[str, str]:
     return format_date(month, "MMM", locale="en"), str(month.year)
 
 
+# Kelly's colours of maximum contrast (Color Eng. 3(6), 1965) without white, black and grey: twenty
+# hues told apart side by side, in his order (the first ones differ most); "others" is the grey
+PALETTE = (
+    *("#f3c300", "#875692", "#f38400", "#a1caf1", "#be0032", "#c2b280", "#008856", "#e68fac", "#0067a5"),
+    *("#f99379", "#604e97", "#f6a600", "#b3446c", "#dcd300", "#882d17", "#8db600", "#654522", "#e25822"),
+    *("#2b3d26", "#1f9e89"),
+)
+OTHERS_COLOUR = "#9e9e9e"
+
+
 def chart_data(series: CertificateSeries, lang: str, gettext: Callable[[str], str]) -> dict[str, Any]:
-    """What static/supervision-charts.js draws: one stacked bar series per institution, the axis
-    names in the page's language."""
+    """What static/supervision-charts.js draws: one stacked bar series per institution, each in its own
+    colour, and the axis names in the page's language. Past len(PALETTE) institutions, the smallest
+    (fewest certificates in the window) are drawn together as one grey "other institutions" series; the
+    table below the chart still lists each."""
+    shown, rest = list(series.institutions), []
+    if len(shown) > len(PALETTE):
+        largest = set(sorted(shown, key=lambda s: -s.total)[: len(PALETTE) - 1])
+        shown, rest = [s for s in shown if s in largest], [s for s in shown if s not in largest]
+    bars = [
+        {"name": s.name_zh if lang == "zh-CN" else s.name_en, "code": s.code, "data": list(s.counts), "color": colour}
+        for s, colour in zip(shown, PALETTE, strict=False)
+    ]
+    if rest:
+        summed = [sum(month) for month in zip(*(s.counts for s in rest), strict=True)]
+        name = gettext(N_("Other institutions (%(n)s)")) % {"n": len(rest)}
+        bars.append({"name": name, "code": "", "data": summed, "color": OTHERS_COLOUR})
     return {
         "months": [month_label(m, lang) for m in series.months],
-        "series": [
-            {"name": s.name_zh if lang == "zh-CN" else s.name_en, "code": s.code, "data": list(s.counts)}
-            for s in series.institutions
-        ],
+        "series": bars,
         "xName": gettext(N_("Month")),
         "yName": gettext(N_("Certificates issued")),
     }

@@ -14,11 +14,13 @@
       // User Timing: when the chart is drawn (developer tools and benchmarks/pages.py read it)
       if (!performance.getEntriesByName("jiliang:chart-drawn").length) performance.mark("jiliang:chart-drawn");
     });
+    // The legend is one scrolling line at the top; the axis names sit beside their axes, each in the
+    // middle (the y name turned upright), so neither can run into the legend at any width.
     chart.setOption({
       animation: false,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: "richText" },
-      legend: { type: "scroll", top: 0 },
-      grid: { left: 64, right: 24, top: 48, bottom: 64 },
+      legend: { type: "scroll", top: 0, left: 8, right: 8 },
+      grid: { left: 72, right: 16, top: 44, bottom: 56 },
       xAxis: {
         type: "category",
         data: data.months,
@@ -26,9 +28,23 @@
         nameLocation: "middle",
         nameGap: 32,
       },
-      yAxis: { type: "value", name: data.yName, minInterval: 1 },
+      yAxis: {
+        type: "value",
+        name: data.yName,
+        nameLocation: "middle",
+        nameRotate: 90,
+        nameGap: 48,
+        minInterval: 1,
+      },
       series: data.series.map(function (s) {
-        return { name: s.name, type: "bar", stack: "certificates", emphasis: { focus: "series" }, data: s.data };
+        return {
+          name: s.name,
+          type: "bar",
+          stack: "certificates",
+          emphasis: { focus: "series" },
+          itemStyle: { color: s.color }, // one of twenty distinct hues (supervision_views.PALETTE)
+          data: s.data,
+        };
       }),
     });
     window.addEventListener("resize", function () {
