@@ -99,7 +99,7 @@ def test_the_task_page_shows_the_regulation_in_force_and_only_valid_standards(pl
     usable = page.split(f'data-standard="{lab.standard_id}"', 1)[1].split("</li>", 1)[0]
     assert 'name="standard_ids"' in usable and "disabled" not in usable
     refused = page.split(f'data-standard="{expired}"', 1)[1].split("</li>", 1)[0]
-    assert "disabled" in refused and "考核证书已于" in refused
+    assert '"standard_expired"' in refused and "考核证书已于" in refused and "standard_ids" not in refused
     # posting the expired one anyway is refused by the service, and nothing is written
     data = results_form(lab, complete()) | {"standard_ids": [str(expired)]}
     r = post_form(client, f"/work/tasks/{task}", f"/work/tasks/{task}/results", data)

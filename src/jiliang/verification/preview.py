@@ -4,7 +4,7 @@ same rules `record_results` applies (readings.judge_readings). Nothing here writ
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -38,6 +38,7 @@ class StandardChoice:
     examination_certificate_no: str
     items: tuple[str, ...]
     problem: str | None  # why it may not be used on the date ("中文 / English"); None: usable
+    rule: str | None = None  # the problem's rule (model.standard_problem), to count standards by reason
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,15 @@ class ResultsForm:
     open_record_id: int | None  # a record awaiting its check or approval
     standards: tuple[StandardChoice, ...]
     calibrations: Mapping[int, Sequence[Mapping[str, Any]]]  # of the institution's standards, by standard id
+
+    @property
+    def unusable_standards(self) -> tuple[StandardChoice, ...]:
+        return tuple(s for s in self.standards if s.problem is not None)
+
+    @property
+    def unusable_reasons(self) -> dict[str, int]:
+        """How many standards may not be used for each reason (its rule), the most frequent first."""
+        return dict(Counter(s.rule or "" for s in self.unusable_standards).most_common())
 
     @property
     def calibration(self) -> bool:
@@ -159,6 +169,7 @@ def _standards(
                 s["examination_certificate_no"],
                 tuple(sorted(serves[s["id"]])),
                 problem and problem[1],
+                problem and problem[0],
             )
         )
     return tuple(out), calibrations

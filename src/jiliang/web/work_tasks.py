@@ -44,6 +44,13 @@ __all__ = ["router"]
 router = page_router("/work")
 
 _ROLE_TABS = (("verifier", "assigned"), ("checker", "recorded"), ("approver", "checked"))
+# why a standard may not be used (verification.model.standard_problem's rules), in the unusable ones' summary
+STANDARD_PROBLEMS = {
+    "standard_not_for_item": N_("not registered for this instrument's catalogue item"),
+    "standard_calibration_expired": N_("no valid calibration on the date"),
+    "standard_expired": N_("examination certificate expired"),
+    "": N_("not usable"),
+}
 
 
 def _default_tab(actor: Actor) -> str:
@@ -124,6 +131,7 @@ def _task_page(
         "states": TASK_STATES,
         "verdicts": VERDICTS,
         "test_verdicts": TEST_VERDICTS,
+        "standard_problems": STANDARD_PROBLEMS,
     }
     return render(request, "work/task.html", context, status_code=status_code)
 
