@@ -14,7 +14,11 @@ __all__ = ["OWNER_PAGES"]
 
 def _owner_only(actor: PageActor) -> None:
     if actor.owner_id is None or not actor.has("owner_user"):
-        raise Forbidden("这些页面供使用单位使用 / these pages are for instrument owners", rule="owner_pages")
+        raise Forbidden(
+            "这些页面供使用单位使用，您的页面在上方菜单中 / "
+            "these pages are for instrument owners: yours are in the menu above",
+            rule="owner_pages",
+        )
 
 
 OWNER_PAGES = Depends(_owner_only)  # a router dependency of every owner page
