@@ -33,6 +33,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTempl
 from reportlab.platypus.flowables import HRFlowable
 
 from ..errors import Unavailable
+from ..measurement.procedure_model import AMBIENT, EnvironmentQuantity, ambient
 
 __all__ = ["FONT_PATHS", "PrintedCertificate", "render_pdf"]
 
@@ -49,7 +50,18 @@ STATUS_BANNERS = {
     "expired": "本证书已过有效期",
 }
 VERDICTS = {"pass": "合格", "fail": "不合格", "unknown": "未判定"}
-ENVIRONMENT_LABELS = {"temperature": "环境温度", "humidity": "相对湿度"}
+
+
+def environment_text(environment: Mapping[str, Any], quantities: Sequence[EnvironmentQuantity] = AMBIENT) -> str:
+    """The environment conditions as printed, in the order of the procedure's quantities, each by its
+    Chinese name with its unit: "环境温度：20.5 °C；相对湿度：55 %RH"."""
+    order = {q.name: n for n, q in enumerate(quantities)}
+    named = {q.name: q for q in quantities}
+    entries = []
+    for key in sorted(environment, key=lambda k: (order.get(k, len(order)), k)):
+        q, value = named.get(key) or ambient(key), str(environment[key])
+        entries.append(f"{q.label_zh}：{q.shown(value)}" if q else f"{key}：{value}")
+    return "；".join(entries)
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class PrintedCertificate:
     status: str  # valid, expired, revoked, superseded
     verify_url: str  # the public check the QR code leads to
     point_label: Callable[[str], str]  # a measurement point's name, from its procedure
+    environment: Sequence[EnvironmentQuantity] = AMBIENT  # its procedure's, to name the conditions by
     leaf_hash: str | None = None  # the certificate's ledger leaf (hex), when it is in the ledger
     authorisation_no: str | None = None  # the institution's 计量授权证书 number, when recorded
     seal_png: bytes | None = None  # the institution's 检定专用章, when uploaded
@@ -244,11 +257,11 @@ def _standards(p: Mapping[str, Any], st: dict[str, ParagraphStyle], word: str) -
     return [_para(f"本次{word}所使用的计量标准", st["heading"]), _table(rows, [70 * mm, 52 * mm, 52 * mm])]
 
 
-def _environment(p: Mapping[str, Any], st: dict[str, ParagraphStyle]) -> list[Any]:
-    env = (p.get("record") or {}).get("environment") or {}
+def _environment(cert: PrintedCertificate, st: dict[str, ParagraphStyle]) -> list[Any]:
+    env = (cert.payload.get("record") or {}).get("environment") or {}
     if not env:
         return []
-    text = "；".join(f"{ENVIRONMENT_LABELS.get(k, k)}：{v}" for k, v in env.items())
+    text = environment_text(env, cert.environment)
     return [_para("环境条件", st["heading"]), _para(text, st["body"])]
 
 
@@ -329,7 +342,7 @@ def render_pdf(cert: PrintedCertificate) -> bytes:
     story += _summary(cert, st)
     word = "校准" if p.get("kind") == "calibration" else "检定"
     story += _standards(p, st, word)
-    story += _environment(p, st)
+    story += _environment(cert, st)
     story += _tests(p, st, word)
     story += _points(cert, st, word)
     story += _closing(cert, st)

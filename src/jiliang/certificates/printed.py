@@ -1,6 +1,6 @@
 """A stored certificate as its printable PDF: the signed payload with what the page adds — its status
 today, the absolute address of its public check (for the QR code), the names of its measurement
-points from their procedure, and its ledger leaf hash."""
+points and environment conditions (with their units) from their procedure, and its ledger leaf hash."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ..errors import RuleViolation, Unavailable
 from ..ledger.merkle import leaf_hash
 from ..ledger.tables import ledger_leaves
 from ..measurement.procedure import NoEditionInForce
-from ..measurement.procedure_model import MeasurementPoint
+from ..measurement.procedure_model import AMBIENT, MeasurementPoint
 from ..platform import Platform, shanghai_today
 from ..registry.institution_settings import printed_marks
 from .dcc import PointInfo, dcc_xml
@@ -51,6 +51,7 @@ def _leaf_hash(conn: Connection, number: str) -> str | None:
 
 def printed_certificate(conn: Connection, platform: Platform, cert: Any) -> PrintedCertificate:
     payload = json.loads(cert.payload)
+    procedure = platform.procedures.get((payload.get("record") or {}).get("procedure_code") or "")
     labels = {k: p.label_zh for k, p in _points(platform, payload.get("record") or {}).items()}
     authorisation_no, seal_png = printed_marks(conn, cert.institution_id)  # the institution's, as it stands
     return PrintedCertificate(
@@ -58,6 +59,7 @@ def printed_certificate(conn: Connection, platform: Platform, cert: Any) -> Prin
         status=status_on(cert, shanghai_today()),
         verify_url=platform.settings.public_url.rstrip("/") + verify_path(cert.number, cert.public_token),
         point_label=lambda point_id: labels.get(point_id, "测量点"),
+        environment=procedure.environment if procedure else AMBIENT,
         leaf_hash=_leaf_hash(conn, cert.number),
         authorisation_no=authorisation_no,
         seal_png=seal_png,

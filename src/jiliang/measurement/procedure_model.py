@@ -17,6 +17,7 @@ from jiliang.measurement.point_uncertainty import UncertaintyModel
 __all__ = [
     "STAGES",
     "AMBIENT",
+    "ambient",
     "AppliesTo",
     "Edition",
     "EnvironmentQuantity",
@@ -61,12 +62,24 @@ class EnvironmentQuantity:
     label_en: str
     unit: str
 
+    def shown(self, value: str) -> str:
+        """A value as recorded, with the unit when it was typed as a bare number ("20.5" → "20.5 °C")."""
+        try:
+            bare = Decimal(value.strip()).is_finite()
+        except ArithmeticError:
+            bare = False
+        return f"{value} {self.unit}" if bare else value
+
 
 # what every record's environment may state; a procedure declares more (e.g. a bath's uniformity)
 AMBIENT = (
     EnvironmentQuantity("temperature", "环境温度", "ambient temperature", "°C"),
     EnvironmentQuantity("humidity", "相对湿度", "relative humidity", "%RH"),
 )
+
+
+def ambient(name: str) -> EnvironmentQuantity | None:
+    return next((q for q in AMBIENT if q.name == name), None)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from typing import Any
 from fastapi import Request
 
 from ..measurement.procedure import Edition, Procedure
+from ..measurement.procedure_model import ambient
 from ..registry.catalogue import Catalogue, load_catalogue
 from ..registry.service import USES
-from .i18n import N_, bilingual, language_of, translations
+from .i18n import N_, ROLE_LABELS, bilingual, language_of, translations
 
 __all__ = [
     "INSTRUMENT_STATUSES",
@@ -178,9 +179,16 @@ class Names:
             return self.pick(get("label_zh"), get("label_en"))
         return self.pick(get("name_zh"), get("name_en"))
 
+    def listed(self, things: Any, name: Any = str) -> str:
+        """Things named in a line, each by `name` (e.g. names.item): "水表、燃气表", "Water meter, Gas meter"."""
+        return ("、" if self.zh else ", ").join(name(t) for t in things)
+
     def text(self, message: str) -> str:
         """A text written "中文 / English" (service messages, decision rules, sources), in this language."""
         return bilingual(message, self.lang)
+
+    def role(self, code: str) -> str:
+        return str(self._gettext(ROLE_LABELS[code])) if code in ROLE_LABELS else code
 
     def item(self, code: str | None) -> str:
         """A catalogue item (强检目录项目) by its code (or its Chinese name, as a certificate states it);
@@ -269,15 +277,14 @@ class Names:
     def environment(self, name: str, value: Any, procedure: Procedure | None = None) -> tuple[str, str]:
         """An environment condition as (name, value with its unit), e.g. ("环境温度", "20.5 °C"): a value
         typed as a bare number takes the procedure's unit for it."""
-        quantity = (procedure or Procedure("", "", "", "", (), (), ())).environment_quantity(name)
+        quantity = (procedure.environment_quantity(name) if procedure else None) or ambient(name)
         for p in self.procedures.values() if quantity is None else ():
             quantity = p.environment_quantity(name)
             if quantity:
                 break
         if quantity is None:
             return name, str(value)
-        text = str(value)
-        return _capital(self.of(quantity)), f"{text} {quantity.unit}" if _number(text) else text
+        return _capital(self.of(quantity)), quantity.shown(str(value))
 
 
 def names_for(request: Request) -> Names:
