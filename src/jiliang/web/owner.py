@@ -34,7 +34,6 @@ router = page_router("/owner", OWNER_PAGES)
 def _names(conn: Connection) -> dict[str, Any]:
     names = catalogue_names(conn)
     return {
-        "item_names": names.items,
         "type_names": names.types,
         "district_names": {d.code: d for d in list_districts(conn)},
     }
@@ -84,12 +83,8 @@ def _detail(
 ) -> HTMLResponse:
     """The instrument's page; after a refused change, with the message beside that form."""
     detail = queries.instrument_detail(conn, actor, instrument_id, shanghai_today())
-    platform: Platform = request.app.state.platform
-    procedure = platform.procedures.get(detail["procedure_code"] or "")
-    labels = {p.name: p for p in procedure.instrument_parameters} if procedure else {}
     context = {
         "inst": detail,
-        "parameter_labels": labels,
         "mine": detail["owner_id"] == actor.owner_id,
         "districts": list_districts(conn),
         "errors": errors or {},

@@ -102,7 +102,6 @@ def _page(
         "form": form,
         "created": _created_tasks(conn, actor, created) if created else [],
         "error": error,
-        "item_names": names.items,
         "type_names": names.types,
         **vocabulary(),
     }
