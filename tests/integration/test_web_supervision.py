@@ -27,10 +27,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from jiliang.api import create_app
 from jiliang.platform import Platform
 from jiliang.registry.periods import add_months
+from jiliang.registry.tables import instruments
 from jiliang.web import supervision
 from tests.support.supervision_pages import (
     CHANGNING,
@@ -210,6 +212,26 @@ def test_the_overdue_list_pages(city_reg: TestClient, city: City, monkeypatch: p
     filtered = city_reg.get(f"/supervision/overdue?district={XUHUI}&page=2").text
     assert [i for i, _ in overdue_rows(filtered)] == [ids["wm_new"]]
     assert 'rel="prev" href="/supervision/overdue?district=310104"' in filtered
+
+
+def test_the_overdue_list_searches_by_instrument_serial_number_or_owner_within_the_jurisdiction(
+    platform: Platform, city_reg: TestClient, xuhui_reg: TestClient, city: City
+) -> None:
+    ids = city.ids
+    with platform.engine.connect() as c:
+        serial = dict(c.execute(select(instruments.c.id, instruments.c.serial_no)).all())
+
+    def listed(client: TestClient, **query: str) -> list[int]:
+        r = client.get("/supervision/overdue", params=query)
+        assert r.status_code == 200, r.text
+        return [i for i, _ in overdue_rows(r.text)]
+
+    assert listed(city_reg, q=serial[ids["fd_late"]]) == [ids["fd_late"]]
+    assert listed(city_reg, q=city.owner_names["b"]) == [ids["fd_b3"]]  # Huangpu's owner
+    assert listed(city_reg, q="水表", item="water_meter") == [ids["wm_new"]]  # with a filter
+    assert listed(xuhui_reg, q=serial[ids["fd_b3"]]) == []  # Huangpu's, outside Xuhui's jurisdiction
+    page = city_reg.get("/supervision/overdue", params={"q": "no-such"}).text
+    assert "no-such" in page.split('id="overdue-empty"', 1)[1]
 
 
 def test_drill_down_to_one_instruments_history_verifications_and_certificates(city_reg: TestClient, city: City) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, case, literal, select
 
 from ..auth import Actor
 from ..errors import Forbidden, InvalidInput
+from ..listing import contains
 from ..registry.access import supervised_jurisdiction
 from ..registry.tables import catalogue_items, catalogue_types, districts, instruments, owners
 from .standing import UNCOVERED, due_on, eligible, instruments_with_types, period_class, standing
@@ -58,10 +59,12 @@ def overdue(
     item: str | None = None,
     limit: int = 200,
     offset: int = 0,
+    search: str = "",
 ) -> list[OverdueInstrument]:
     """Not-covered instruments of the jurisdiction (the same ones `coverage` counts as eligible but not
     covered; unknown-period instruments are not here). Order: those with a past due date first, most
     days overdue first; then the others (barred, never verified, no date) oldest registration first.
+    `search` keeps those whose name, serial number or owner contains it.
 
     A district outside the jurisdiction is Forbidden rather than an empty list, so a page never shows
     "nothing overdue" for a district the regulator cannot see.
@@ -121,6 +124,8 @@ def overdue(
         q = q.where(instruments.c.district_code == district)
     if item is not None:
         q = q.where(instruments.c.item_code == item)
+    if (found := contains(search, instruments.c.name, instruments.c.serial_no, owners.c.name)) is not None:
+        q = q.where(found)
     return [
         OverdueInstrument(
             instrument_id=r.id,

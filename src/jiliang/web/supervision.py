@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from ..auth import Actor
 from ..deps import ConnDep
 from ..errors import InvalidInput
+from ..listing import Search
 from ..platform import shanghai_today
 from ..registry.access import supervised_jurisdiction
 from ..registry.directory import District, catalogue_names, list_districts, organisation
@@ -91,8 +92,17 @@ def _filters(district: str, item: str, page: str) -> tuple[str | None, str | Non
 
 @router.get("/overdue", response_class=HTMLResponse)
 def overdue_page(
-    request: Request, actor: PageActor, conn: ConnDep, district: str = "", item: str = "", page: str = "1"
+    request: Request,
+    actor: PageActor,
+    conn: ConnDep,
+    district: str = "",
+    item: str = "",
+    page: str = "1",
+    q: Search = "",
 ) -> HTMLResponse:
+    """The not-covered instruments, most overdue first, a page at a time by position (the order is by
+    days overdue, not by a key), filtered by district and item and searched by instrument, serial number
+    or owner."""
     chosen_district, chosen_item, number = _filters(district, item, page)
     rows = overdue(
         conn,
@@ -102,6 +112,7 @@ def overdue_page(
         item=chosen_item,
         limit=PAGE_SIZE + 1,  # one more tells whether a next page exists
         offset=(number - 1) * PAGE_SIZE,
+        search=q,
     )
     names = catalogue_names(conn)
     context = {
@@ -111,6 +122,7 @@ def overdue_page(
         "has_next": len(rows) > PAGE_SIZE,
         "district": chosen_district or "",
         "item": chosen_item or "",
+        "q": q,
         "districts": _jurisdiction_districts(conn, actor),
         "items": names.items,
         **_vocabulary(language_of(request)),
