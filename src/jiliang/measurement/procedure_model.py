@@ -234,7 +234,7 @@ class Edition:
                 "error",
                 tuple(p.id for p in self.points),
                 STAGES,
-                f"{self.regulation}: each point's error against its MPE rule",
+                self.regulation,  # each point's error against its rule: the regulation is the source
                 weakest,
             ),
         )
