@@ -7,6 +7,7 @@ CI (JILIANG_REQUIRE_SERVICES=1), where .ci/run installs chromium and fonts-wqy-z
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -93,10 +94,13 @@ def page(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
 
 
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
-    """A full-page screenshot for reviewers: test-artifacts/screenshots/<name>.png."""
+    """A full-page screenshot for reviewers: test-artifacts/screenshots/<name>.png, written whole under
+    another name and then renamed (the SQLite and PostgreSQL runs may take the same one at once)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    partial = path.with_name(f".{name}.{os.getpid()}.png")
+    partial.write_bytes(page.screenshot(full_page=True))
+    os.replace(partial, path)
     return path
 
 

@@ -19,15 +19,26 @@ from jiliang.platform import Platform, shanghai_today
 from jiliang.registry.tables import instruments, owners, users
 from jiliang.verification.tables import tasks
 from tests.conftest import BACKEND, pg_admin_engine, pg_url
+from tests.support.supervision_pages import module_platform
 
 N = 60
 
 
+@pytest.fixture(scope="module")
+def demo_world(template, tmp_path_factory):
+    """One demo world for the module: its tests only read it (a world takes ten seconds or more to build)."""
+    with module_platform(template, tmp_path_factory.mktemp("demo")) as platform:
+        calls: list[tuple[int, int]] = []
+        report = generate_demo(platform, N, seed=7, progress=lambda done, total: calls.append((done, total)))
+        yield platform, report, calls
+
+
 @pytest.fixture
-def demo(platform):
-    calls: list[tuple[int, int]] = []
-    report = generate_demo(platform, N, seed=7, progress=lambda done, total: calls.append((done, total)))
-    return platform, report, calls
+def demo(demo_world):
+    from jiliang.certificates.queries import forget_public_keys
+
+    forget_public_keys()  # as the `platform` fixture: a test run before may have left another database's keys
+    return demo_world
 
 
 def test_demo_world_has_owners_history_failures_overdue_and_unverified_instruments(demo):
