@@ -5,16 +5,19 @@ never shown, and a bounded number of SQL statements per page however many rows i
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from jiliang import listing
+from jiliang.platform import shanghai_today
+from jiliang.registry import service as registry
 from jiliang.registry.tables import instruments, owners
 from jiliang.verification import service as workflow
 from tests.support import world
 from tests.support.lists import add_staff, counted, links, shown, walk
-from tests.support.work_pages import clients
+from tests.support.work_pages import clients, post_form
 
 
 @pytest.fixture
@@ -233,3 +236,38 @@ def test_apply_page_lists_a_page_of_those_needing_verification_and_searches_them
     page = client.get(f"/owner/apply?instrument={scales[2]}").text
     assert shown(page, "data-instrument") == [scales[2], scales[3], meter]
     assert re.findall(r'name="instrument_id" value="(\d+)"[^>]*checked', page) == [scales[2]]
+
+
+def test_standards_page_by_key_searched_and_warned_over_all_of_them(platform, as_, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    lab = world.make_lab(platform, "D310104", ["nawi"])
+    today = shanghai_today()
+
+    def add(name: str, number: str, lab: world.Lab = lab, days: int = 400) -> str:
+        until = today + timedelta(days=days)
+        return str(registry.add_standard(platform.uow(), lab.manager, lab.institution_id, name, number, until, []))
+
+    mine = [str(lab.standard_id), add("砝码组 F1", "[2024]沪量标301号"), add("加油机检定装置", "[2024]沪量标302号")]
+    mine.append(add("水表检定装置", "[2024]沪量标303号", days=20))  # due within 60 days: warned on any page
+    other = world.make_lab(platform, "D310105", ["nawi"])
+    add("长宁砝码", "[2024]沪量标999号", other)
+    manager = as_(lab.manager)
+
+    monkeypatch.setattr(listing, "PAGE_ROWS", 2)
+    assert walk(manager, "/lab/standards", "data-standard") == [mine[:2], mine[2:]]
+    first = manager.get("/lab/standards").text
+    assert 'id="expiry-summary"' in first and mine[3] not in shown(first, "data-standard")
+    assert shown(manager.get("/lab/standards?q=砝码").text, "data-standard") == [mine[1]]
+    assert shown(manager.get("/lab/standards?q=沪量标303").text, "data-standard") == [mine[3]]
+    assert shown(manager.get("/lab/standards?q=沪量标999").text, "data-standard") == []  # another institution's
+    # a refused calibration is shown again on the page that starts with its standard
+    data = {"standard_id": mine[3], "calibrated_by": "", "certificate_no": "", "calibrated_on": "", "due": ""}
+    refused = post_form(manager, "/lab/standards", "/lab/standards/calibrations", data)
+    assert refused.status_code == 422 and shown(refused.text, "data-standard")[0] == mine[3]
+
+    monkeypatch.setattr(listing, "PAGE_ROWS", 1)
+    with counted(platform) as one:
+        manager.get("/lab/standards")
+    monkeypatch.setattr(listing, "PAGE_ROWS", 25)
+    with counted(platform) as many:
+        assert len(shown(manager.get("/lab/standards").text, "data-standard")) == 4
+    assert len(one) == len(many), many

@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, Connection, Date, Select, bindparam, case,
 
 from ..audit import history
 from ..auth import Actor
-from ..certificates.dcc_signature import signature_summary
 from ..errors import Forbidden
 from ..listing import JsonList, Keyset, KeysetPage, Page, contains
 from ..measurement.procedure import Procedure
@@ -24,9 +23,6 @@ from .tables import (
     owners,
     qualifications,
     rule_confirmations,
-    standard_calibrations,
-    standard_items,
-    standards,
     users,
 )
 
@@ -40,7 +36,6 @@ __all__ = [
     "instrument_detail",
     "pending_owners",
     "pending_owners_page",
-    "list_standards",
     "list_staff",
     "catalogue",
     "procedures_overview",
@@ -231,52 +226,6 @@ def pending_owners_page(conn: Connection, actor: Actor, at: Keyset, search: str 
     if (found := contains(search, owners.c.name, owners.c.credit_code)) is not None:
         q = q.where(found)
     return at.fetch(conn, q, owners.c.id, lambda r: dict(r._mapping))
-
-
-def list_standards(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
-    if actor.institution_id is None and not actor.has("admin"):
-        raise Forbidden("只有检定机构可以查看计量标准 / standards belong to institutions")
-    q = select(standards).order_by(standards.c.id)
-    if not actor.has("admin"):
-        q = q.where(standards.c.institution_id == actor.institution_id)
-    rows = [dict(r._mapping) for r in conn.execute(q)]
-    ids = [r["id"] for r in rows]
-    serves: dict[int, list[str]] = {}
-    for sid, item in conn.execute(select(standard_items).where(standard_items.c.standard_id.in_(ids))):
-        serves.setdefault(sid, []).append(item)
-    latest: dict[int, Any] = {}  # each standard's latest calibration: its certificate's U, k and unit
-    cal = standard_calibrations.c
-    for row in conn.execute(
-        select(
-            cal.standard_id,
-            cal.expanded_uncertainty,
-            cal.coverage_factor,
-            cal.uncertainty_unit,
-            cal.dcc_signature,
-            cal.dcc_signed_by,
-        )
-        .where(cal.standard_id.in_(ids))
-        .order_by(cal.calibrated_on, cal.id)
-    ):
-        latest[row.standard_id] = row
-    return [
-        r
-        | {
-            "items": sorted(serves.get(r["id"], [])),
-            "uncertainty": (
-                {"U": c.expanded_uncertainty, "k": c.coverage_factor, "unit": c.uncertainty_unit}
-                if (c := latest.get(r["id"])) is not None and c.expanded_uncertainty
-                else None
-            ),
-            # imported from a DCC: its signature's outcome and signer
-            "dcc": (
-                signature_summary(c.dcc_signature, c.dcc_signed_by)
-                if (c := latest.get(r["id"])) is not None and c.dcc_signature
-                else None
-            ),
-        }
-        for r in rows
-    ]
 
 
 def list_staff(conn: Connection, actor: Actor) -> list[dict[str, Any]]:

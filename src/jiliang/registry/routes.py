@@ -15,6 +15,7 @@ from ..listing import Credentials, Cursor, Offset, read_page
 from ..platform import shanghai_today
 from . import catalogue_admin, queries, service
 from .access import ensure_instrument_visible
+from .standards_list import list_standards
 
 __all__ = ["router"]
 
@@ -228,7 +229,7 @@ class StandardBody(BaseModel):
 
 @router.get("/standards", tags=["standards 计量标准"])
 def get_standards(actor: ActorDep, conn: ConnDep) -> list[dict[str, Any]]:
-    return queries.list_standards(conn, actor)
+    return list_standards(conn, actor)
 
 
 @router.post("/standards", tags=["standards 计量标准"], status_code=201)

@@ -20,8 +20,8 @@ from ..listing import Keyset, PageAt, Search
 from ..platform import shanghai_today
 from ..registry import service as registry
 from ..registry.directory import catalogue_names
-from ..registry.queries import list_standards
 from ..registry.staff_list import qualification_alerts, staff_page
+from ..registry.standards_list import standard_dates, standards_page
 from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
@@ -123,32 +123,49 @@ def grant(
 
 
 def standards_view(
-    request: Request, actor: Actor, error: str | None = None, typed: dict[str, Any] | None = None, status: int = 200
+    request: Request,
+    actor: Actor,
+    error: str | None = None,
+    typed: dict[str, Any] | None = None,
+    status: int = 200,
+    *,
+    at: Keyset | None = None,
+    q: str = "",
 ) -> Response:
-    """The standards page; `error` shown by the form `typed["form"]` names (re-filled from `typed`)."""
+    """A page of the standards (registry.standards_list), searched by name or certificate number, and the
+    warnings over all of them; `error` shown by the form `typed["form"]` names (re-filled from `typed`),
+    on the page that starts with the standard it was about."""
+    typed = typed or {}
+    if at is None:
+        about = str(typed.get("standard_id") or "")
+        at = Keyset(after=int(about) - 1) if about.isdigit() and 0 < int(about) < 2**31 else Keyset()
     today = shanghai_today()
     with reading(request) as conn:
-        rows, items = list_standards(conn, actor), catalogue_names(conn).items
-    for s in rows:
+        page, dates = standards_page(conn, actor, at, q), standard_dates(conn, actor)
+        items = catalogue_names(conn).items
+    for s in page.rows:
         s["examination_expiry"] = expiry(s["examination_valid_until"], today, STANDARD_WARNING)
         s["calibration_expiry"] = expiry(s["calibration_due"], today, STANDARD_WARNING)
-    flags = Counter(s[k] for s in rows for k in ("examination_expiry", "calibration_expiry"))
+    flags = Counter(expiry(d, today, STANDARD_WARNING) for pair in dates for d in pair)
     context = {
-        "standards": rows,
+        "standards": page.rows,
+        "pages": page.links(request.url),
+        "q": q,
+        "any": bool(dates),
         "items": items,
         "flags": flags,
         "labels": EXPIRY_LABELS,
         "today": today.isoformat(),
         "error": error,
-        "typed": typed or {},
+        "typed": typed,
         "can_manage": actor.has("lab_manager", "admin"),
     }
     return render(request, "lab/standards.html", context, status_code=status)
 
 
 @router.get("/standards", response_class=HTMLResponse)
-def standards_page(request: Request, actor: PageActor) -> Response:
-    return standards_view(request, actor)
+def standards_list(request: Request, actor: PageActor, at: PageAt, q: Search = "") -> Response:
+    return standards_view(request, actor, at=at, q=q)
 
 
 @router.post("/standards", response_class=HTMLResponse)
