@@ -73,6 +73,9 @@ def test_staff_search_finds_by_name_or_username_within_the_institution(platform,
     assert shown(manager.get("/lab/staff?q=%25").text, "data-user") == []
     assert shown(manager.get("/lab/staff?q=w_ng").text, "data-user") == []
     assert manager.get("/lab/staff?after=-1").status_code == 422
+    # the language switch comes back to the same search and page
+    second = manager.get("/lab/staff?q=wang&after=1").text
+    assert 'href="/lang/en?next=%2Flab%2Fstaff%3Fq%3Dwang%26after%3D1"' in second
 
 
 def test_a_staff_page_takes_the_same_statements_for_three_people_or_a_full_page(platform, as_) -> None:  # type: ignore[no-untyped-def]

@@ -88,15 +88,6 @@ LABEL_STATUS_NAMES = {
 }
 
 
-def _here(request: Request) -> str:
-    """This page's path with its query, so the language switch comes back with the QR code's token."""
-    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
-
-
-def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    return render(request, template, {"path": _here(request), **context}, status_code=status_code)
-
-
 def _platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
@@ -113,11 +104,11 @@ def _qr(url: str, title: str) -> Markup:
 async def verify_form(request: Request, number: Annotated[str | None, Query(max_length=256)] = None) -> Response:
     """The form: a certificate number → its status page."""
     if number is None:
-        return _page(request, "public/verify_form.html", {})
+        return render(request, "public/verify_form.html", {})
     wanted = "".join(number.split()).upper()  # typed on a phone: stray spaces, lower case
     if len(wanted) > _MAX_NUMBER or not _NUMBER.fullmatch(wanted):
         error = N_("A certificate number has letters, digits and hyphens, like D310104-2026-000123.")
-        return _page(request, "public/verify_form.html", {"typed": number, "error": error}, status_code=422)
+        return render(request, "public/verify_form.html", {"typed": number, "error": error}, status_code=422)
     return RedirectResponse(f"/public/verify/{quote(wanted, safe='')}", status_code=303)
 
 
@@ -144,7 +135,7 @@ async def certificate_page(
             "title_id": title,
             "detail_id": detail,
         }
-        return _page(request, "public/status.html", context, status_code=404 if status == "unknown" else 200)
+        return render(request, "public/status.html", context, status_code=404 if status == "unknown" else 200)
     path = quote(number, safe="")
     here = f"{_platform(request).settings.public_url.rstrip('/')}/public/verify/{path}?{urlencode({'token': token})}"
     context = {
@@ -157,7 +148,7 @@ async def certificate_page(
         "keys_url": "/public/keys",
         "english_names": names,
     }
-    return _page(request, "certificate.html", context)
+    return render(request, "certificate.html", context)
 
 
 @router.get("/label/{instrument_id}", response_class=HTMLResponse)
@@ -182,7 +173,7 @@ async def label_page(
                 else:
                     status, certificate = facts["status"], current_certificate_number(conn, iid)
     if status is None:
-        return _page(request, "public/label.html", {"facts": None, "status": None}, status_code=404)
+        return render(request, "public/label.html", {"facts": None, "status": None}, status_code=404)
     mark, title = LABEL_STATUS[status]
     context = {
         "facts": facts,
@@ -193,4 +184,4 @@ async def label_page(
         "status_names": LABEL_STATUS_NAMES,
         "today": today,
     }
-    return _page(request, "public/label.html", context)
+    return render(request, "public/label.html", context)

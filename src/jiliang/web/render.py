@@ -119,6 +119,8 @@ def render(
         "csrf_token": _LazyCsrf(request),
         "flash": flash,
         "path": request.url.path,
+        # the page as addressed, its search and list position too: where the language switch comes back to
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=PAGE_HEADERS)
