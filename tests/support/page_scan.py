@@ -26,7 +26,7 @@ from jiliang.web import vocabulary
 from jiliang.web.i18n import LOCALES_DIR, ROLE_LABELS
 from jiliang.web.work_common import TASK_STATES
 
-__all__ = ["Run", "visible_text", "links", "Forbidden", "Finding", "forbidden_on"]
+__all__ = ["Run", "read_page", "visible_text", "Forbidden", "Finding", "forbidden_on"]
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9]|[A-Za-z]")
@@ -51,6 +51,7 @@ class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.runs: list[Run] = []
+        self.hrefs: list[str] = []
         self.stack: list[tuple[str, str | None]] = []
         self.skipping = 0
 
@@ -59,6 +60,8 @@ class _Text(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
+        if tag == "a" and values.get("href"):
+            self.hrefs.append(values["href"])
         lang = values.get("lang") or None
         if not self.skipping:
             here = lang or self._lang()
@@ -93,35 +96,21 @@ class _Text(HTMLParser):
             self.runs.append(Run(" ".join(data.split()), self._lang()))
 
 
-def visible_text(html: str) -> list[Run]:
+def read_page(html: str, base: str = "http://testserver/") -> tuple[list[Run], list[str]]:
+    """The page's visible text, and the site-local targets of its links (path and query)."""
     parser = _Text()
     parser.feed(html)
     parser.close()
-    return parser.runs
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.found.append(href)
-
-
-def links(html: str, base: str) -> list[str]:
-    """The site-local targets of a page's links (path and query, fragment dropped)."""
-    parser = _Links()
-    parser.feed(html)
-    out = []
-    for href in parser.found:
+    targets = []
+    for href in parser.hrefs:
         parts = urlsplit(urljoin(base, href))
         if parts.scheme in ("http", "https") and parts.netloc == "testserver":
-            out.append(parts.path + (f"?{parts.query}" if parts.query else ""))
-    return out
+            targets.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return parser.runs, targets
+
+
+def visible_text(html: str) -> list[Run]:
+    return read_page(html)[0]
 
 
 @dataclass(frozen=True)

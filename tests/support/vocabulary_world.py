@@ -80,8 +80,7 @@ def build(platform: Platform) -> ScanWorld:
             "checker": district_lab.checker,
             "approver": district_lab.approver,
             "lab_manager": district_lab.manager,
-            "city_verifier": city_lab.verifier,
-            "city_approver": city_lab.approver,
+            "city_verifier": city_lab.verifier,  # the charger's and the thermometer's tasks and records
             "regulator": regulator(platform, "SAMR-SH"),
             "admin": world.admin(platform),
         }
