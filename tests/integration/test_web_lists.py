@@ -13,7 +13,7 @@ from sqlalchemy import select
 from jiliang import listing
 from jiliang.platform import shanghai_today
 from jiliang.registry import service as registry
-from jiliang.registry.tables import instruments, owners
+from jiliang.registry.tables import institutions, instruments, owners
 from jiliang.verification import service as workflow
 from tests.support import world
 from tests.support.lists import add_staff, counted, links, shown, walk
@@ -274,3 +274,22 @@ def test_standards_page_by_key_searched_and_warned_over_all_of_them(platform, as
     with counted(platform) as many:
         assert len(shown(manager.get("/lab/standards").text, "data-standard")) == 4
     assert len(one) == len(many), many
+
+
+def test_an_administrators_institution_list_pages_and_searches_by_name_or_code(platform, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from jiliang.api import create_app
+    from tests.conftest import ADMIN_PASSWORD
+    from tests.support.work_pages import log_in
+
+    with platform.engine.connect() as c:
+        every = [str(code) for code in c.execute(select(institutions.c.code).order_by(institutions.c.id)).scalars()]
+    monkeypatch.setattr(listing, "PAGE_ROWS", 5)
+    with TestClient(create_app(platform)) as admin:
+        log_in(admin, "admin", ADMIN_PASSWORD)
+        pages = walk(admin, "/lab/institutions", "data-institution")
+        assert len(pages) > 1 and [code for page in pages for code in page] == every
+        assert shown(admin.get("/lab/institutions?q=徐汇").text, "data-institution") == ["D310104"]
+        assert shown(admin.get("/lab/institutions?q=d310104").text, "data-institution") == ["D310104"]
+        assert shown(admin.get("/lab/institutions?q=no-such").text, "data-institution") == []

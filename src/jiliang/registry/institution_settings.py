@@ -17,6 +17,7 @@ from ..auth import Actor
 from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound
 from ..ledger.append import track
+from ..listing import Keyset, KeysetPage, contains
 from ..types import utcnow
 from .seal_image import SealImage, seal_image
 from .tables import institution_seals, institutions, users
@@ -82,25 +83,25 @@ def institution_settings(conn: Connection, actor: Actor, code: str) -> dict[str,
     }
 
 
-def institution_overview(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
-    """Every institution the actor manages (all for an administrator) with its number and whether
-    it has a seal, by code."""
+def institution_overview(conn: Connection, actor: Actor, at: Keyset, search: str = "") -> KeysetPage[dict[str, Any]]:
+    """A page of the institutions the actor manages (all for an administrator) with its number and
+    whether it has a seal, in id order; those `search` finds by name (either language) or code."""
     if not actor.has("admin"):
         actor.require("lab_manager")
-    q = (
-        select(
-            institutions.c.code,
-            institutions.c.name_zh,
-            institutions.c.name_en,
-            institutions.c.authorisation_no,
-            institution_seals.c.uploaded_at.label("seal_uploaded_at"),
-        )
-        .select_from(institutions.outerjoin(institution_seals, institution_seals.c.institution_id == institutions.c.id))
-        .order_by(institutions.c.code)
-    )
+    i = institutions.c
+    q = select(
+        i.id,
+        i.code,
+        i.name_zh,
+        i.name_en,
+        i.authorisation_no,
+        institution_seals.c.uploaded_at.label("seal_uploaded_at"),
+    ).select_from(institutions.outerjoin(institution_seals, institution_seals.c.institution_id == i.id))
     if not actor.has("admin"):
-        q = q.where(institutions.c.id == actor.institution_id)
-    return [dict(r._mapping) for r in conn.execute(q)]
+        q = q.where(i.id == actor.institution_id)
+    if (found := contains(search, i.name_zh, i.name_en, i.code)) is not None:
+        q = q.where(found)
+    return at.fetch(conn, q, i.id, lambda r: dict(r._mapping))
 
 
 def seal_png(conn: Connection, actor: Actor, code: str) -> bytes:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ..auth import Actor
 from ..errors import JiliangError
+from ..listing import PageAt, Search
 from ..registry import institution_settings as settings
 from ..registry.seal_image import KEPT_SIDE, MAX_BYTES, MAX_SIDE, MIN_SIDE
 from .i18n import N_
@@ -25,12 +26,14 @@ router = page_router("/lab/institutions")
 
 
 @router.get("", response_class=HTMLResponse)
-def institutions_page(request: Request, actor: PageActor) -> Response:
+def institutions_page(request: Request, actor: PageActor, at: PageAt, q: Search = "") -> Response:
+    """An administrator's list of institutions, a page at a time, searched by name or code."""
     with reading(request) as conn:
-        rows = settings.institution_overview(conn, actor)
-    if not actor.has("admin") and len(rows) == 1:
-        return redirect(f"/lab/institutions/{rows[0]['code']}")
-    return render(request, "lab/institutions.html", {"institutions": rows})
+        found = settings.institution_overview(conn, actor, at, q)
+    if not actor.has("admin") and len(found.rows) == 1:
+        return redirect(f"/lab/institutions/{found.rows[0]['code']}")
+    context = {"institutions": found.rows, "pages": found.links(request.url), "q": q}
+    return render(request, "lab/institutions.html", context)
 
 
 def _page(
