@@ -70,6 +70,7 @@ def calibrate_standard(
 
 
 EV_TYPES = {"ev_charger_ac": "电动汽车交流充电桩", "ev_charger_dc": "电动汽车非车载充电机"}
+STANDARD_U = "expanded uncertainty U of the standard's calibration certificate"  # named in a problem, as missing
 
 
 def ev_charger(platform: Platform, owner, procedure: str = "ev_charger_ac") -> int:  # type: ignore[no-untyped-def]
@@ -286,7 +287,7 @@ def test_jjf1094_without_a_standard_u_the_error_alone_decides_and_no_u_is_stored
     rid = ev.record("10.080")  # E = +0.8 %, which a U of 0.5 % would have left undetermined
     [p] = points_of(platform, rid)
     assert p.expanded_uncertainty is None and p.coverage_factor is None
-    assert set(p.uncertainty) == {"problem"} and "standard_U" in p.uncertainty["problem"]
+    assert set(p.uncertainty) == {"problem"} and STANDARD_U in p.uncertainty["problem"]
     assert p.decision["rule"] == "jjf1094" and p.decision["zone"] == "accept"
     assert JJF1094_NOT_EVALUATED in p.decision["note"] and "the error alone decides" in p.decision["note"]
     assert Decimal(p.decision["guard_band"]) == 0 and p.decision["ratio"] is None
@@ -325,7 +326,7 @@ def test_standard_u_comes_from_the_first_standard_recording_it_in_the_procedures
     # only the kWh standard: no U in %, so none is evaluated
     rid = ev.record("10.020", standard_ids=[ev.lab.standard_id])
     [p] = points_of(platform, rid)
-    assert p.expanded_uncertainty is None and "standard_U" in p.uncertainty["problem"]
+    assert p.expanded_uncertainty is None and STANDARD_U in p.uncertainty["problem"]
 
 
 def test_standard_u_from_a_calibration_no_longer_in_force_is_not_used(ev) -> None:
@@ -346,7 +347,7 @@ def test_standard_u_from_a_calibration_no_longer_in_force_is_not_used(ev) -> Non
     )  # superseded by world.make_lab's calibration of 30 days ago, which records no U
     rid = ev.record("10.020")
     [p] = points_of(platform, rid)
-    assert p.expanded_uncertainty is None and "standard_U" in p.uncertainty["problem"]
+    assert p.expanded_uncertainty is None and STANDARD_U in p.uncertainty["problem"]
 
 
 # --- thermometer calibration by comparison ---------------------------------------------------------
@@ -478,7 +479,9 @@ def test_thermometer_calibration_without_the_bath_entries_names_them_as_the_prob
     points = points_of(platform, rid)
     for p in points:
         assert set(p.uncertainty) == {"problem"}
-        assert "bath_uniformity" in p.uncertainty["problem"] and "bath_stability" in p.uncertainty["problem"]
+        assert (
+            "恒温槽温场均匀性" in p.uncertainty["problem"] and "bath temperature stability" in p.uncertainty["problem"]
+        )
     # nothing computed: what the laboratory typed is kept as it was
     assert [(p.expanded_uncertainty, p.coverage_factor) for p in points] == [("0.1", "3"), (None, None)]
 
@@ -488,7 +491,7 @@ def test_thermometer_calibration_with_a_standard_u_in_another_unit_names_standar
     calibrate_standard(platform, thermo.lab, thermo.lab.standard_id, "0.02", "2", "K")  # now in force
     rid = thermo.record(BATH)
     for p in points_of(platform, rid):
-        assert "standard_U" in p.uncertainty["problem"] and "bath_uniformity" not in p.uncertainty["problem"]
+        assert STANDARD_U in p.uncertainty["problem"] and "恒温槽温场均匀性" not in p.uncertainty["problem"]
 
 
 # --- the ledger ------------------------------------------------------------------------------------
@@ -587,7 +590,7 @@ def test_the_environment_cannot_stand_in_for_the_standards_certificate_or_the_in
         ),
     )
     [point] = points_of(platform, rid)
-    assert point.expanded_uncertainty is None and "standard_U" in point.uncertainty["problem"]
+    assert point.expanded_uncertainty is None and STANDARD_U in point.uncertainty["problem"]
     # with a certificate U of 0.5 %, a typed "resolution" does not replace the instrument's 0.001 kWh
     calibrate_standard(platform, ev.lab, ev.lab.standard_id, "0.5", "2", "%")
     rid = workflow.record_results(

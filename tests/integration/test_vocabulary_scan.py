@@ -90,18 +90,20 @@ def _fragments(client: TestClient, role: str, platform: Platform, w: Any) -> Ite
         for code in platform.procedures:
             url = f"/owner/instruments/new/parameters?procedure_code={code}"
             yield url, visible_text(client.get(url).text)
+    energy = {"point_id": ["energy"], "reference": ["10.000"], "indication": ["10.020"]}
+    bath = {"point_id": ["t1"], "reference": ["20.000"], "indication": ["20.03"]}  # the bath's entries not typed
     typed = {
-        "verifier": ("scale", row_columns(jjg539.complete())),
-        "city_verifier": ("ev", {"point_id": ["energy"], "reference": ["10.000"], "indication": ["10.020"]}),
+        "verifier": [("scale", row_columns(jjg539.complete()))],
+        "city_verifier": [("ev", energy), ("thermometer", bath)],
     }
-    if role in typed:
-        what, columns = typed[role]
+    for what, columns in typed.get(role, []):
         task = w.open_tasks[what]
         page = f"/work/tasks/{task}"
         html = client.get(page).text
         standards = re.findall(r'name="standard_ids" value="(\d+)"(?! disabled)', html)
         data = {"performed_on": "", "stage": "subsequent", "temperature": "20.5", "standard_ids": standards, **columns}
         r = client.post(f"/work/tasks/{task}/evaluate", data={**data, "csrf_token": form_token(client, page)})
+        assert r.status_code == 200 and 'id="overall-verdict"' in r.text, r.text
         yield f"POST /work/tasks/{task}/evaluate", visible_text(r.text)
 
 

@@ -90,7 +90,7 @@ def test_without_the_standard_ticked_no_u_is_shown_and_the_error_alone_decides(p
     html = _evaluate(as_(t.lab.verifier), t.task_id, [("energy", "10.000", "10.08")])
     u = _span(html, "u")
     assert _attr(u, "data-u") is None
-    assert "standard_U" in html  # the row says what the budget is missing
+    assert "计量标准校准证书给出的扩展不确定度 U" in html  # the row names what the budget is missing
     assert _attr(_span(html, "verdict"), "data-verdict") == "pass"
     assert "JJF 1094 §5.3.1" in html
 
@@ -126,7 +126,7 @@ def test_a_calibration_computes_u_from_the_budget_with_the_bath_entries_typed_be
     assert 'name="u"' not in page  # U is computed, not typed
     rows = [("t1", "50.012", "50.03")]
     html = _evaluate(client, t.task_id, rows, [t.lab.standard_id], stage="", bath_uniformity="0.01")
-    assert "bath_stability" in html and _attr(_span(html, "u"), "data-u") is None
+    assert "恒温槽温度波动性（半宽）" in html and _attr(_span(html, "u"), "data-u") is None
     html = _evaluate(
         client, t.task_id, rows, [t.lab.standard_id], stage="", bath_uniformity="0.01", bath_stability="0.005"
     )

@@ -1,7 +1,7 @@
 """The world the vocabulary scan walks, built through the real services: one owner with a scale
 verified (its certificate then amended), a scale whose certificate was revoked, a scale that failed, a
-fuel dispenser verified and one never verified, an EV charger verified and one waiting for its results,
-a thermometer calibrated; records waiting for the check and for approval; an owner awaiting approval;
+fuel dispenser verified and one never verified, an EV charger and a thermometer each done and one
+waiting for its results; records waiting for the check and for approval; an owner awaiting approval;
 and a person of every role.
 
 Free text a person typed (names, addresses, reasons) is the user's own and is shown as typed in either
@@ -150,6 +150,13 @@ def build(platform: Platform) -> ScanWorld:
         ),
     )
     certs["thermometer"] = issue(city_lab, rid)
+    [out.open_tasks["thermometer"]] = workflow.apply(
+        platform.uow(),
+        owner,
+        [uncertainty_world.register_thermometer(platform, owner, "TH-2")],
+        kind="calibration",
+        conformity_statement=False,
+    )
     # an expired qualification and a standard due soon give the lab pages their warnings
     registry.grant_qualification(
         platform.uow(),

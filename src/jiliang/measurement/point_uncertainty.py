@@ -7,13 +7,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from .uncertainty import BudgetError, BudgetTemplate, evaluate_gum
 
-__all__ = ["PointUncertainty", "UncertaintyModel", "point_uncertainty", "report_uncertainty"]
+__all__ = ["GIVEN_NAMES", "PointUncertainty", "UncertaintyModel", "point_uncertainty", "report_uncertainty"]
+
+
+# the budget parameters every point's reading and standard supply
+GIVEN_NAMES = {
+    "reference": ("标准值", "the reference value"),
+    "indication": ("示值", "the indication"),
+    "standard_U": (
+        "计量标准校准证书给出的扩展不确定度 U",
+        "the expanded uncertainty U of the standard's calibration certificate",
+    ),
+    "standard_k": ("其包含因子 k", "its coverage factor k"),
+}
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,12 @@ class UncertaintyModel:
     source: str
     standard_unit: str | None  # the unit the standard's U must be recorded in ("%" = relative)
     points: tuple[str, ...] | None = None  # the points it covers; None: all
+    # the budget's parameters as people name them (Chinese, English): the procedure's instrument
+    # parameters and environment quantities; the reading's and the standard's are GIVEN_NAMES
+    names: Mapping[str, tuple[str, str]] = field(default_factory=dict, compare=False)
+
+    def named(self, parameter: str) -> tuple[str, str]:
+        return self.names.get(parameter) or GIVEN_NAMES.get(parameter) or (parameter, parameter)
 
     def covers(self, point_id: str) -> bool:
         return self.points is None or point_id in self.points
@@ -59,9 +77,10 @@ def report_uncertainty(value: float) -> Decimal:
 
 def point_uncertainty(model: UncertaintyModel, values: Mapping[str, Any]) -> PointUncertainty | str:
     """U at one point, or why it cannot be evaluated ("中文 / English")."""
-    missing = [p for p in model.template.parameters if p not in values]
+    missing = [model.named(p) for p in model.template.parameters if p not in values]
     if missing:
-        return f"不确定度缺少数据：{', '.join(missing)} / uncertainty needs {', '.join(missing)}"
+        zh, en = "、".join(m[0] for m in missing), ", ".join(m[1] for m in missing)
+        return f"不确定度缺少数据：{zh} / uncertainty needs {en}"
     try:
         result = evaluate_gum(model.template.bind(values)).measurands[0]
     except BudgetError as exc:

@@ -20,6 +20,7 @@ from jiliang.measurement.field_path import field_path
 from jiliang.measurement.point_uncertainty import UncertaintyModel
 from jiliang.measurement.procedure_checks import check_procedure
 from jiliang.measurement.procedure_model import (
+    AMBIENT,
     STAGES,
     AppliesTo,
     Edition,
@@ -140,7 +141,9 @@ def _build_rule(raw: dict[str, Any]) -> MpeRule:
     )
 
 
-def _uncertainty(path: Path, raw: dict[str, Any] | None, where: str) -> UncertaintyModel | None:
+def _uncertainty(
+    path: Path, raw: dict[str, Any] | None, where: str, names: dict[str, tuple[str, str]]
+) -> UncertaintyModel | None:
     if raw is None:
         return None
     try:
@@ -149,7 +152,7 @@ def _uncertainty(path: Path, raw: dict[str, Any] | None, where: str) -> Uncertai
         field = f"{where}.budget" + (f".{exc.field}" if exc.field else "")
         raise ProcedureFileError(path, field, exc.message) from None
     points = tuple(raw["points"]) if "points" in raw else None
-    return UncertaintyModel(template, raw["source"], raw.get("standard_unit"), points)
+    return UncertaintyModel(template, raw["source"], raw.get("standard_unit"), points, names)
 
 
 def _correction_curve(raw: dict[str, Any] | None) -> CorrectionCurveSpec | None:
@@ -183,6 +186,12 @@ def _build_test(raw: dict[str, Any]) -> PrescribedTest:
 
 
 def _build(path: Path, data: dict[str, Any]) -> Procedure:
+    environment = tuple(
+        EnvironmentQuantity(q["name"], q["label_zh"], q["label_en"], q["unit"]) for q in data.get("environment", [])
+    )
+    # a budget's parameters as people name them: the instrument's parameters, the environment's quantities
+    names = {p["name"]: (p["label_zh"], p["label_en"]) for p in data["instrument_parameters"]}
+    names |= {q.name: (q.label_zh, q.label_en) for q in AMBIENT + environment}
     editions = tuple(
         Edition(
             regulation=e["regulation"],
@@ -195,7 +204,7 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
             ),
             rules=tuple(_build_rule(r) for r in e["rules"]),
             decision_rule=_decision_rule(e.get("decision_rule")),
-            uncertainty=_uncertainty(path, e.get("uncertainty"), f"editions[{i}].uncertainty"),
+            uncertainty=_uncertainty(path, e.get("uncertainty"), f"editions[{i}].uncertainty", names),
             declared_tests=tuple(_build_test(t) for t in e.get("tests", [])),
             correction_curve=_correction_curve(e.get("correction_curve")),
             title_en=e.get("title_en", ""),
@@ -225,9 +234,7 @@ def _build(path: Path, data: dict[str, Any]) -> Procedure:
         editions=editions,
         path=path,
         purpose=data.get("purpose", "verification"),
-        declared_environment=tuple(
-            EnvironmentQuantity(q["name"], q["label_zh"], q["label_en"], q["unit"]) for q in data.get("environment", [])
-        ),
+        declared_environment=environment,
     )
 
 
