@@ -72,7 +72,6 @@ def coverage_page(request: Request, actor: PageActor, conn: ConnDep) -> HTMLResp
         "grid": coverage_grid(table),
         "legend": LEGEND,
         "district_names": {d.code: d for d in table.districts},
-        "item_names": {it.code: it.name_zh for it in table.items},
         **_vocabulary(lang),
     }
     return render(request, "supervision/coverage.html", context)
@@ -138,13 +137,11 @@ def instrument_page(request: Request, instrument_id: int, actor: PageActor, conn
     not exist (404)."""
     supervised_jurisdiction(conn, actor)
     detail = instrument_detail(conn, actor, instrument_id, shanghai_today())
-    names = catalogue_names(conn)
     context = {
         "inst": detail,
         "owner": organisation(conn, detail["owner_id"]),
         "district_names": {d.code: d for d in list_districts(conn)},
-        "item_names": names.items,
-        "type_names": names.types,
+        "type_names": catalogue_names(conn).types,
         **_vocabulary(language_of(request)),
     }
     return render(request, "supervision/instrument.html", context)
