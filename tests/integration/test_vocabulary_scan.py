@@ -34,6 +34,8 @@ from tests.support.page_scan import Finding, Run, forbidden_on, read_page, visib
 from tests.support.supervision_pages import logged_in, module_platform
 from tests.support.work_pages import form_token, row_columns
 
+pytestmark = pytest.mark.xdist_group("vocabulary_scan")  # one worker builds the world once for both tests
+
 LANGS = ("zh-CN", "en")
 MAX_PAGES = 120  # per person and language
 PER_SHAPE = 2  # pages of one shape (digits and certificate numbers aside) per person and language
