@@ -44,7 +44,7 @@ PG_ADMIN_URL = os.environ.get("JILIANG_TEST_PG_ADMIN_URL", "postgresql+psycopg:/
 BACKEND = os.environ.get("JILIANG_TEST_DATABASE", "sqlite")
 REQUIRE = os.environ.get("JILIANG_REQUIRE_SERVICES") == "1"
 ADMIN_PASSWORD = "admin-pass-123"
-DROPS_AT_ONCE = 8  # PostgreSQL test databases dropped together (connections a process may add for it)
+DROPS_AT_ONCE = 4  # PostgreSQL test databases dropped together (connections a process may add for it)
 
 SHIPPED_ARGON2 = auth._ARGON2  # what the platform hashes with; checked by tests/unit/test_password_cost.py
 auth._ARGON2 = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
