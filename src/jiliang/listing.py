@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -350,7 +350,17 @@ class Keyset:
 
     after: int | None = None
     before: int | None = None
-    size: int = PAGE_ROWS
+    size: int = field(default_factory=lambda: PAGE_ROWS)  # read when made: a test may shorten pages
+
+    @classmethod
+    def posted(cls, after: str, before: str) -> Keyset:
+        """The place a form posted back (the page it was sent from); the start if malformed."""
+        keys = [int(k) if k.isdigit() and int(k) < 2**31 else None for k in (after, before)]
+        return cls(keys[0], keys[1])
+
+    def query(self) -> dict[str, int]:
+        """This place as query parameters (to come back to it)."""
+        return {k: v for k, v in (("after", self.after), ("before", self.before)) if v is not None}
 
     def fetch(
         self,
@@ -388,7 +398,7 @@ class Keyset:
 
 
 def _keyset(after: Cursor = None, before: Cursor = None) -> Keyset:
-    return Keyset(after, before, PAGE_ROWS)
+    return Keyset(after, before)
 
 
 PageAt = Annotated[Keyset, Depends(_keyset)]

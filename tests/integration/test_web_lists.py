@@ -59,7 +59,7 @@ def test_staff_pages_walk_the_institution_by_key_and_never_show_another(platform
 
 def test_staff_search_finds_by_name_or_username_within_the_institution(platform, as_, three_a_page) -> None:  # type: ignore[no-untyped-def]
     lab = world.make_lab(platform, "D310104", ["nawi"])
-    add_staff(platform, lab.institution_id, ["wang-wei", "wang-fang", "li-na", "wang-lei", "wang-jie"])
+    ids = add_staff(platform, lab.institution_id, ["wang-wei", "wang-fang", "li-na", "wang-lei", "wang-jie"])
     add_staff(platform, world.institution_id(platform, "D310105"), ["wang-stranger"])
     manager = as_(lab.manager)
 
@@ -73,6 +73,17 @@ def test_staff_search_finds_by_name_or_username_within_the_institution(platform,
     assert shown(manager.get("/lab/staff?q=%25").text, "data-user") == []
     assert shown(manager.get("/lab/staff?q=w_ng").text, "data-user") == []
     assert manager.get("/lab/staff?after=-1").status_code == 422
+    # a refused grant shows the page it was sent from, its pager leading to the list's own address
+    data = {"user_id": "1", "item_code": "nawi", "certificate_no": "", "q": "WANG"}  # from its first page
+    refused = post_form(manager, "/lab/staff?q=WANG", "/lab/staff/qualifications", data)
+    assert refused.status_code == 422 and shown(refused.text, "data-user") == found[0]
+    assert links(refused.text) == links(manager.get("/lab/staff?q=WANG").text)  # next and last, from /lab/staff
+    second = links(manager.get("/lab/staff?q=WANG").text)["next"]  # a grant on page 2 comes back to page 2
+    start, end = (shanghai_today() + timedelta(days=d) for d in (0, 365))
+    grant = {"user_id": str(ids[4]), "item_code": "nawi", "certificate_no": "Q-JIE", "q": "WANG"}
+    grant |= {"after": second.rsplit("after=", 1)[1], "valid_from": start.isoformat(), "valid_until": end.isoformat()}
+    granted = post_form(manager, second, "/lab/staff/qualifications", grant)
+    assert granted.status_code == 303 and granted.headers["location"] == second
     # the language switch comes back to the same search and page
     second = manager.get("/lab/staff?q=wang&after=1").text
     assert 'href="/lang/en?next=%2Flab%2Fstaff%3Fq%3Dwang%26after%3D1"' in second
@@ -266,6 +277,7 @@ def test_standards_page_by_key_searched_and_warned_over_all_of_them(platform, as
     data = {"standard_id": mine[3], "calibrated_by": "", "certificate_no": "", "calibrated_on": "", "due": ""}
     refused = post_form(manager, "/lab/standards", "/lab/standards/calibrations", data)
     assert refused.status_code == 422 and shown(refused.text, "data-standard")[0] == mine[3]
+    assert links(refused.text) and all(href.startswith("/lab/standards") for href in links(refused.text).values())
 
     monkeypatch.setattr(listing, "PAGE_ROWS", 1)
     with counted(platform) as one:

@@ -72,7 +72,9 @@ def _staff_page(
             qualification["expiry"] = expiry(qualification["valid_until"], today, QUALIFICATION_WARNING)
     context = {
         "staff": staff.rows,
-        "pages": staff.links(request.url),
+        "at": at,
+        # from the list's own address (a refused grant is rendered at the form's), its search kept
+        "pages": staff.links(request.url.replace(path="/lab/staff", query=urlencode({"q": q} if q else {}))),
         "q": q,
         "items": items,
         "flags": flags,
@@ -101,12 +103,13 @@ def grant(
     valid_until: Annotated[str, Form(max_length=10)] = "",
     q: Annotated[str, Form(max_length=64)] = "",
     after: Annotated[str, Form(max_length=12)] = "",
+    before: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    """The form posts the page it was on (`q`, `after`): a refusal shows that page again, a grant
-    returns to it."""
+    """The form posts the page it was on (`q`, `after` or `before`): a refusal shows that page again,
+    a grant returns to it."""
     typed = {"form": "qualification", "user_id": user_id, "item_code": item_code, "certificate_no": certificate_no}
     typed |= {"valid_from": valid_from, "valid_until": valid_until}
-    at = Keyset(after=int(after)) if after.isdigit() and int(after) < 2**31 else Keyset()
+    at = Keyset.posted(after, before)
     try:
         if not user_id.isdigit() or not certificate_no.strip():
             raise InvalidInput("请选择人员并填写资格证书编号 / choose a person and give the certificate number")
@@ -117,7 +120,7 @@ def grant(
         registry.grant_qualification(uow, actor, int(user_id), item_code, certificate_no.strip(), start, end)
     except JiliangError as exc:
         return _staff_page(request, actor, at, q, message(request, exc), typed, exc.status)
-    back = urlencode({k: v for k, v in (("q", q), ("after", at.after)) if v})
+    back = urlencode(({"q": q} if q else {}) | at.query())
     flash = translate(request, N_("Qualification granted."))
     return redirect("/lab/staff" + (f"?{back}" if back else ""), flash=flash)
 
@@ -136,20 +139,22 @@ def standards_view(
     warnings over all of them; `error` shown by the form `typed["form"]` names (re-filled from `typed`),
     on the page that starts with the standard it was about."""
     typed = typed or {}
-    if at is None:
-        about = str(typed.get("standard_id") or "")
-        at = Keyset(after=int(about) - 1) if about.isdigit() and 0 < int(about) < 2**31 else Keyset()
+    about = str(typed.get("standard_id") or "")
     today = shanghai_today()
     with reading(request) as conn:
-        page, dates = standards_page(conn, actor, at, q), standard_dates(conn, actor)
-        items = catalogue_names(conn).items
+        page = None
+        if at is None and about.isdigit() and 0 < int(about) < 2**31:  # one of the actor's own, else page 1
+            page = standards_page(conn, actor, Keyset(after=int(about) - 1), q)
+            page = page if page.rows and page.rows[0]["id"] == int(about) else None
+        page = page or standards_page(conn, actor, at or Keyset(), q)
+        dates, items = standard_dates(conn, actor), catalogue_names(conn).items
     for s in page.rows:
         s["examination_expiry"] = expiry(s["examination_valid_until"], today, STANDARD_WARNING)
         s["calibration_expiry"] = expiry(s["calibration_due"], today, STANDARD_WARNING)
     flags = Counter(expiry(d, today, STANDARD_WARNING) for pair in dates for d in pair)
     context = {
         "standards": page.rows,
-        "pages": page.links(request.url),
+        "pages": page.links(request.url.replace(path="/lab/standards", query=urlencode({"q": q} if q else {}))),
         "q": q,
         "any": bool(dates),
         "items": items,

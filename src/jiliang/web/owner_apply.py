@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -92,11 +93,15 @@ def _page(
     context = {
         "organisation": own_organisation(conn, actor),
         "candidates": found.rows,
-        "pages": found.links(request.url),
+        # the list's own address, also when a refused application is shown again
+        "pages": found.links(
+            request.url.replace(query=urlencode({"show": show, **({"q": shown.q} if shown.q else {})}))
+        ),
         "busy": busy,
         "chosen": chosen - busy.keys(),
         "show": show,
         "q": shown.q,
+        "at": shown.at,
         "due": due,
         "in_use": in_use,
         "form": form,
@@ -122,7 +127,7 @@ def apply_page(
     """`?instrument=ID` lists the instruments in use from that one on, with just it ticked (from its
     page); `?created=1,2` shows the new tasks."""
     if instrument is not None:
-        shown, chosen = Shown("all", "", Keyset(after=instrument - 1, size=at.size)), {instrument}
+        shown, chosen = Shown("all", "", Keyset(after=instrument - 1)), {instrument}
     else:
         shown, chosen = Shown(show, q, at), None
     made = _ids(created.split(",")) if created else None
@@ -130,9 +135,8 @@ def apply_page(
 
 
 def _shown(form: FormData) -> Shown:
-    """The page the form was on: its list, its search and the rows from its first (posted back)."""
-    after = str(form.get("after") or "")
-    at = Keyset(after=int(after)) if after.isdigit() and int(after) < 2**31 else Keyset()
+    """The page the form was on: its list, its search and its place (posted back)."""
+    at = Keyset.posted(str(form.get("after") or ""), str(form.get("before") or ""))
     return Shown(str(form.get("show") or "")[:8], str(form.get("q") or "")[:64], at)
 
 
