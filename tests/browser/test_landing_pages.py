@@ -21,10 +21,8 @@ def _log_out(page: Any) -> None:
 def test_each_role_lands_where_its_work_waits(platform: Platform, live_server: str, desk: Any, page: Any) -> None:
     lab, _ = world.issued_certificate(platform, "310104", "D310104")
     owner = world.make_owner(platform, "310104")
-    people = {
+    people = {  # checkers and approvers land as verifiers do (tests/integration/test_role_pages.py)
         "verifier": (lab.verifier.username, world.PASSWORD, "/work/tasks"),
-        "checker": (lab.checker.username, world.PASSWORD, "/work/tasks"),
-        "approver": (lab.approver.username, world.PASSWORD, "/work/tasks"),
         "lab-manager": (lab.manager.username, world.PASSWORD, "/lab/standards"),
         "regulator": (make_regulator(platform, "310104").username, world.PASSWORD, "/supervision/coverage"),
         "admin": ("admin", ADMIN_PASSWORD, "/admin/users"),
