@@ -1,7 +1,7 @@
 """What a person reads on a page, and what it must not hold.
 
-`visible_text` keeps the text a person reads (with `title`, `placeholder`, `aria-label` and `alt`
-attribute texts and option labels; without scripts, styles and other attributes), each run with the
+`visible_text` keeps the text a person reads (with `title`, `placeholder`, `aria-label`, `alt` and
+`data-label` attribute texts and option labels; without scripts, styles and other attributes), each run with the
 language an element declares (`lang`), and leaves out citations (`<cite>`: sources shown as written, like
 a bibliography). `Forbidden` is built at test time from the loaded catalogue, procedures and message
 catalogues: the codes a person must never read (item and procedure codes, point, test, rule, position and
@@ -34,7 +34,7 @@ _SKIP = frozenset({"script", "style", "cite"})
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 # three English words in a row, on a Chinese page: a sentence of the other language
 _SENTENCE = re.compile(r"\b[A-Za-z][a-z]+(?:[ ,]+[a-z]{2,}){2,}\b")
-_ATTRS = ("title", "placeholder", "aria-label", "alt")
+_ATTRS = ("title", "placeholder", "aria-label", "alt", "data-label")  # data-label: a cell's label on a phone
 # shown by pattern, never a code: certificate numbers, regulation numbers
 _ALLOWED = re.compile(
     r"\b[A-Z][A-Z0-9]*-\d{4}-\d{6}\b|\b(?:JJG|JJF|GB|GB/T|OIML R|ISO|ISO/IEC|JCGM)\s?[\d.]+(?:[-–:][\d.]+)?"
