@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from . import second_factor, tokens
 from .auth import authenticate, confirm_password
-from .deps import ActorDep, ConnDep, PlatformDep, check_login_rate
+from .deps import ActorDep, ConnDep, Credentials, PlatformDep, check_login_rate
 from .registry.accounts import change_own_password
 
 __all__ = ["router"]
@@ -106,8 +106,9 @@ class PasswordChange(BaseModel):
 
 
 @router.post("/auth/password", status_code=204, summary="修改自己的密码 / change your own password")
-def change_password(body: PasswordChange, actor: ActorDep, platform: PlatformDep) -> None:
-    change_own_password(platform.uow(), actor, body.current_password, body.new_password)
+def change_password(body: PasswordChange, actor: ActorDep, platform: PlatformDep, credentials: Credentials) -> None:
+    """Your other login sessions end; this token and your named API tokens go on."""
+    change_own_password(platform.uow(), actor, body.current_password, body.new_password, credentials.credentials)
 
 
 class CodeBody(BaseModel):

@@ -4,8 +4,11 @@ and the ledger's auditor finds every change made by someone with the right to it
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from jiliang.ledger.auditor import audit
 from jiliang.registry import service as registry
+from jiliang.registry.tables import regulators
 from jiliang.verification import service as workflow
 from tests.conftest import ADMIN_PASSWORD, login
 from tests.support import world
@@ -35,8 +38,15 @@ def test_an_account_has_its_roles_changed_is_reset_deactivated_and_changes_its_o
     assert r.status_code == 403 and "current password" in r.json()["detail"]
     r = client.post("/api/auth/password", headers=user, json={"current_password": new, "new_password": "short"})
     assert r.status_code == 422
+    elsewhere = login(client, "wang", new)  # the same user signed in on another device
+    made = {"label": "script", "scope": "read", "days": 7, "password": new}
+    named = client.post("/api/auth/tokens", headers=user, json=made).json()
     r = client.post("/api/auth/password", headers=user, json={"current_password": new, "new_password": "a-new-one-9"})
     assert r.status_code == 204
+    assert client.get("/api/me", headers=elsewhere).status_code == 401  # the other session ended
+    assert client.get("/api/me", headers=user).status_code == 200  # the one that changed it goes on
+    script = {"Authorization": f"Bearer {named['token']}"}
+    assert client.get("/api/me", headers=script).status_code == 200  # a named token is revoked on its own
 
     assert client.put(f"/api/users/{uid}/active", headers=admin, json={"active": False}).json()["changed"] is True
     assert client.get("/api/me", headers=user).status_code == 401
@@ -52,6 +62,7 @@ def test_an_account_has_its_roles_changed_is_reset_deactivated_and_changes_its_o
         "user.created",
         "user.roles_changed",
         "user.password_reset",
+        "api_token.created",
         "user.password_changed",
         "user.deactivated",
         "user.reactivated",
@@ -97,3 +108,24 @@ def test_an_administrator_sets_an_institutions_authorised_items_and_applications
     detail = client.get(f"/api/tasks/{task}", headers=admin).json()
     assert detail["institution_id"] != lab.institution_id  # the district institute no longer verifies scales
     assert audit(platform).findings == []
+
+
+def test_an_account_is_created_only_with_roles_that_fit_its_organisation(platform, client):
+    admin = login(client, "admin", ADMIN_PASSWORD)
+    lab = world.institution_id(platform, "D310104")
+    with platform.engine.connect() as c:
+        bureau = c.execute(select(regulators.c.id).where(regulators.c.code == "SAMR-SH")).scalar_one()
+    misfits = [
+        {"roles": ["regulator"], "institution_id": lab},  # a regulator belongs to a bureau
+        {"roles": ["verifier"], "regulator_id": bureau},  # staff belong to an institution
+        {"roles": ["verifier"]},  # …and not to no one
+        {"roles": ["owner_user"], "institution_id": lab},  # owners sign up as their organisation
+    ]
+    for i, body in enumerate(misfits):
+        made = {"username": f"misfit-{i}", "password": world.PASSWORD, "display_name": "试", **body}
+        r = client.post("/api/users", headers=admin, json=made)
+        assert r.status_code == 422 and r.json()["rule"] == "roles", (body, r.text)
+    names = {a["username"] for a in client.get("/api/users", headers=admin).json()}
+    assert not any(n.startswith("misfit-") for n in names)
+    fits = {"username": "fits", "password": world.PASSWORD, "display_name": "王", "roles": ["verifier"]}
+    assert client.post("/api/users", headers=admin, json=fits | {"institution_id": lab}).status_code == 201

@@ -12,13 +12,13 @@ from tests.support import world
 
 
 def test_a_caught_failure_inside_a_batch_undoes_only_its_own_writes(platform):
-    admin = world.admin(platform)
+    admin, lab = world.admin(platform), world.institution_id(platform, "D310104")
     uow = platform.uow()
     with uow:
-        registry.create_user(uow, admin, "kept-user", "password-1", "保留", ["verifier"])
+        registry.create_user(uow, admin, "kept-user", "password-1", "保留", ["verifier"], lab)
         with pytest.raises(RuntimeError):
             with uow:
-                registry.create_user(uow, admin, "undone-user", "password-1", "撤销", ["verifier"])
+                registry.create_user(uow, admin, "undone-user", "password-1", "撤销", ["verifier"], lab)
                 raise RuntimeError("the nested step fails after writing")
         uow.commit()
     with platform.engine.connect() as c:

@@ -17,6 +17,7 @@ from ..auth import ROLES, Actor, confirm_password, hash_password
 from ..db import UnitOfWork, reader
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..ledger.append import track
+from ..tokens import token_digest
 from .tables import account_locks, api_tokens, users
 
 __all__ = [
@@ -165,8 +166,10 @@ def check_new_password(password: str) -> None:
         )
 
 
-def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -> None:
-    """The user sets a new password, proving the current one (a wrong one counts toward the lock)."""
+def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str, token: str) -> None:
+    """The user sets a new password, proving the current one (a wrong one counts toward the lock). Their
+    other login sessions end — whoever learnt the old password is signed out — while `token`, the one
+    this change came with, and their named API tokens (each revoked on its own) go on."""
     check_new_password(new)
     if new == current:
         raise InvalidInput(
@@ -184,6 +187,8 @@ def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -
         mine = update(users).where(users.c.id == actor.user_id, users.c.active.is_(True))
         if uow.conn.execute(mine.values(password_hash=hashed)).rowcount != 1:
             raise NotFound(_MISSING)
+        others = (api_tokens.c.label.is_(None), api_tokens.c.token_hash != token_digest(token))
+        uow.conn.execute(delete(api_tokens).where(api_tokens.c.user_id == actor.user_id, *others))
         track(uow, "user", [actor.user_id])
         uid, after = actor.user_id, {"scheme": "argon2id"}
         record_event(uow, uid, "user.password_changed", "user", uid, None, after, actor.institution_id)

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from ..audit import record_event
-from ..auth import ROLES, Actor, hash_password
+from ..auth import Actor, hash_password
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
+from .accounts import check_roles_fit
 from .tables import (
     catalogue_items,
     institutions,
@@ -41,13 +42,11 @@ def create_user(
     password_hash: str | None = None,
 ) -> int:
     """Administrators create any account; a lab manager creates staff of their own institution."""
-    bad = [r for r in roles if r not in ROLES]
-    if bad or not roles:
-        raise InvalidInput(f"未知角色 {bad} / unknown roles; choose from {', '.join(ROLES)}")
     if not actor.has("admin"):
         actor.require("lab_manager")
         if institution_id != actor.institution_id or regulator_id is not None or {"admin", "regulator"} & set(roles):
             raise Forbidden("实验室主任只能为本机构创建员工账号 / a lab manager creates staff of their own institution")
+    check_roles_fit(set(roles), institution_id, regulator_id, None)
     if len(password) < 8:
         raise InvalidInput("密码至少 8 位 / the password needs at least 8 characters")
     with uow:

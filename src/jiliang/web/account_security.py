@@ -18,7 +18,7 @@ from ..registry.accounts import MIN_PASSWORD, change_own_password
 from .i18n import N_
 from .render import redirect, render
 from .routing import page_router
-from .session import PageActor
+from .session import SESSION_COOKIE, PageActor
 from .work_common import message, platform_of, reading, translate
 
 __all__ = ["router"]
@@ -56,7 +56,7 @@ def change_password(
     try:
         if new != repeated:
             raise InvalidInput("两次输入的新密码不一致 / the two new passwords differ")
-        change_own_password(platform_of(request).uow(), actor, current, new)
+        change_own_password(platform_of(request).uow(), actor, current, new, request.cookies.get(SESSION_COOKIE, ""))
     except JiliangError as exc:
         return _page(request, actor, exc.status, password_error=message(request, exc))
     return redirect("/account", flash=translate(request, N_("Your password is changed.")))
