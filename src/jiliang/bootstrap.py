@@ -22,7 +22,11 @@ from .registry.seed import seed_reference_data
 from .registry.tables import users
 from .settings import Settings
 
-__all__ = ["InitReport", "init_platform"]
+__all__ = ["ADMIN_NAME", "InitReport", "init_platform"]
+
+# the name of the account `init` makes, which belongs to no person: pages show it as the role's name in
+# their language (web/render.py `person`)
+ADMIN_NAME = "系统管理员"
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
                 .values(
                     username="admin",
                     password_hash=hash_password(admin_password),
-                    display_name="系统管理员",
+                    display_name=ADMIN_NAME,
                     roles="admin",
                     active=True,
                 )

@@ -207,6 +207,10 @@ def test_an_administrator_enters_a_period_with_its_source_and_confirms_a_rule(pl
     assert flash(admin, post(admin, "/admin/rules", confirm)) == "规则已确认：按此规则的判定不再仅供参考。"
     rules = admin.get("/admin/rules").text
     assert confirm not in rules and "系统管理员" in text(rules)  # who confirmed it
+    admin.cookies.set("jiliang_lang", "en")  # the account init made belongs to no person: its role is named
+    rules = text(admin.get("/admin/rules").text)
+    assert "系统管理员" not in rules and rules.count("Administrator") >= 2  # in the header, beside the rule
+    admin.cookies.set("jiliang_lang", "zh-CN")
     r = post(admin, "/admin/rules", confirm)
     assert r.status_code == 409 and "该规则已确认" in text(r.text)
     assert actions(platform, "mpe_rule", "nawi/tare_setting") == ["rule.confirmed"]

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
 
 from ..auth import Actor
+from ..bootstrap import ADMIN_NAME
 from .i18n import (
     LANG_COOKIE,
     LANGUAGES,
@@ -75,6 +76,9 @@ templates.env.filters["local_datetime"] = pass_context(lambda ctx, v, *a: local_
 templates.env.filters["local_date"] = pass_context(lambda ctx, v: local_date(v, ctx["lang"]))
 templates.env.filters["bilingual"] = pass_context(lambda ctx, v: bilingual(str(v), ctx["lang"]))
 templates.env.filters["urlquote"] = lambda v: quote(str(v), safe="")
+templates.env.filters["person"] = pass_context(
+    lambda ctx, v: _gettext(ctx, "Administrator") if v == ADMIN_NAME else v  # the account init made
+)
 
 # Only this site's own scripts and styles; forms post only here; no framing. No referrer: some URLs
 # carry a QR code's token.
