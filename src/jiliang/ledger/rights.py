@@ -5,8 +5,9 @@ roles, institution and active flag as their own leaves recorded them — the rig
 at that moment — and names any leaf that no actor of its transaction had the right to write.
 
 Leaves of a transaction that wrote no audit event are the platform's own work (start-up seeding,
-keys, adopting a new kind), allowed only for reference data, keys, institutions and the first
-administrator. Leaves written before audit leaves named their records are not judged.
+keys and PDF certificates, adopting a new kind), allowed only for reference data, keys, X.509
+certificates, institutions and the first administrator. Leaves written before audit leaves named
+their records are not judged.
 
 A lab manager may change two things of their own institution: its seal, and in its record its
 authorisation number only (the auditor holds each institution's record as its last leaf left it)."""
@@ -50,8 +51,11 @@ RIGHTS: dict[str, frozenset[str]] = {
     "institution": frozenset({"admin"}),
     "institution_seal": frozenset({"lab_manager", "admin"}),  # a lab manager: their own institution's
     "signing_key": frozenset({"admin"}),
+    "x509_certificate": frozenset({"admin"}),  # a new institution's, a revocation, a licensed CA's
 }
-_BY_PLATFORM = frozenset({"catalogue_item", "catalogue_type", "procedure", "institution", "signing_key", "user"})
+_BY_PLATFORM = frozenset(
+    {"catalogue_item", "catalogue_type", "procedure", "institution", "signing_key", "x509_certificate", "user"}
+)
 _OF_AN_INSTITUTION = frozenset({"verification_record", "certificate"})
 _STAFF_ROLES = frozenset({"verifier", "checker", "approver", "lab_manager"})
 _TABLES = {kind: str(p.table.name) for kind, p in CURRENT.items()} | {"procedure": "procedures"}
