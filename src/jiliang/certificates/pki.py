@@ -37,6 +37,7 @@ __all__ = [
     "SigningMaterial",
     "ensure_pdf_certificates",
     "institution_signing_material",
+    "issue_institution_certificate",
     "revoke_pdf_certificate",
     "root_certificate_pem",
     "root_crl_der",
@@ -250,6 +251,16 @@ def ensure_pdf_certificates(uow: UnitOfWork) -> int:
                 made += 1
         uow.commit()
     return made
+
+
+def issue_institution_certificate(uow: UnitOfWork, institution_id: int) -> str:
+    """A platform certificate for one institution inside the caller's transaction (a new institution's
+    first; the root is made when there is none yet). Returns its serial."""
+    root = _root_row(uow.conn)
+    if root is None:
+        root = _create_root(uow)
+    inst = uow.conn.execute(select(institutions).where(institutions.c.id == institution_id)).one()
+    return _issue(uow, root, inst)
 
 
 def institution_signing_material(conn: Connection, data_dir: Path, institution_id: int) -> SigningMaterial | None:

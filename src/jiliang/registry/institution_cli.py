@@ -1,6 +1,7 @@
-"""`jiliang institution`: what an institution's PDF certificates print besides the signed payload — its
-计量授权证书 number and its 检定专用章 (registry/institution_settings.py), set on the server as the
-administrator: show, number, seal, remove-seal."""
+"""`jiliang institution`: add a metrology institution (registry/institution_create.py), and what an
+institution's PDF certificates print besides the signed payload — its 计量授权证书 number and its
+检定专用章 (registry/institution_settings.py), set on the server as the administrator: add, show,
+number, seal, remove-seal."""
 
 from __future__ import annotations
 
@@ -13,11 +14,36 @@ from rich.console import Console
 from ..cli_support import fail, platform_and_admin
 from ..errors import JiliangError
 from . import institution_settings as settings
+from .institution_create import create_institution
 
 institution_app = typer.Typer(
-    help="机构的计量授权证书编号与检定专用章 / an institution's authorisation number and seal", no_args_is_help=True
+    help="新增检定机构；机构的计量授权证书编号与检定专用章 / add an institution; its authorisation number and seal",
+    no_args_is_help=True,
 )
 console = Console()
+
+
+@institution_app.command("add")
+def add(
+    code: Annotated[str, typer.Argument(help="机构代码 / institution code: capital letters, digits, hyphens")],
+    name_zh: Annotated[str, typer.Option("--name-zh", help="中文名称 / the Chinese name")] = "",
+    name_en: Annotated[str, typer.Option("--name-en", help="英文名称 / the English name")] = "",
+    district: Annotated[
+        str | None, typer.Option("--district", help="所在区代码，如 310104 / its district's code")
+    ] = None,
+    cross_district: Annotated[
+        bool, typer.Option("--cross-district", help="跨区承担检定 / takes tasks from every district")
+    ] = False,
+) -> None:
+    """新增检定机构（含签名密钥与 PDF 签名证书）/ add a metrology institution with its signing keys."""
+    platform, admin = platform_and_admin()
+    try:
+        made = create_institution(platform.uow(), admin, code, name_zh, name_en, district, cross_district)
+    except JiliangError as exc:
+        fail(exc.message)
+    console.print(f"{made.name_zh} / {made.name_en} ({made.code})")
+    console.print(f"签名密钥 / signing key: {made.signing_kid}; PDF 证书 / X.509 serial: {made.x509_serial}")
+    console.print(f"授权项目尚未设定 / no authorised items yet: /lab/institutions/{made.code}/authorisations")
 
 
 @institution_app.command("show")

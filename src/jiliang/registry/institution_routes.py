@@ -1,6 +1,6 @@
-"""HTTP routes of an institution's settings for its printed certificates: the 计量授权证书 number and
-the 检定专用章 image (registry/institution_settings.py). An administrator for any institution, a lab
-manager for their own."""
+"""HTTP routes of the institutions: an administrator adds one (registry/institution_create.py); its
+settings for its printed certificates, the 计量授权证书 number and the 检定专用章 image
+(registry/institution_settings.py), by an administrator for any institution, a lab manager for their own."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..db import reader
 from ..deps import ActorDep, ConnDep, PlatformDep
 from . import institution_settings as settings
 from .authorisations import authorised_items, set_authorisations
+from .institution_create import CODE_MAX, NAME_MAX, create_institution
 
 __all__ = ["router"]
 
@@ -41,6 +42,46 @@ class AuthorisationNumber(BaseModel):
     authorisation_no: str | None = Field(
         max_length=settings.AUTHORISATION_NO_MAX,
         description="计量授权证书编号；空或 null 清除 / empty or null clears it",
+    )
+
+
+class NewInstitutionBody(BaseModel):
+    code: str = Field(max_length=64, description="机构代码：大写字母、数字、连字符，≤ 16 / e.g. D310120, SIMT")
+    name_zh: str = Field(max_length=512, description=f"中文名称，≤ {NAME_MAX} 字 / the Chinese name")
+    name_en: str = Field(max_length=512, description=f"英文名称，≤ {NAME_MAX} / the English name")
+    district_code: str | None = Field(
+        default=None, max_length=16, description="所在区代码（如 310104）；市级机构为 null / null for a city-wide one"
+    )
+    cross_district: bool = Field(default=False, description="跨区承担检定 / takes tasks from every district")
+
+
+class CreatedInstitution(BaseModel):
+    code: str = Field(max_length=CODE_MAX)
+    name_zh: str
+    name_en: str
+    district_code: str | None
+    cross_district: bool
+    signing_kid: str = Field(description="签署电子证书的密钥 / the key that signs its certificates")
+    x509_serial: str = Field(description="签署 PDF 的平台证书序列号 / its PDF signing certificate under the root")
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="新增检定机构（管理员）/ add a metrology institution (administrator)",
+)
+def post_institution(body: NewInstitutionBody, actor: ActorDep, platform: PlatformDep) -> CreatedInstitution:
+    made = create_institution(
+        platform.uow(), actor, body.code, body.name_zh, body.name_en, body.district_code, body.cross_district
+    )
+    return CreatedInstitution(
+        code=made.code,
+        name_zh=made.name_zh,
+        name_en=made.name_en,
+        district_code=made.district_code,
+        cross_district=made.cross_district,
+        signing_kid=made.signing_kid,
+        x509_serial=made.x509_serial,
     )
 
 

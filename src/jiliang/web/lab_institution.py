@@ -1,6 +1,7 @@
 """Pages under /lab/institutions: what an institution's printed certificates carry besides the signed
 payload — its 计量授权证书 number and its 检定专用章 (registry/institution_settings.py). A lab manager
-goes straight to their own institution; an administrator picks one from the list of all."""
+goes straight to their own institution; an administrator picks one from the list of all, or adds a
+new one (registry/institution_create.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..auth import Actor
 from ..errors import JiliangError
 from ..listing import PageAt, Search
 from ..registry import institution_settings as settings
+from ..registry.institution_create import CODE_MAX, NAME_MAX, create_institution, district_choices
 from ..registry.seal_image import KEPT_SIDE, MAX_BYTES, MAX_SIDE, MIN_SIDE
 from .i18n import N_
 from .render import redirect, render
@@ -32,8 +34,50 @@ def institutions_page(request: Request, actor: PageActor, at: PageAt, q: Search 
         found = settings.institution_overview(conn, actor, at, q)
     if not actor.has("admin") and len(found.rows) == 1:
         return redirect(f"/lab/institutions/{found.rows[0]['code']}")
-    context = {"institutions": found.rows, "pages": found.links(request.url), "q": q}
+    context = {"institutions": found.rows, "pages": found.links(request.url), "q": q, "can_add": actor.has("admin")}
     return render(request, "lab/institutions.html", context)
+
+
+def _new_form(
+    request: Request, actor: Actor, typed: dict[str, Any], error: str | None = None, status: int = 200
+) -> Response:
+    with reading(request) as conn:
+        districts = district_choices(conn, actor)
+    context = {"districts": districts, "typed": typed, "error": error, "limits": {"code": CODE_MAX, "name": NAME_MAX}}
+    return render(request, "lab/institution_new.html", context, status_code=status)
+
+
+@router.get("/new", response_class=HTMLResponse)
+def new_institution_page(request: Request, actor: PageActor) -> Response:
+    """An administrator's form for a new institution."""
+    return _new_form(request, actor, {"district_code": "", "cross_district": False})
+
+
+@router.post("", response_class=HTMLResponse)
+def add_institution(
+    request: Request,
+    actor: PageActor,
+    code: Annotated[str, Form(max_length=64)] = "",
+    name_zh: Annotated[str, Form(max_length=512)] = "",
+    name_en: Annotated[str, Form(max_length=512)] = "",
+    district_code: Annotated[str, Form(max_length=16)] = "",
+    cross_district: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    typed = {
+        "code": code,
+        "name_zh": name_zh,
+        "name_en": name_en,
+        "district_code": district_code,
+        "cross_district": bool(cross_district),
+    }
+    try:
+        made = create_institution(
+            platform_of(request).uow(), actor, code, name_zh, name_en, district_code or None, bool(cross_district)
+        )
+    except JiliangError as exc:
+        return _new_form(request, actor, typed, message(request, exc), exc.status)
+    done = translate(request, N_("Institution added. Set the items it is authorised for."))
+    return redirect(f"/lab/institutions/{made.code}", flash=done)
 
 
 def _page(
