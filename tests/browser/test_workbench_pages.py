@@ -44,6 +44,14 @@ def test_a_verifier_records_results_that_fail_one_point_and_sees_the_verdict_cha
     screenshot(desk, "work-tasks")
     desk.click(f'tr[data-task="{task}"] a')
     desk.wait_for_url(f"**/work/tasks/{task}")
+    # on a 1366-pixel laptop the whole results form is in sight in either language: the error, MPE and
+    # verdict columns are not scrolled off to the right (English names its points at length)
+    for lang in ("en", "zh-CN"):
+        desk.click(f".lang-switch a[data-lang={lang}]")
+        desk.wait_for_selector(f'html[lang="{lang}"] table.readings')
+        fits = "t => [t.scrollWidth, t.parentElement.clientWidth, document.documentElement.scrollWidth]"
+        table, room, page = desk.locator("table.readings").evaluate(fits)
+        assert table <= room and page <= 1366, (lang, table, room, page)
     desk.evaluate("window.__sameDocument = true")  # gone if the page reloads
     # The form lays out one row per reading JJG 539's tests ask for, in the order of tests/support/jjg539.py's
     # complete set: row 0 E0, rows 1-5 the weighing loads, 6-9 eccentricity (positions pre-selected),
