@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request, Response
@@ -34,9 +34,11 @@ from sqlalchemy import (
     Select,
     String,
     func,
+    literal,
     literal_column,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnClause
@@ -45,6 +47,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from .auth import Actor, reader_and_tree_size
 from .db import reader
 from .deps import Credentials
+from .errors import InvalidInput
 from .page_cache import Kept, autocommit, page_key
 from .platform import Platform
 from .types import UtcDateTime
@@ -56,6 +59,7 @@ __all__ = [
     "Keyset",
     "KeysetPage",
     "PageAt",
+    "RowKeyset",
     "PAGE_ROWS",
     "Search",
     "contains",
@@ -318,27 +322,41 @@ Search = Annotated[str, Query(max_length=64)]
 
 @dataclass(frozen=True, slots=True)
 class KeysetPage(Generic[T]):
-    """A page of rows with the keys that lead to its neighbours (None where there is none)."""
+    """A page of rows with the keys that lead to its neighbours (None where there is none): an id, or
+    a `RowKeyset`'s cursor text."""
 
     rows: list[T]
-    previous: int | None  # the `before` of the page that precedes
-    following: int | None  # the `after` of the page that follows
+    previous: int | str | None  # the `before` of the page that precedes
+    following: int | str | None  # the `after` of the page that follows
     at_start: bool
-    last: int  # the `before` that gives the list's last page
+    last: int | str  # the `before` that gives the list's last page
 
-    def links(self, url: Any) -> list[tuple[str, str]]:
+    def links(self, url: Any, after: str = "after", before: str = "before") -> list[tuple[str, str]]:
         """(rel, path and query) of the first, previous, next and last pages that exist, from this page's
-        `url` (a starlette URL) with its other parameters (search, filters) kept."""
-        base = url.remove_query_params(("after", "before"))
+        `url` (a starlette URL) with its other parameters (search, filters) kept; `after` and `before`
+        name the parameters when a page has two lists paged apart."""
+        base = url.remove_query_params((after, before))
         out = []
         if not self.at_start:
             out.append(("first", base))
         if self.previous is not None:
-            out.append(("prev", base.include_query_params(before=self.previous)))
+            out.append(("prev", base.include_query_params(**{before: self.previous})))
         if self.following is not None:
-            out += [("next", base.include_query_params(after=self.following))]
-            out += [("last", base.include_query_params(before=self.last))]
+            out += [("next", base.include_query_params(**{after: self.following}))]
+            out += [("last", base.include_query_params(**{before: self.last}))]
         return [(rel, u.path + (f"?{u.query}" if u.query else "")) for rel, u in out]
+
+
+def _paged(
+    rows: list[T], keys: list[Any], more: bool, back: bool, at_start: bool, to_end: bool, last: Any
+) -> KeysetPage[T]:
+    """A page from its rows in the list's order and their keys: `more` when the list goes on past them in
+    the direction read (`back`: read before a key); `to_end`: read back from the list's end."""
+    if not rows:
+        return KeysetPage([], None, None, at_start, last)
+    if back:  # from a page after these rows, unless from the list's end (the `last` link)
+        return KeysetPage(rows, keys[0] if more else None, None if to_end else keys[-1], not more, last)
+    return KeysetPage(rows, None if at_start else keys[0], keys[-1] if more else None, at_start, last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,14 +405,22 @@ class Keyset:
         if back:
             rows.reverse()
         last = 0 if newest_first else _END
-        if not rows:
-            return KeysetPage([], None, None, self.after is None and not back, last)
         keys = [r._mapping[key] for r in rows]
-        if back:  # from a page after these rows, unless from the list's end (the `last` link)
-            following = None if self.before == last else keys[-1]
-            return KeysetPage([row(r) for r in rows], keys[0] if more else None, following, not more, last)
-        start = self.after is None
-        return KeysetPage([row(r) for r in rows], None if start else keys[0], keys[-1] if more else None, start, last)
+        start = self.after is None and not back
+        return _paged([row(r) for r in rows], keys, more, back, start, self.before == last, last)
+
+    def slice(self, rows: Sequence[T], key: Callable[[T], int]) -> KeysetPage[T]:
+        """The page of a list held in memory, `rows` in ascending `key` order (a key that stays with its
+        row, such as its place in the files it was read from, so that no page shifts when rows leave)."""
+        back = self.before is not None
+        if self.before is not None:
+            chosen = [r for r in rows if key(r) < self.before]
+            window, more = chosen[-self.size :], len(chosen) > self.size
+        else:
+            chosen = [r for r in rows if self.after is None or key(r) > self.after]
+            window, more = chosen[: self.size], len(chosen) > self.size
+        start = self.after is None and not back
+        return _paged(list(window), [key(r) for r in window], more, back, start, self.before == _END, _END)
 
 
 def _keyset(after: Cursor = None, before: Cursor = None) -> Keyset:
@@ -403,6 +429,110 @@ def _keyset(after: Cursor = None, before: Cursor = None) -> Keyset:
 
 PageAt = Annotated[Keyset, Depends(_keyset)]
 """A page route's `?after=` / `?before=` (the keys its pager links give)."""
+
+RowKey = int | date | datetime
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ROW_END = "end"  # the `before` of the last page of a RowKeyset's list
+_CURSOR_PART = {"i": re.compile(r"i(\d{1,10})"), "d": re.compile(r"d(\d{8})"), "t": re.compile(r"t(\d{1,17})")}
+_BAD_CURSOR = "翻页位置无效，请从第一页重新开始 / this place in the list is not valid: start again from the first page"
+
+
+def _encode(values: Sequence[RowKey]) -> str:
+    """A row's sort values as one URL parameter: "i3.d20240105.t1704423845123456.i42"."""
+    parts = []
+    for v in values:
+        if isinstance(v, datetime):
+            since = (v if v.tzinfo else v.replace(tzinfo=UTC)) - _EPOCH
+            parts.append(f"t{since // timedelta(microseconds=1)}")
+        elif isinstance(v, date):
+            parts.append(f"d{v:%Y%m%d}")
+        else:
+            parts.append(f"i{int(v)}")
+    return ".".join(parts)
+
+
+def _decode(text: str, kinds: str) -> tuple[RowKey, ...]:
+    """The sort values a cursor of `kinds` (i: integer, d: date, t: UTC time) holds; InvalidInput
+    (422) for anything else."""
+    parts = text.split(".")
+    if len(parts) != len(kinds) or len(text) > 120:
+        raise InvalidInput(_BAD_CURSOR, rule="cursor")
+    out: list[RowKey] = []
+    for kind, part in zip(kinds, parts, strict=True):
+        found = _CURSOR_PART[kind].fullmatch(part)
+        if found is None:
+            raise InvalidInput(_BAD_CURSOR, rule="cursor")
+        digits = found.group(1)
+        try:
+            if kind == "i":
+                if int(digits) >= 2**31:
+                    raise ValueError(digits)
+                out.append(int(digits))
+            elif kind == "d":
+                out.append(date(int(digits[:4]), int(digits[4:6]), int(digits[6:])))
+            else:
+                out.append(_EPOCH + timedelta(microseconds=int(digits)))
+        except (ValueError, OverflowError):
+            raise InvalidInput(_BAD_CURSOR, rule="cursor") from None
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class RowKeyset:
+    """Where a page starts in a list ordered by several values (a computed order: a bucket, a date,
+    then the id that settles ties): after the row whose values `after` holds, before `before`'s, or
+    at the start. The URL carries them as one validated parameter each (`parse`); a row added
+    meanwhile joins its place in the order without moving any other page's rows."""
+
+    after: tuple[RowKey, ...] | None = None
+    before: tuple[RowKey, ...] | None = None
+    to_end: bool = False  # the last page: read back from the list's end
+    size: int = field(default_factory=lambda: PAGE_ROWS)
+
+    @classmethod
+    def parse(cls, after: str, before: str, kinds: str, size: int | None = None) -> RowKeyset:
+        """From `?after=` / `?before=` as the pager's links give them (`kinds`: see `_decode`); a
+        malformed one is refused (InvalidInput), never read as the start."""
+        after, before = after.strip(), before.strip()
+        rows = PAGE_ROWS if size is None else size
+        if after and before:
+            raise InvalidInput(_BAD_CURSOR, rule="cursor")
+        if before == _ROW_END:
+            return cls(to_end=True, size=rows)
+        return cls(_decode(after, kinds) if after else None, _decode(before, kinds) if before else None, size=rows)
+
+    @staticmethod
+    def values_of(row: Any, count: int) -> tuple[RowKey, ...]:
+        """A fetched row's sort values (for the `row` function of `fetch`, e.g. to count the rows before
+        a page)."""
+        return tuple(row._mapping[f"sort_key_{i}"] for i in range(count))
+
+    def fetch(
+        self,
+        conn: Connection,
+        q: Select[Any],
+        keys: Sequence[ColumnElement[Any]],
+        row: Callable[[Any], T],
+        params: Mapping[str, Any] | None = None,
+    ) -> KeysetPage[T]:
+        """The page of `q` (filtered, not ordered) in the order of `keys` (each ascending; the last one
+        unique), in one statement, its links' cursors the first and last rows' values."""
+        named = [k.label(f"sort_key_{i}") for i, k in enumerate(keys)]
+        q = q.add_columns(*named)
+        back = self.before is not None or self.to_end
+        at = self.before if self.before is not None else self.after
+        if at is not None:
+            position = tuple_(*(literal(v, k.type) for k, v in zip(keys, at, strict=True)))
+            q = q.where(tuple_(*keys) < position if back else tuple_(*keys) > position)
+        order = [k.desc() for k in keys] if back else [k.asc() for k in keys]
+        rows = list(conn.execute(q.order_by(*order).limit(self.size + 1), params or {}))
+        more = len(rows) > self.size
+        rows = rows[: self.size]
+        if back:
+            rows.reverse()
+        cursors = [_encode([r._mapping[f"sort_key_{i}"] for i in range(len(keys))]) for r in rows]
+        start = self.after is None and not back
+        return _paged([row(r) for r in rows], cursors, more, back, start, self.to_end, _ROW_END)
 
 
 def contains(text: str, *columns: ColumnElement[Any]) -> ColumnElement[bool] | None:

@@ -51,6 +51,7 @@ from tests.support.supervision_pages import (
     safe_for_csp,
     squash,
 )
+from tests.support.lists import links
 from tests.support.tenancy import MISSING, hidden_like_missing
 
 
@@ -199,19 +200,45 @@ def test_the_overdue_list_filters_by_district_and_item(city_reg: TestClient, cit
     assert bad.status_code == 422 and "区代码应为 6 位数字" in bad.text
 
 
-def test_the_overdue_list_pages(city_reg: TestClient, city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_overdue_list_pages_by_key(city_reg: TestClient, city: City, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(supervision, "PAGE_SIZE", 4)
     ids = city.ids
     first = city_reg.get("/supervision/overdue").text
     assert [i for i, _ in overdue_rows(first)] == [ids[k] for k in ("fd_late", "fd_new", "fd_fail", "fd_rev")]
-    assert 'rel="next" href="/supervision/overdue?page=2"' in first and 'rel="prev"' not in first
-    second = city_reg.get("/supervision/overdue?page=2").text
+    assert set(links(first)) == {"next", "last"} and "第 1–4 条，共 6 条" in first
+    second = city_reg.get(links(first)["next"]).text
     assert [i for i, _ in overdue_rows(second)] == [ids["wm_new"], ids["fd_b3"]]
-    assert 'rel="prev" href="/supervision/overdue"' in second and 'rel="next"' not in second
-    assert "第 5–6 条" in second
-    filtered = city_reg.get(f"/supervision/overdue?district={XUHUI}&page=2").text
-    assert [i for i, _ in overdue_rows(filtered)] == [ids["wm_new"]]
-    assert 'rel="prev" href="/supervision/overdue?district=310104"' in filtered
+    assert set(links(second)) == {"first", "prev"} and "第 5–6 条，共 6 条" in second
+    assert links(second)["first"] == "/supervision/overdue"
+    back = city_reg.get(links(second)["prev"]).text
+    assert overdue_rows(back) == overdue_rows(first)
+    last = city_reg.get(links(first)["last"]).text  # a full page, ending with the list's last row
+    assert [i for i, _ in overdue_rows(last)] == [ids[k] for k in ("fd_fail", "fd_rev", "wm_new", "fd_b3")]
+    assert set(links(last)) == {"first", "prev"} and "第 3–6 条，共 6 条" in last
+    filtered = city_reg.get(f"/supervision/overdue?district={XUHUI}").text
+    assert [i for i, _ in overdue_rows(filtered)] == [ids[k] for k in ("fd_late", "fd_new", "fd_fail", "fd_rev")]
+    assert links(filtered)["next"].startswith(f"/supervision/overdue?district={XUHUI}&after=")
+    rest = city_reg.get(links(filtered)["next"]).text
+    assert [i for i, _ in overdue_rows(rest)] == [ids["wm_new"]]
+    assert links(rest)["prev"].startswith(f"/supervision/overdue?district={XUHUI}&before=")
+    # the HTMX fragment carries the same pager
+    fragment = city_reg.get(links(first)["next"], headers={"HX-Request": "true"}).text
+    assert "<html" not in fragment and [i for i, _ in overdue_rows(fragment)] == [ids["wm_new"], ids["fd_b3"]]
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        "after=abc",
+        "after=i0.d20241301.t1.i5",
+        "before=i0.d20240101.i5",
+        "after=i0.d20240101.t1.i99999999999",
+        "after=i1&before=end",
+    ],
+)
+def test_a_malformed_place_in_the_overdue_list_is_refused(city_reg: TestClient, place: str) -> None:
+    r = city_reg.get(f"/supervision/overdue?{place}")
+    assert r.status_code == 422 and "翻页位置无效" in r.text and 'data-instrument="' not in r.text
 
 
 def test_the_overdue_list_searches_by_instrument_serial_number_or_owner_within_the_jurisdiction(

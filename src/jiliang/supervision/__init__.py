@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .coverage import CoverageCount, CoverageTable, District, ItemName, UnknownPeriodCount, coverage
 from .issuance import CertificateSeries, InstitutionSeries, certificates_per_month
-from .overdue import OverdueInstrument, UncoveredStatus, overdue
+from .overdue import OverdueInstrument, OverduePage, UncoveredStatus, overdue, overdue_page
 from .standing import PeriodClass, Standing
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "InstitutionSeries",
     "ItemName",
     "OverdueInstrument",
+    "OverduePage",
     "PeriodClass",
     "Standing",
     "UncoveredStatus",
@@ -23,4 +24,5 @@ __all__ = [
     "certificates_per_month",
     "coverage",
     "overdue",
+    "overdue_page",
 ]

@@ -9,21 +9,24 @@ registry.queries.instrument_detail. This module reads the request and renders th
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 
 from ..auth import Actor
 from ..deps import ConnDep
 from ..errors import InvalidInput
-from ..listing import Search
+from ..listing import RowKeyset, Search
 from ..platform import shanghai_today
 from ..registry.access import supervised_jurisdiction
 from ..registry.directory import District, catalogue_names, list_districts, organisation
 from ..registry.queries import instrument_detail
-from ..supervision import certificates_per_month, coverage, overdue
+from ..supervision import certificates_per_month, coverage
+from ..supervision.overdue import CURSOR_KINDS
+from ..supervision.overdue import overdue_page as overdue_list
 from .i18n import translations
 from .render import language_of, render
 from .routing import page_router
@@ -45,7 +48,6 @@ __all__ = ["router", "PAGE_SIZE", "MONTHS"]
 router = page_router("/supervision")
 
 PAGE_SIZE = 50  # rows of the overdue list per page
-MAX_PAGE = 10_000
 MONTHS = 12  # months of the certificate chart, today's included
 _DISTRICT = re.compile(r"\d{6}")
 _ITEM = re.compile(r"[a-z0-9_]{1,32}")
@@ -77,16 +79,17 @@ def coverage_page(request: Request, actor: PageActor, conn: ConnDep) -> HTMLResp
     return render(request, "supervision/coverage.html", context)
 
 
-def _filters(district: str, item: str, page: str) -> tuple[str | None, str | None, int]:
+def _filters(district: str, item: str) -> tuple[str | None, str | None]:
     """The overdue list's filters as typed into the URL; a malformed one is refused, not ignored."""
-    district, item, page = district.strip(), item.strip(), page.strip() or "1"
+    district, item = district.strip(), item.strip()
     if district and not _DISTRICT.fullmatch(district):
         raise InvalidInput(f"区代码应为 6 位数字：{district[:20]} / a district code has 6 digits: {district[:20]}")
     if item and not _ITEM.fullmatch(item):
         raise InvalidInput(f"目录项目代码无效：{item[:40]} / not a catalogue item code: {item[:40]}")
-    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
-        raise InvalidInput(f"页码应为 1–{MAX_PAGE} / the page must be 1–{MAX_PAGE}")
-    return district or None, item or None, int(page)
+    return district or None, item or None
+
+
+Place = Annotated[str, Query(max_length=120)]
 
 
 @router.get("/overdue", response_class=HTMLResponse)
@@ -96,29 +99,25 @@ def overdue_page(
     conn: ConnDep,
     district: str = "",
     item: str = "",
-    page: str = "1",
+    after: Place = "",
+    before: Place = "",
     q: Search = "",
 ) -> HTMLResponse:
-    """The not-covered instruments, most overdue first, a page at a time by position (the order is by
-    days overdue, not by a key), filtered by district and item and searched by instrument, serial number
-    or owner."""
-    chosen_district, chosen_item, number = _filters(district, item, page)
-    rows = overdue(
-        conn,
-        actor,
-        shanghai_today(),
-        district=chosen_district,
-        item=chosen_item,
-        limit=PAGE_SIZE + 1,  # one more tells whether a next page exists
-        offset=(number - 1) * PAGE_SIZE,
-        search=q,
-    )
+    """The not-covered instruments, most overdue first, a page at a time by key — the last row's place
+    in that order (past due or not, due date, registration, id), so a page stays put when an instrument
+    falls overdue or is verified meanwhile; a malformed place is refused — filtered by district and item
+    and searched by instrument, serial number or owner."""
+    chosen_district, chosen_item = _filters(district, item)
+    at = RowKeyset.parse(after, before, CURSOR_KINDS, PAGE_SIZE)
+    found = overdue_list(conn, actor, shanghai_today(), at, district=chosen_district, item=chosen_item, search=q)
     names = catalogue_names(conn)
+    query = {"district": chosen_district or "", "item": chosen_item or "", "q": q}
+    here = request.url.replace(query=urlencode({k: v for k, v in query.items() if v}))
     context = {
-        "rows": rows[:PAGE_SIZE],
-        "page": number,
-        "first_row": (number - 1) * PAGE_SIZE + 1,
-        "has_next": len(rows) > PAGE_SIZE,
+        "rows": found.page.rows,
+        "pages": found.page.links(here),
+        "first_row": found.first,
+        "total": found.total,
         "district": chosen_district or "",
         "item": chosen_item or "",
         "q": q,

@@ -61,9 +61,9 @@ def percent(count: CoverageCount) -> str:
     return f"{tenths // 10}.{tenths % 10} %"
 
 
-def overdue_href(district: str | None = None, item: str | None = None, page: int = 1, q: str = "") -> str:
-    """The overdue list behind a figure (and its search)."""
-    query = {"district": district or "", "item": item or "", "q": q, "page": str(page) if page > 1 else ""}
+def overdue_href(district: str | None = None, item: str | None = None, q: str = "") -> str:
+    """The overdue list behind a figure (and its search), from its first page."""
+    query = {"district": district or "", "item": item or "", "q": q}
     params = urlencode({k: v for k, v in query.items() if v})
     return "/supervision/overdue" + (f"?{params}" if params else "")
 
