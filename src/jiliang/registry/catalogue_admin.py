@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, insert, or_, select, update
 
 from ..audit import record_event
 from ..auth import Actor
@@ -19,9 +20,11 @@ from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
 from ..ledger.procedures import sync_procedures
+from ..listing import Keyset, KeysetPage, contains
 from ..measurement.procedure import Procedure
 from ..measurement.procedure_model import Edition, MpeRule
 from ..types import utcnow
+from .catalogue import load_catalogue
 from .queries import catalogue
 from .tables import catalogue_items, catalogue_types, rule_confirmations, users
 
@@ -31,6 +34,8 @@ __all__ = [
     "add_catalogue_type",
     "confirm_rule",
     "catalogue_for_review",
+    "catalogue_types_page",
+    "items_without_types",
     "type_for_correction",
     "RuleForReview",
     "rules_for_review",
@@ -82,7 +87,14 @@ def correct_catalogue_type(uow: UnitOfWork, actor: Actor, type_id: int, c: TypeC
 def add_catalogue_type(
     uow: UnitOfWork, actor: Actor, item_code: str, name_zh: str, c: TypeCorrection, name_en: str = ""
 ) -> int:
+    """A new instrument type under a catalogue item, named in both languages (an English page would
+    otherwise show the Chinese name, or nothing)."""
     actor.require("admin")
+    name_zh, name_en = name_zh.strip(), name_en.strip()
+    if not name_zh or not name_en:
+        raise InvalidInput(
+            "请填写型式的中文名称和英文名称 / give the type's name in Chinese and in English", rule="type_name_required"
+        )
     _check(c)
     with uow:
         if uow.conn.execute(select(catalogue_items.c.code).where(catalogue_items.c.code == item_code)).first() is None:
@@ -145,6 +157,46 @@ def catalogue_for_review(conn: Connection, actor: Actor) -> list[dict[str, Any]]
     """The catalogue's items with their types, periods and sources, as an administrator corrects them."""
     actor.require("admin")
     return catalogue(conn)
+
+
+@cache
+def _item_names() -> dict[str, tuple[str, str]]:
+    """Item code → (Chinese, English) name, as the shipped catalogue gives them (the table keeps the
+    Chinese only)."""
+    return {i.code: (i.name_zh, i.name_en) for i in load_catalogue().items}
+
+
+def _found(search: str) -> ColumnElement[bool] | None:
+    """Types whose name or regulation, or whose item's name in either language, contains `search`."""
+    t = catalogue_types.c
+    typed = contains(search, t.name_zh, t.name_en, t.regulation, catalogue_items.c.name_zh)
+    if typed is None:
+        return None
+    needle = search.strip().casefold()
+    items = [code for code, names in _item_names().items() if any(needle in n.casefold() for n in names)]
+    return or_(typed, t.item_code.in_(items)) if items else typed
+
+
+def catalogue_types_page(conn: Connection, actor: Actor, at: Keyset, search: str = "") -> KeysetPage[dict[str, Any]]:
+    """A page of the catalogue's instrument types in id order, each with its item's code, as an
+    administrator corrects them; those `search` finds by the type's or its item's name (either
+    language) or regulation."""
+    actor.require("admin")
+    q = select(catalogue_types).join(catalogue_items, catalogue_items.c.code == catalogue_types.c.item_code)
+    if (found := _found(search)) is not None:
+        q = q.where(found)
+    return at.fetch(conn, q, catalogue_types.c.id, lambda r: dict(r._mapping))
+
+
+def items_without_types(conn: Connection, actor: Actor, search: str = "") -> list[str]:
+    """The codes of the catalogue items with no instrument type recorded (a type is added under one),
+    those whose name in either language contains `search`."""
+    actor.require("admin")
+    typed = select(catalogue_types.c.id).where(catalogue_types.c.item_code == catalogue_items.c.code)
+    codes = conn.execute(select(catalogue_items.c.code).where(~typed.exists()).order_by(catalogue_items.c.code))
+    needle = search.strip().casefold()
+    names = _item_names()
+    return [c for c in codes.scalars() if not needle or any(needle in n.casefold() for n in names.get(c, (c,)))]
 
 
 def type_for_correction(conn: Connection, actor: Actor, type_id: int) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""Pages under /admin/catalogue, an administrator's: the mandatory catalogue's items with their
-instrument types, each type's verification period or service life with where that figure comes from
-(its source, shown as cited), and the forms to correct a type or add one — a correction without a
-source is refused (registry/catalogue_admin.py, as over the API)."""
+"""Pages under /admin/catalogue, an administrator's: the mandatory catalogue's instrument types a page
+at a time by id, each under its item's name, searched by the type's or the item's name (either
+language) or regulation; each type's verification period or service life with where that figure comes
+from (its source, shown as cited), and the forms to correct a type or add one — a correction without a
+source is refused, a new type needs its name in both languages (registry/catalogue_admin.py, as over
+the API). After either, the list shows the page that starts with that type."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ..errors import InvalidInput, JiliangError
+from ..listing import PageAt, Search
 from ..registry import catalogue_admin
 from .i18n import N_
 from .render import redirect, render
@@ -44,11 +47,31 @@ def _labels() -> dict[str, Any]:
     return {"MODE_LABELS": MODE_LABELS, "CONFIDENCE_LABELS": CONFIDENCE_LABELS}
 
 
+def _runs(types: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The page's types as runs of one item each, in the page's order: (item code, its types)."""
+    runs: list[tuple[str, list[dict[str, Any]]]] = []
+    for t in types:
+        if runs and runs[-1][0] == t["item_code"]:
+            runs[-1][1].append(t)
+        else:
+            runs.append((t["item_code"], [t]))
+    return runs
+
+
+def _shown(type_id: int) -> str:
+    """The list's page that starts with this type."""
+    return f"/admin/catalogue?after={type_id - 1}#type-{type_id}"
+
+
 @router.get("", response_class=HTMLResponse)
-def catalogue_page(request: Request, actor: PageActor) -> Response:
+def catalogue_page(request: Request, actor: PageActor, at: PageAt, q: Search = "") -> Response:
+    """The catalogue's instrument types a page at a time by id, each under its item's name; on the first
+    page, the items with no type recorded yet (to add one)."""
     with reading(request) as conn:
-        items = catalogue_admin.catalogue_for_review(conn, actor)
-    return render(request, "admin/catalogue.html", {"items": items, **_labels()})
+        page = catalogue_admin.catalogue_types_page(conn, actor, at, q)
+        bare = catalogue_admin.items_without_types(conn, actor, q) if page.at_start else []
+    context = {"runs": _runs(page.rows), "pages": page.links(request.url), "q": q, "bare": bare, **_labels()}
+    return render(request, "admin/catalogue.html", context)
 
 
 def _months(text: str, what: str) -> int | None:
@@ -106,16 +129,14 @@ def add_type(
     typed = {**form, "item_code": item_code, "name_zh": name_zh, "name_en": name_en}
     try:
         correction = _correction(form)
-        if not name_zh.strip():
-            raise InvalidInput("请填写型式名称 / give the type's name")
         tid = catalogue_admin.add_catalogue_type(
-            platform_of(request).uow(), actor, item_code, name_zh.strip(), correction, name_en.strip()
+            platform_of(request).uow(), actor, item_code, name_zh, correction, name_en
         )
     except JiliangError as exc:
         with reading(request) as conn:
             items = catalogue_admin.catalogue_for_review(conn, actor)
         return _type_form(request, {"items": items, "new": True}, message(request, exc), typed, exc.status)
-    return redirect(f"/admin/catalogue#type-{tid}", flash=translate(request, N_("Instrument type added.")))
+    return redirect(_shown(tid), flash=translate(request, N_("Instrument type added.")))
 
 
 @router.get("/types/{type_id}", response_class=HTMLResponse)
@@ -149,4 +170,4 @@ def correct_type(
             row = catalogue_admin.type_for_correction(conn, actor, type_id)
         return _type_form(request, {"type": row, "new": False}, message(request, exc), form, exc.status)
     done = translate(request, N_("Correction saved (version %(version)s)."), version=version)
-    return redirect(f"/admin/catalogue#type-{type_id}", flash=done)
+    return redirect(_shown(type_id), flash=done)
