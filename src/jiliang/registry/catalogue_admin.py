@@ -215,7 +215,8 @@ def type_for_correction(conn: Connection, actor: Actor, type_id: int) -> dict[st
 @dataclass(frozen=True)
 class RuleForReview:
     """An MPE rule with where it stands: confirmed in the shipped procedure, or by an administrator
-    (who, when), or not yet."""
+    (who, when), or not yet; `ordinal`, its place in file order (procedures, editions, rules, from 1),
+    which a confirmation does not change (the key its page is found by)."""
 
     procedure_code: str  # the key of the platform's procedures (an item may have several: ev_charger_ac, _dc)
     procedure: Procedure
@@ -224,6 +225,7 @@ class RuleForReview:
     confirmed: bool
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
+    ordinal: int = 0
 
 
 def rules_for_review(conn: Connection, actor: Actor, procedures: Mapping[str, Procedure]) -> list[RuleForReview]:
@@ -251,6 +253,7 @@ def rules_for_review(conn: Connection, actor: Actor, procedures: Mapping[str, Pr
                         rule.confirmed or by is not None,
                         None if by is None else by.display_name,
                         None if by is None else by.confirmed_at,
+                        len(out) + 1,
                     )
                 )
     return sorted(out, key=lambda r: r.confirmed)  # stable: unconfirmed first, each in file order
