@@ -113,6 +113,10 @@ def pages(platform: Platform) -> list[Page]:
         Page("demo-regulator-city", "/supervision/overdue"),
         Page("demo-regulator-city", "/supervision/certificates", done="jiliang:chart-drawn"),
         Page("demo-regulator-xuhui", "/supervision/coverage"),
+        Page("admin", "/admin/users"),
+        Page("admin", "/admin/catalogue"),
+        Page("admin", "/admin/rules"),
+        Page("admin", "/lab/institutions"),
         Page("", "/public/verify"),
         Page("", f"/public/verify/{cert.number}?token={cert.public_token}", done=CHECKED),
         Page("", f"/public/label/{inst_id}?token={label_token}"),
@@ -138,7 +142,8 @@ def serve(platform: Platform) -> tuple[str, Callable[[], None]]:
 def session_cookie(base: str, username: str) -> str:
     with httpx.Client(base_url=base) as client:
         token = CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
-        r = client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
+        password = os.environ["JILIANG_ADMIN_PASSWORD"] if username == "admin" else DEMO_PASSWORD
+        r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
         assert r.status_code in (200, 303) and client.cookies.get("jiliang_session"), (
             f"login {username}: {r.text[:200]}"
         )

@@ -5,36 +5,21 @@ mixing procedures with uncertainty budgets (EV chargers, thermometer calibration
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import count
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from jiliang.auth import confirm_password, load_actor
 from jiliang.platform import shanghai_today
 from jiliang.verification import service as workflow
 from jiliang.verification.tables import measurement_points
 from tests.support import jjg539, world
+from tests.support.lists import counted
 from tests.support.uncertainty_world import budget_standards, register_ev_charger, register_thermometer
 
 _serial = count(1)
 # statements per batch, recorded 2026-12-01 (issue 14): 42 for scales, 44 with budgets (SQLite and PostgreSQL)
 BUDGET = 45
-
-
-@contextmanager
-def counted(platform) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(platform.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(platform.engine, "before_cursor_execute", count)
 
 
 def _issue_batch(platform, lab, owner, n: int, readings, stage: str) -> int:  # type: ignore[no-untyped-def]
