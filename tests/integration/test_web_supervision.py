@@ -34,6 +34,7 @@ from jiliang.platform import Platform
 from jiliang.registry.periods import add_months
 from jiliang.registry.tables import instruments
 from jiliang.web import supervision
+from tests.support.lists import links
 from tests.support.supervision_pages import (
     CHANGNING,
     HUANGPU,
@@ -51,7 +52,6 @@ from tests.support.supervision_pages import (
     safe_for_csp,
     squash,
 )
-from tests.support.lists import links
 from tests.support.tenancy import MISSING, hidden_like_missing
 
 

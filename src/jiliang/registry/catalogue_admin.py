@@ -239,7 +239,7 @@ def rules_for_review(conn: Connection, actor: Actor, procedures: Mapping[str, Pr
             )
         )
     }
-    out = []
+    out: list[RuleForReview] = []
     for code, proc in procedures.items():
         for edition in proc.editions:
             for rule in edition.rules:
