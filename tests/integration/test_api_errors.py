@@ -242,7 +242,7 @@ def test_unknown_role_is_refused(platform, client):
         headers=admin,
         json={"username": "boss", "password": world.PASSWORD, "display_name": "Boss", "roles": ["superuser"]},
     )
-    assert "superuser" in _error(r, 422, "invalid_input")
+    assert "superuser" in _error(r, 422, "roles")
     _error(
         client.post(
             "/api/users",
@@ -250,7 +250,7 @@ def test_unknown_role_is_refused(platform, client):
             json={"username": "nobody", "password": world.PASSWORD, "display_name": "Nobody", "roles": []},
         ),
         422,
-        "invalid_input",
+        "roles",
     )
     with platform.engine.connect() as c:
         assert c.execute(select(users.c.id).where(users.c.username.in_(["boss", "nobody"]))).first() is None
@@ -258,7 +258,9 @@ def test_unknown_role_is_refused(platform, client):
 
 def test_duplicate_username_is_refused(platform, client):
     admin = login(client, "admin", ADMIN_PASSWORD)
+    lab = world.institution_id(platform, "D310104")
     body = {"username": "admin", "password": world.PASSWORD, "display_name": "Another", "roles": ["verifier"]}
+    body["institution_id"] = lab
     _error(client.post("/api/users", headers=admin, json=body), 409, "duplicate")
 
 

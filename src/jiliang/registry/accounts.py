@@ -73,7 +73,10 @@ def check_roles_fit(
     """The roles suit the account's organisation: staff roles an institution's, the regulator role a
     bureau's, the owner role an owner's and no other."""
     unknown = sorted(roles - set(ROLES))
-    if unknown or not roles:
+    if unknown:
+        named = ", ".join(unknown)
+        raise InvalidInput(f"没有角色 {named} / no such role: {named}", rule="roles")
+    if not roles:
         raise InvalidInput("请选择至少一个有效角色 / choose at least one valid role", rule="roles")
     if ("owner_user" in roles) != (owner_id is not None):
         raise InvalidInput(
