@@ -7,9 +7,11 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, public
 from .account_api import router as account_router
@@ -96,6 +98,15 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
             },
             status_code=422,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _malformed(request: Request, exc: StarletteHTTPException) -> Response:
+        """Starlette's own refusals (a body it cannot parse as the multipart form it claims to be) in the
+        shape every refusal has; the other statuses (an unknown path, a wrong method) as Starlette says."""
+        if exc.status_code != 400:
+            return await http_exception_handler(request, exc)
+        detail = f"请求格式有误 / malformed request: {exc.detail}"
+        return JSONResponse({"detail": detail, "rule": "malformed"}, status_code=400, headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
     async def _database_gone(request: Request, exc: DBAPIError) -> Response:

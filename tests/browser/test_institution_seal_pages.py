@@ -62,7 +62,8 @@ def test_a_lab_manager_uploads_the_seal_and_the_pdf_prints_it_with_the_number(
     desk.set_input_files("#seal-form input[type=file]", files=[_file("seal.png", seal.seal_png(800), "image/png")])
     desk.click("#seal-form button[type=submit]")
     desk.wait_for_selector("#seal-image")
-    assert desk.evaluate("document.querySelector('#seal-image').naturalWidth") == 400  # kept at 400 px
+    # kept at 400 px (read once the image has loaded: under load the page's own load event comes first)
+    assert desk.locator("#seal-image").evaluate("img => img.decode().then(() => img.naturalWidth)") == 400
     assert "400 × 400" in desk.inner_text("#seal-facts")
     screenshot(desk, "lab-institution-seal")
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jiliang.registry.tables import instruments, owners
-from tests.conftest import login
+from tests.conftest import ADMIN_PASSWORD, login
 from tests.support import world
 
 JSON = {"content-type": "application/json"}
@@ -165,3 +165,12 @@ def test_monte_carlo_is_for_approved_accounts_and_capped_per_role(platform, clie
     assert r.status_code == 422 and "1,000,000" in r.text
     body["trials"] = 100_000
     assert client.post("/api/uncertainty/evaluate", json=body, headers=owner).status_code == 200
+
+
+def test_a_body_that_is_not_the_multipart_form_it_claims_is_refused_as_every_refusal_is(platform, client) -> None:  # type: ignore[no-untyped-def]
+    admin = login(client, "admin", ADMIN_PASSWORD)
+    broken = {"Content-Type": "multipart/form-data; boundary=b0undary", **admin}
+    r = client.put("/api/institutions/D310104/seal", headers=broken, content=b"--b0undary\r\nno headers, no end")
+    assert r.status_code == 400, r.text
+    assert r.json()["rule"] == "malformed" and r.json()["detail"].startswith("请求格式有误 / malformed request")
+    assert client.get("/api/no-such-path", headers=admin).status_code == 404  # others as Starlette answers them
