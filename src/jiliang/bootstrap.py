@@ -17,10 +17,11 @@ from .ledger.mac import ensure_mac_key
 from .ledger.procedures import sync_procedures
 from .ledger.tiles import tree_size
 from .migrate import upgrade
-from .platform import Platform
+from .platform import Platform, shanghai_today
 from .registry.seed import seed_reference_data
 from .registry.tables import users
 from .settings import Settings
+from .supervision.counts import ensure as ensure_counts
 
 __all__ = ["ADMIN_NAME", "InitReport", "init_platform"]
 
@@ -49,6 +50,9 @@ def init_platform(settings: Settings) -> tuple[Platform, InitReport]:
     keys += ensure_pdf_certificates(platform.uow())  # the root CA and each institution's PDF certificate
     with platform.uow() as uow:  # the procedures in force, as the ledger will hold them
         sync_procedures(uow.conn, platform.procedures, platform.ledger_mac)
+        uow.commit()
+    with platform.uow() as uow:  # the coverage counts the dashboard reads, built once
+        ensure_counts(uow.conn, shanghai_today())
         uow.commit()
     admin_password = None
     uow = platform.uow()

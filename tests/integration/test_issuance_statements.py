@@ -18,8 +18,10 @@ from tests.support.lists import counted
 from tests.support.uncertainty_world import budget_standards, register_ev_charger, register_thermometer
 
 _serial = count(1)
-# statements per batch, recorded 2026-12-01 (issue 14): 42 for scales, 44 with budgets (SQLite and PostgreSQL)
-BUDGET = 45
+# statements per batch, recorded 2026-12-01 (issue 14): 42 for scales, 44 with budgets (SQLite and PostgreSQL);
+# 2026-12-02 (issue 17): 46 and 48, the coverage counts restated in the same transaction (the basis day, the
+# instruments' counts before and after, one upsert: 4 statements a batch, whatever its size)
+BUDGET = 49
 
 
 def _issue_batch(platform, lab, owner, n: int, readings, stage: str) -> int:  # type: ignore[no-untyped-def]
@@ -57,8 +59,9 @@ def test_statements_per_batch_do_not_grow_with_certificates_or_readings(platform
     twelve = _issue_batch(platform, lab, owner, 12, full, "subsequent")
     twenty_four = _issue_batch(platform, lab, owner, 24, full, "subsequent")
     assert twelve == twenty_four <= BUDGET, (twelve, twenty_four)
-    # an in-service inspection renews nothing: one UPDATE of the instruments fewer, not more per reading
-    assert _issue_batch(platform, lab, owner, 24, weighing, "in_service") == twelve - 1
+    # an in-service inspection renews nothing: one UPDATE of the instruments fewer (and, its passes leaving
+    # every standing as it was, no coverage count to change), not more per reading
+    assert _issue_batch(platform, lab, owner, 24, weighing, "in_service") in (twelve - 1, twelve - 2)
 
 
 def _budget_batch(platform, lab, owner, standards: dict[str, int], n: int) -> int:  # type: ignore[no-untyped-def]

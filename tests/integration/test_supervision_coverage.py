@@ -19,6 +19,7 @@ from jiliang.registry import service as registry
 from jiliang.registry.periods import add_months
 from jiliang.registry.tables import instruments, regulators
 from jiliang.supervision import CoverageCount, certificates_per_month, coverage, overdue
+from jiliang.supervision.counts import restating
 from jiliang.types import clock_at
 from jiliang.verification import service as workflow
 from tests.support import world
@@ -167,12 +168,14 @@ def city(platform: Platform) -> dict[str, Any]:
     w["th_new"] = register(platform, a, "clinical_thermometer", "玻璃体温计", use="medical")
     with platform.engine.begin() as c:
         # No procedure for clinical thermometers ships, so the services cannot verify one: set the
-        # cached columns exactly as an approved passing verification would (no end date: scrap mode).
-        c.execute(
-            update(instruments)
-            .where(instruments.c.id == w["th_ok"])
-            .values(last_verified_on=today - timedelta(days=20), last_conclusion="pass")
-        )
+        # cached columns exactly as an approved passing verification would (no end date: scrap mode),
+        # restating the coverage counts as the services do
+        with restating(c, instruments.c.id == w["th_ok"]):
+            c.execute(
+                update(instruments)
+                .where(instruments.c.id == w["th_ok"])
+                .values(last_verified_on=today - timedelta(days=20), last_conclusion="pass")
+            )
 
     # outside the mandatory catalogue (calibration only): never counted
     w["outside"] = world.scale(platform, a, item_code=None, type_id=None, procedure_code=None, name="温湿度计")

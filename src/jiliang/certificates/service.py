@@ -20,6 +20,7 @@ from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
 from ..registry.tables import catalogue_items, catalogue_types, institutions, instruments, owners, standards, users
+from ..supervision.counts import restating
 from ..types import utcnow
 from ..verification.tables import record_standards, signoffs
 from .canonical import canonical_json
@@ -344,11 +345,12 @@ def revoke_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str,
         if cert.kind == "verification" and _is_latest_verification(conn, cert):
             # a revoked pass no longer covers the instrument, whatever kind of period it has (a
             # first-only instrument has no valid-until): its cached standing says so
-            conn.execute(
-                update(instruments)
-                .where(instruments.c.id == cert.instrument_id)
-                .values(valid_until=None, last_conclusion="revoked")
-            )
+            with restating(conn, instruments.c.id == cert.instrument_id):  # the coverage counts
+                conn.execute(
+                    update(instruments)
+                    .where(instruments.c.id == cert.instrument_id)
+                    .values(valid_until=None, last_conclusion="revoked")
+                )
         record_event(
             uow,
             actor.user_id,

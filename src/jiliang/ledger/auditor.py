@@ -34,7 +34,8 @@ import orjson
 from sqlalchemy import Connection, func, select
 
 from ..bulk import driver_cursor
-from ..platform import Platform
+from ..platform import Platform, shanghai_today
+from ..supervision.counts import coverage_findings
 from ..tokens import seal_findings
 from .checkpoints import checkpoint_log_path, read_checkpoint_log
 from .keys import checkpoint_verifiers
@@ -618,6 +619,7 @@ def audit(
             auditor.report.findings += auditor.unsigned(hashes)
             auditor.report.findings += meaning_findings(conn)  # signed content, certificates vs payloads
             auditor.report.findings += task_state_findings(conn)
+            auditor.report.findings += coverage_findings(conn, shanghai_today())  # the dashboard's kept counts
             auditor.report.findings += seal_findings(conn, platform.ledger_mac)  # tokens: who may act
             walk = WalkBuilder.joined(auditor.chunks)
             auditor.report.findings += audit_trail_findings(conn, walk.audit)

@@ -7,6 +7,7 @@ regulator sees its districts or special zone; an administrator sees everything.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, select, true
 
@@ -34,15 +35,16 @@ class Jurisdiction:
     districts: frozenset[str] = frozenset()
     zones: frozenset[str] = frozenset()
 
-    def clause(self) -> ColumnElement[bool]:
-        """A WHERE clause on `instruments` selecting the instruments in this jurisdiction."""
+    def clause(self, table: Any = instruments) -> ColumnElement[bool]:
+        """A WHERE clause on `instruments` (or a table with the same district_code and zone columns, such
+        as the coverage counts) selecting the instruments in this jurisdiction."""
         if self.whole_city:
             return true()
         clauses: list[ColumnElement[bool]] = []
         if self.districts:
-            clauses.append(instruments.c.district_code.in_(sorted(self.districts)))
+            clauses.append(table.c.district_code.in_(sorted(self.districts)))
         if self.zones:
-            clauses.append(instruments.c.zone.in_(sorted(self.zones)))
+            clauses.append(table.c.zone.in_(sorted(self.zones)))
         return or_(*clauses) if clauses else false()
 
     def reaches_district(self, district_code: str) -> bool:

@@ -23,10 +23,11 @@ from ..ledger.procedures import sync_procedures
 from ..listing import Keyset, KeysetPage, contains
 from ..measurement.procedure import Procedure
 from ..measurement.procedure_model import Edition, MpeRule
+from ..supervision.counts import restating
 from ..types import utcnow
 from .catalogue import load_catalogue
 from .queries import catalogue
-from .tables import catalogue_items, catalogue_types, rule_confirmations, users
+from .tables import catalogue_items, catalogue_types, instruments, rule_confirmations, users
 
 __all__ = [
     "TypeCorrection",
@@ -77,7 +78,8 @@ def correct_catalogue_type(uow: UnitOfWork, actor: Actor, type_id: int, c: TypeC
         values = {k: v for k, v in vars(c).items() if v is not None}
         values["version"] = row.version + 1
         before = {k: getattr(row, k) for k in values}
-        uow.conn.execute(update(catalogue_types).where(catalogue_types.c.id == type_id).values(**values))
+        with restating(uow.conn, instruments.c.type_id == type_id):  # its instruments' period class may change
+            uow.conn.execute(update(catalogue_types).where(catalogue_types.c.id == type_id).values(**values))
         track(uow, "catalogue_type", [type_id])
         record_event(uow, actor.user_id, "catalogue.type_corrected", "catalogue_type", type_id, before, values)
         uow.commit()

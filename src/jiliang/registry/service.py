@@ -16,6 +16,7 @@ from ..auth import Actor, hash_password
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
+from ..supervision.counts import counted_in, restating
 from ..types import utcnow
 from .access import approvable_districts, ensure_instrument_visible
 from .credit_code import CreditCodeError, validate_credit_code
@@ -203,6 +204,7 @@ def register_instrument(uow: UnitOfWork, actor: Actor, reg: InstrumentRegistrati
             barred=False,
         )
         iid = conn.execute(insert(instruments).values(**row).returning(instruments.c.id)).scalar_one()
+        counted_in(conn, instruments.c.id == iid)
         track(uow, "instrument", [iid], new=True)
         record_event(
             uow,
@@ -230,7 +232,8 @@ def _owned_instrument(uow: UnitOfWork, actor: Actor, instrument_id: int) -> Any:
 
 def _change_instrument(uow: UnitOfWork, actor: Actor, inst: Any, action: str, values: dict[str, Any]) -> None:
     before = {k: getattr(inst, k) for k in values}
-    uow.conn.execute(update(instruments).where(instruments.c.id == inst.id).values(**values))
+    with restating(uow.conn, instruments.c.id == inst.id):  # the coverage counts
+        uow.conn.execute(update(instruments).where(instruments.c.id == inst.id).values(**values))
     track(uow, "instrument", [inst.id])
     record_event(uow, actor.user_id, action, "instrument", inst.id, before, values)
 

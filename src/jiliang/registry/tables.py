@@ -295,6 +295,10 @@ instruments = Table(
     Column("valid_until", Date),
     Column("replace_by", Date),
     Index("ix_instruments_district_item", "district_code", "item_code"),
+    # what the passing days change in the coverage counts, and what a type's correction restates
+    Index("ix_instruments_valid_until", "valid_until"),
+    Index("ix_instruments_replace_by", "replace_by"),
+    Index("ix_instruments_type", "type_id"),
 )
 
 rule_confirmations = Table(

@@ -24,13 +24,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from ..auth import Actor
 from ..registry.access import Jurisdiction, supervised_jurisdiction
 from ..registry.directory import District
-from ..registry.tables import catalogue_items, districts, instruments
-from .standing import eligible, instruments_with_types, period_class, standing
+from ..registry.tables import catalogue_items, districts
+from .counts import counts_on, coverage_counts
 
 __all__ = ["CoverageCount", "CoverageTable", "District", "ItemName", "UnknownPeriodCount", "coverage"]
 
@@ -115,27 +115,20 @@ def _district_names(conn: Connection, scope: Jurisdiction, seen: set[str]) -> tu
 
 def coverage(conn: Connection, actor: Actor, today: date) -> CoverageTable:
     """Coverage by district × item in the actor's jurisdiction (regulators and administrators only;
-    others get Forbidden). One grouped query over the instrument rows, none over the history."""
+    others get Forbidden), from the kept counts corrected to `today` (counts.py): no scan of the
+    instruments, none of the history."""
     scope = supervised_jurisdiction(conn, actor)
-    per_instrument = (
-        select(
-            instruments.c.district_code.label("district"),
-            instruments.c.item_code.label("item"),
-            period_class().label("period"),
-            standing(today).label("standing"),
-        )
-        .select_from(instruments_with_types())
-        .where(eligible(), scope.clause())
-        .subquery()
+    counted = counts_on(conn, today, scope.clause(), scope.clause(coverage_counts))
+    names = dict(
+        conn.execute(
+            select(catalogue_items.c.code, catalogue_items.c.name_zh).where(
+                catalogue_items.c.code.in_({k[2] for k in counted})
+            )
+        ).all()
     )
-    # grouped outside the subquery: PostgreSQL would not match a GROUP BY expression holding a bound
-    # parameter (today) with the same expression in the select list
-    s = per_instrument.c
-    rows = conn.execute(
-        select(s.district, s.item, catalogue_items.c.name_zh, s.period, s.standing, func.count().label("n"))
-        .join(catalogue_items, catalogue_items.c.code == s.item)
-        .group_by(s.district, s.item, catalogue_items.c.name_zh, s.period, s.standing)
-    ).all()
+    rows = [
+        (district, item, names[item], period, state, n) for (district, _, item, period, state), n in counted.items()
+    ]
 
     known: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(_STANDING_FIELDS, 0))
     unknown: dict[tuple[str, str], dict[str, int]] = defaultdict(

@@ -17,6 +17,7 @@ from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track, track_children, written
 from ..registry.tables import instruments
+from ..supervision.counts import restating
 from ..types import utcnow
 from .model import content_hash, record_content
 from .store import by_id, set_task_states, set_where_in, signed_contents
@@ -223,7 +224,8 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
         set_where_in(conn, verification_records, [r.id for r in recs], status="approved")
         track(uow, "verification_record", [r.id for r in recs], changed={"status": "approved"})
         set_task_states(conn, [r.task_id for r in recs], "issued", now)
-        _update_instruments(conn, recs)
+        with restating(conn, instruments.c.id.in_({r.instrument_id for r in recs})):  # the coverage counts
+            _update_instruments(conn, recs)
         numbers = issue_for_records(uow, actor, recs, contents, hashes)
         for rec, number in zip(recs, numbers, strict=True):
             record_event(
