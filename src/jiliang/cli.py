@@ -24,6 +24,7 @@ from .certificates.x509_cli import x509_app
 from .ledger.cli import audit_command, ledger_app, witness_app
 from .measurement.cli import uncertainty_app
 from .registry.institution_cli import institution_app
+from .report_cli import report_command
 from .settings import Settings
 
 app = typer.Typer(help="jiliang 计量 — 上海法制计量平台 / legal-metrology platform", no_args_is_help=True)
@@ -36,6 +37,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(witness_app, name="witness")
 app.add_typer(uncertainty_app, name="uncertainty")
 app.command("audit")(audit_command)
+app.command("report")(report_command)
 console = Console()
 err = Console(stderr=True)
 DEMO_CHECKPOINT_INTERVAL = 10  # seconds

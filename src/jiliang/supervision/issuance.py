@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy import Connection, case, func, literal, select, true
 
 from ..auth import Actor
 from ..certificates.tables import certificates
-from ..errors import InvalidInput
+from ..errors import Forbidden, InvalidInput
 from ..platform import SHANGHAI
 from ..registry.access import supervised_jurisdiction
 from ..registry.periods import add_months
@@ -49,7 +49,9 @@ def _shanghai_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
 
 
-def certificates_per_month(conn: Connection, actor: Actor, today: date, months: int = 12) -> CertificateSeries:
+def certificates_per_month(
+    conn: Connection, actor: Actor, today: date, months: int = 12, district: str | None = None
+) -> CertificateSeries:
     """Certificates issued in the last `months` Shanghai months (today's month included) per issuing
     institution, counting only certificates of instruments in the actor's jurisdiction (by the
     instrument's current district or zone), whatever institution issued them. Every kind counts
@@ -57,9 +59,14 @@ def certificates_per_month(conn: Connection, actor: Actor, today: date, months: 
     or superseded: it was issued. Regulators and administrators only.
 
     Months are bucketed with a CASE on UTC boundaries computed here, so the one grouped query runs
-    the same on SQLite and PostgreSQL.
+    the same on SQLite and PostgreSQL. `district` keeps one district's instruments (Forbidden outside
+    the jurisdiction).
     """
     scope = supervised_jurisdiction(conn, actor)
+    if district is not None and not scope.reaches_district(district):
+        raise Forbidden(
+            f"无权查看辖区外的区 {district} / district {district} is outside your jurisdiction", rule="jurisdiction"
+        )
     if not 1 <= months <= MAX_MONTHS:
         raise InvalidInput(f"月数须为 1–{MAX_MONTHS} / months must be 1–{MAX_MONTHS}")
     first = add_months(today.replace(day=1), -(months - 1))
@@ -74,6 +81,7 @@ def certificates_per_month(conn: Connection, actor: Actor, today: date, months: 
         select(certificates.c.institution_id, bucket.label("month"))
         .join(instruments, instruments.c.id == certificates.c.instrument_id)
         .where(issued >= bounds[0], issued < bounds[-1], scope.clause())
+        .where(instruments.c.district_code == district if district is not None else true())
         .subquery()
     )
     c = per_certificate.c

@@ -4,6 +4,7 @@ a caller that takes a slice (`overdue`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, cast
@@ -25,6 +26,7 @@ __all__ = [
     "UncoveredStatus",
     "overdue",
     "overdue_page",
+    "every_overdue",
 ]
 
 MAX_LIMIT = 1000
@@ -210,3 +212,34 @@ def overdue_page(
     first = tuple_(*(literal(v, k.type) for k, v in zip(keys, head[0], strict=True)))
     total, earlier = conn.execute(select(func.count(), func.count(case((sort < first, 1)))).select_from(listed)).one()
     return OverduePage(page, earlier + 1, total)
+
+
+def every_overdue(
+    conn: Connection,
+    actor: Actor,
+    today: date,
+    district: str | None = None,
+    item: str | None = None,
+    search: str = "",
+    chunk: int = 1000,
+) -> Iterator[OverdueInstrument]:
+    """Every row of `overdue_page`'s list (the same rows, order and refusals, refused at the call), read
+    by key `chunk` rows a statement — never by OFFSET, never counted — for an export of millions."""
+    q, keys = _listed(conn, actor, today, district, item, search)
+
+    last: list[tuple[Any, ...]] = []  # the sort values of the last row read
+
+    def row(r: Any) -> OverdueInstrument:
+        last[:] = [RowKeyset.values_of(r, len(keys))]
+        return _instrument(r, today)
+
+    def walk() -> Iterator[OverdueInstrument]:
+        at = RowKeyset(size=chunk)
+        while True:
+            page = at.fetch(conn, q, keys, row)
+            yield from page.rows
+            if page.following is None or not page.rows:
+                return
+            at = RowKeyset(after=last[0], size=chunk)
+
+    return walk()

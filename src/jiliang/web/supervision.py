@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
 from ..auth import Actor
@@ -27,8 +27,10 @@ from ..registry.queries import instrument_detail
 from ..supervision import certificates_per_month, coverage
 from ..supervision.overdue import CURSOR_KINDS
 from ..supervision.overdue import overdue_page as overdue_list
+from .downloads import ExportFormat, download, filename
 from .i18n import translations
 from .render import language_of, render
+from .reports import Report, certificates_report, coverage_report, overdue_report
 from .routing import page_router
 from .session import PageActor
 from .supervision_views import (
@@ -41,7 +43,7 @@ from .supervision_views import (
     month_label,
     overdue_href,
 )
-from .vocabulary import EVENT_LABELS, KIND_LABELS, STAGE_LABELS, STATUS_LABELS
+from .vocabulary import EVENT_LABELS, KIND_LABELS, STAGE_LABELS, STATUS_LABELS, Names
 
 __all__ = ["router", "PAGE_SIZE", "MONTHS"]
 
@@ -164,3 +166,34 @@ def _jurisdiction_districts(conn: Connection, actor: Actor) -> list[District]:
     """The districts a regulator may filter by (Forbidden for anyone without a jurisdiction)."""
     scope = supervised_jurisdiction(conn, actor)
     return [d for d in list_districts(conn) if scope.reaches_district(d.code)]
+
+
+def _download(report: Report, fmt: ExportFormat, *parts: str) -> Response:
+    today = shanghai_today()
+    return download(report.table(), fmt, filename(report.title, fmt, today, *parts), f"{report.name}-{today}.{fmt}")
+
+
+@router.get("/coverage/export.{fmt}")
+def coverage_export(actor: PageActor, conn: ConnDep, fmt: ExportFormat) -> Response:
+    """The coverage table as Excel or CSV: every district and item of the jurisdiction, with totals."""
+    return _download(coverage_report(conn, actor, shanghai_today()), fmt)
+
+
+@router.get("/overdue/export.{fmt}")
+def overdue_export(
+    actor: PageActor, conn: ConnDep, fmt: ExportFormat, district: str = "", item: str = "", q: Search = ""
+) -> Response:
+    """Every instrument the overdue list finds for these filters and search (not only a page), as Excel
+    or CSV; a district outside the jurisdiction is refused as on the page."""
+    chosen_district, chosen_item = _filters(district, item)
+    report = overdue_report(conn, actor, shanghai_today(), district=chosen_district, item=chosen_item, search=q)
+    named = Names("zh-CN")
+    district_names = {d.code: d.name_zh for d in list_districts(conn)}
+    parts = (district_names.get(chosen_district or "", ""), named.item(chosen_item) if chosen_item else "")
+    return _download(report, fmt, *parts)
+
+
+@router.get("/certificates/export.{fmt}")
+def certificates_export(actor: PageActor, conn: ConnDep, fmt: ExportFormat) -> Response:
+    """The certificates-per-month table (per institution, the page's months) as Excel or CSV."""
+    return _download(certificates_report(conn, actor, shanghai_today(), months=MONTHS), fmt)
