@@ -161,6 +161,8 @@ def write_xlsx(table: ExportTable, out: IO[bytes]) -> int:
     written = 0
     for row in table.rows:
         if written + 1 >= XLSX_MAX_ROWS:
+            sheet.close()  # end the sheet's stream and remove its temporary file: nothing is saved
+            sheet._writer.cleanup()
             raise TooManyRows()
         sheet.append([cell(v) for v in row])
         written += 1
