@@ -24,6 +24,7 @@ from .certificates.x509_cli import x509_app
 from .ledger.cli import audit_command, ledger_app, witness_app
 from .measurement.cli import uncertainty_app
 from .registry.institution_cli import institution_app
+from .reminders.cli import jobs_app
 from .report_cli import report_command
 from .settings import Settings
 
@@ -36,6 +37,7 @@ app.add_typer(institution_app, name="institution")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(witness_app, name="witness")
 app.add_typer(uncertainty_app, name="uncertainty")
+app.add_typer(jobs_app, name="jobs")
 app.command("audit")(audit_command)
 app.command("report")(report_command)
 console = Console()

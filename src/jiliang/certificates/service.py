@@ -20,6 +20,7 @@ from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
 from ..registry.tables import catalogue_items, catalogue_types, institutions, instruments, owners, standards, users
+from ..reminders.planning import notify_revoked, replan
 from ..supervision.counts import restating
 from ..types import utcnow
 from ..verification.tables import record_standards, signoffs
@@ -351,6 +352,8 @@ def revoke_certificate(uow: UnitOfWork, confirmation: Confirmation, number: str,
                     .where(instruments.c.id == cert.instrument_id)
                     .values(valid_until=None, last_conclusion="revoked")
                 )
+            replan(conn, instruments.c.id == cert.instrument_id)  # its reminders of that due date end
+            notify_revoked(conn, cert.instrument_id)  # and its owner is told
         record_event(
             uow,
             actor.user_id,

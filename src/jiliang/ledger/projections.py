@@ -40,6 +40,7 @@ from ..registry.tables import (
     standards,
     users,
 )
+from ..reminders.tables import reminder_deliveries
 from ..verification.tables import measurement_points, record_standards, signoffs, tasks, verification_records
 
 __all__ = [
@@ -374,6 +375,9 @@ _PROJECTIONS = (
         _all_but(second_factors, "secret", "last_step"),
         digests=("secret",),
     ),
+    # a reminder's delivery attempt: to whom, over which channel, with what outcome (the evidence that an
+    # owner was told; the outbox it comes from is the plan, re-derived from the ledgered records)
+    Projection("reminder_delivery", 1, reminder_deliveries, "id", _all_but(reminder_deliveries)),
 )
 
 CURRENT: dict[str, Projection] = {p.kind: p for p in _PROJECTIONS}

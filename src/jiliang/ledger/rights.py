@@ -54,7 +54,16 @@ RIGHTS: dict[str, frozenset[str]] = {
     "x509_certificate": frozenset({"admin"}),  # a new institution's, a revocation, a licensed CA's
 }
 _BY_PLATFORM = frozenset(
-    {"catalogue_item", "catalogue_type", "procedure", "institution", "signing_key", "x509_certificate", "user"}
+    {
+        "catalogue_item",
+        "catalogue_type",
+        "procedure",
+        "institution",
+        "signing_key",
+        "x509_certificate",
+        "user",
+        "reminder_delivery",  # the scheduler's delivery log (`jiliang jobs run`), written by no person
+    }
 )
 _OF_AN_INSTITUTION = frozenset({"verification_record", "certificate"})
 _STAFF_ROLES = frozenset({"verifier", "checker", "approver", "lab_manager"})

@@ -16,6 +16,7 @@ from ..auth import Actor, hash_password
 from ..db import UnitOfWork
 from ..errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track
+from ..reminders.planning import replan
 from ..supervision.counts import counted_in, restating
 from ..types import utcnow
 from .access import approvable_districts, ensure_instrument_visible
@@ -234,6 +235,7 @@ def _change_instrument(uow: UnitOfWork, actor: Actor, inst: Any, action: str, va
     before = {k: getattr(inst, k) for k in values}
     with restating(uow.conn, instruments.c.id == inst.id):  # the coverage counts
         uow.conn.execute(update(instruments).where(instruments.c.id == inst.id).values(**values))
+    replan(uow.conn, instruments.c.id == inst.id)  # reminders follow the owner and district; scrapped: none
     track(uow, "instrument", [inst.id])
     record_event(uow, actor.user_id, action, "instrument", inst.id, before, values)
 

@@ -17,6 +17,7 @@ from ..db import UnitOfWork
 from ..errors import InvalidInput, NotFound, RuleViolation
 from ..ledger.append import track, track_children, written
 from ..registry.tables import instruments
+from ..reminders.planning import replan
 from ..supervision.counts import restating
 from ..types import utcnow
 from .model import content_hash, record_content
@@ -226,6 +227,7 @@ def approve_records(uow: UnitOfWork, confirmation: Confirmation, record_ids: Seq
         set_task_states(conn, [r.task_id for r in recs], "issued", now)
         with restating(conn, instruments.c.id.in_({r.instrument_id for r in recs})):  # the coverage counts
             _update_instruments(conn, recs)
+        replan(conn, instruments.c.id.in_({r.instrument_id for r in recs}))  # the owners' reminders
         numbers = issue_for_records(uow, actor, recs, contents, hashes)
         for rec, number in zip(recs, numbers, strict=True):
             record_event(
