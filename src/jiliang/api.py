@@ -29,6 +29,7 @@ from .registry.account_routes import router as accounts_router
 from .registry.dcc_routes import router as dcc_router
 from .registry.institution_routes import router as institution_router
 from .registry.routes import router as registry_router
+from .reminders.routes import router as reminders_router
 from .request_guard import RequestGuard
 from .security_headers import SecurityHeaders
 from .verification.routes import router as verification_router
@@ -143,6 +144,7 @@ def create_app(platform: Platform, demo: bool = False) -> FastAPI:
         certificate_router,
         ledger_router,
         measurement_router,
+        reminders_router,
     ):
         app.include_router(router)
     install_pages(app)  # the pages of each role, their static files and error pages

@@ -47,9 +47,9 @@ def _clean(choice: ChannelChoice) -> tuple[str | None, str | None]:
     return phone, email
 
 
-def set_channels(uow: UnitOfWork, actor: Actor, choice: ChannelChoice) -> None:
+def set_channels(uow: UnitOfWork, actor: Actor, choice: ChannelChoice) -> ChannelChoice:
     """The owner's channels; the notices of its instruments follow at once (a channel turned off
-    cancels its pending notices, one turned on adds them)."""
+    cancels its pending notices, one turned on adds them); returns the channels as saved."""
     owner = owner_of(actor)
     phone, email = _clean(choice)
     with uow:
@@ -71,6 +71,7 @@ def set_channels(uow: UnitOfWork, actor: Actor, choice: ChannelChoice) -> None:
             {"sms_phone": phone, "email": email},
         )
         uow.commit()
+    return ChannelChoice(phone, email)
 
 
 def mark_read(uow: UnitOfWork, actor: Actor, notice_id: int | None = None) -> int:

@@ -29,6 +29,7 @@ from . import (
     owner_signup,
     public_pages,
     registrations,
+    reminders,
     supervision,
     workbench,
 )
@@ -81,6 +82,8 @@ def install(app: FastAPI) -> None:
         admin_rules,
     ):
         app.include_router(module.router)
+    app.include_router(reminders.owner_router)
+    app.include_router(reminders.supervision_router)
     app.mount("/static", CachedStatics(directory=_STATIC), name="static")
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.add_middleware(ServerTiming)

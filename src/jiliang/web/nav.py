@@ -25,6 +25,7 @@ NAV = (
     _entry("/owner/instruments", N_("My instruments"), "owner_user"),
     _entry("/owner/apply", N_("Apply for verification"), "owner_user"),
     _entry("/owner/certificates", N_("Certificates"), "owner_user"),
+    _entry("/owner/reminders", N_("Reminders"), "owner_user"),
     _entry("/work/tasks", N_("Task queue"), "verifier", "checker", "approver", "admin"),
     _entry("/work/certificates", N_("Issued certificates"), "verifier", "checker", "approver", "lab_manager"),
     _entry("/lab/staff", N_("Staff qualifications"), "lab_manager"),
@@ -33,6 +34,7 @@ NAV = (
     _entry("/supervision/coverage", N_("Coverage"), "regulator", "admin"),
     _entry("/supervision/overdue", N_("Overdue instruments"), "regulator", "admin"),
     _entry("/supervision/certificates", N_("Certificates per month"), "regulator", "admin"),
+    _entry("/supervision/reminders", N_("Reminders to owners"), "regulator", "admin"),
     # last: it is no one's landing page
     _entry("/lab/institutions", N_("Institution settings"), "lab_manager", "admin"),
     _entry("/admin/users", N_("Accounts"), "lab_manager", "admin"),
