@@ -74,7 +74,7 @@ def test_a_regulator_sees_its_districts_reminders_and_period_unknown_instruments
     regulator = make_regulator(platform, "310104")
     page_login(client, regulator.username)
     page = client.get("/supervision/reminders")
-    assert page.status_code == 200 and "周期不明" in page.text
+    assert page.status_code == 200 and "周期未知" in page.text
     assert 'data-district="310104"' in page.text and 'data-unknown="1"' in page.text
     auth = login(client, regulator.username, world.PASSWORD)
     [row] = client.get("/api/supervision/reminders", headers=auth).json()

@@ -93,7 +93,7 @@ def read_notices(
     return {"marked": mark_read(platform.uow(), actor, notice)}
 
 
-@router.get("/supervision/reminders", summary="各区提醒发送与周期不明 / reminders per district")
+@router.get("/supervision/reminders", summary="各区提醒发送与周期未知 / reminders per district")
 def district_figures(actor: ActorDep, conn: ConnDep) -> list[DistrictAnswer]:
     return [DistrictAnswer(**vars_of(r)) for r in queries.district_reminders(conn, actor, shanghai_today())]
 

@@ -173,15 +173,22 @@ def _download(report: Report, fmt: ExportFormat, *parts: str) -> Response:
     return download(report.table(), fmt, filename(report.title, fmt, today, *parts), f"{report.name}-{today}.{fmt}")
 
 
-@router.get("/coverage/export.{fmt}")
-def coverage_export(actor: PageActor, conn: ConnDep, fmt: ExportFormat) -> Response:
+def _format(request: Request) -> ExportFormat:
+    """The format the address ends in: each export has one route per format, no path parameter."""
+    return "xlsx" if request.url.path.endswith(".xlsx") else "csv"
+
+
+@router.get("/coverage/export.xlsx")
+@router.get("/coverage/export.csv")
+def coverage_export(request: Request, actor: PageActor, conn: ConnDep) -> Response:
     """The coverage table as Excel or CSV: every district and item of the jurisdiction, with totals."""
-    return _download(coverage_report(conn, actor, shanghai_today()), fmt)
+    return _download(coverage_report(conn, actor, shanghai_today()), _format(request))
 
 
-@router.get("/overdue/export.{fmt}")
+@router.get("/overdue/export.xlsx")
+@router.get("/overdue/export.csv")
 def overdue_export(
-    actor: PageActor, conn: ConnDep, fmt: ExportFormat, district: str = "", item: str = "", q: Search = ""
+    request: Request, actor: PageActor, conn: ConnDep, district: str = "", item: str = "", q: Search = ""
 ) -> Response:
     """Every instrument the overdue list finds for these filters and search (not only a page), as Excel
     or CSV; a district outside the jurisdiction is refused as on the page."""
@@ -190,10 +197,11 @@ def overdue_export(
     named = Names("zh-CN")
     district_names = {d.code: d.name_zh for d in list_districts(conn)}
     parts = (district_names.get(chosen_district or "", ""), named.item(chosen_item) if chosen_item else "")
-    return _download(report, fmt, *parts)
+    return _download(report, _format(request), *parts)
 
 
-@router.get("/certificates/export.{fmt}")
-def certificates_export(actor: PageActor, conn: ConnDep, fmt: ExportFormat) -> Response:
+@router.get("/certificates/export.xlsx")
+@router.get("/certificates/export.csv")
+def certificates_export(request: Request, actor: PageActor, conn: ConnDep) -> Response:
     """The certificates-per-month table (per institution, the page's months) as Excel or CSV."""
-    return _download(certificates_report(conn, actor, shanghai_today(), months=MONTHS), fmt)
+    return _download(certificates_report(conn, actor, shanghai_today(), months=MONTHS), _format(request))
