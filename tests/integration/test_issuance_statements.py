@@ -20,8 +20,10 @@ from tests.support.uncertainty_world import budget_standards, register_ev_charge
 _serial = count(1)
 # statements per batch, recorded 2026-12-01 (issue 14): 42 for scales, 44 with budgets (SQLite and PostgreSQL);
 # 2026-12-02 (issue 17): 46 and 48, the coverage counts restated in the same transaction (the basis day, the
-# instruments' counts before and after, one upsert: 4 statements a batch, whatever its size)
-BUDGET = 49
+# instruments' counts before and after, one upsert: 4 statements a batch, whatever its size); then 49 and 51,
+# the owners' reminders re-planned in the same transaction (the instruments' due dates, the owners' channels,
+# the notices written: 3 statements a batch up to 500 instruments)
+BUDGET = 52
 
 
 def _issue_batch(platform, lab, owner, n: int, readings, stage: str) -> int:  # type: ignore[no-untyped-def]
