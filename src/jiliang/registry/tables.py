@@ -301,6 +301,27 @@ instruments = Table(
     Index("ix_instruments_type", "type_id"),
 )
 
+# The coverage counts the regulator's dashboard reads, derived from the instruments and kept current by
+# supervision/counts.py (which says how): eligible instruments per district, zone, item, period class and
+# standing on the basis day.
+coverage_counts = Table(
+    "coverage_counts",
+    metadata,
+    Column("district_code", String(6), primary_key=True),
+    Column("zone", String(16), primary_key=True),  # '' outside a special zone (a key column is never null)
+    Column("item_code", String(32), primary_key=True),
+    Column("period", String(16), primary_key=True),  # supervision.standing.PeriodClass
+    Column("standing", String(16), primary_key=True),  # supervision.standing.Standing on the basis day
+    Column("n", Integer, nullable=False),
+)
+
+coverage_basis = Table(
+    "coverage_basis",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row, id 1
+    Column("counted_on", Date, nullable=False),
+)
+
 rule_confirmations = Table(
     "rule_confirmations",
     metadata,

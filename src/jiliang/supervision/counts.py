@@ -23,13 +23,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Connection,
-    Date,
-    Integer,
-    String,
-    Table,
     and_,
     delete,
     func,
@@ -41,8 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..db import metadata
-from ..registry.tables import instruments
+from ..registry.tables import coverage_basis, coverage_counts, instruments
 from .standing import eligible, instruments_with_types, period_class, standing
 
 __all__ = [
@@ -59,24 +53,6 @@ __all__ = [
     "recount",
     "restating",
 ]
-
-coverage_counts = Table(
-    "coverage_counts",
-    metadata,
-    Column("district_code", String(6), primary_key=True),
-    Column("zone", String(16), primary_key=True),  # '' outside a special zone (a key column is never null)
-    Column("item_code", String(32), primary_key=True),
-    Column("period", String(16), primary_key=True),  # standing.PeriodClass
-    Column("standing", String(16), primary_key=True),  # standing.Standing on the basis day
-    Column("n", Integer, nullable=False),
-)
-
-coverage_basis = Table(
-    "coverage_basis",
-    metadata,
-    Column("id", Integer, primary_key=True),  # one row, id 1
-    Column("counted_on", Date, nullable=False),
-)
 
 Key = tuple[str, str, str, str, str]
 """(district_code, zone or '', item_code, period class, standing)."""
