@@ -94,10 +94,12 @@ def _apply(conn: Connection, delta: Mapping[Key, int]) -> None:
     )
 
 
-def _basis(conn: Connection, *, lock: bool = False) -> date | None:
+def _basis(conn: Connection, *, lock: bool = False, moving: bool = False) -> date | None:
+    """The basis day. PostgreSQL (SQLite has one writer): a writer (`lock`) keeps the basis from moving
+    under it; `advance` (`moving`) waits for every writer and keeps out the next."""
     q = select(coverage_basis.c.counted_on).where(coverage_basis.c.id == 1)
-    if lock:  # a writer keeps the basis from moving under it (PostgreSQL; SQLite has one writer)
-        q = q.with_for_update(read=True)
+    if lock or moving:
+        q = q.with_for_update(read=not moving)
     return conn.execute(q).scalar()
 
 
@@ -109,6 +111,10 @@ def restating(conn: Connection, which: ColumnElement[bool]) -> Iterator[None]:
     if day is None:  # no counts kept yet: `rebuild` will count everything
         yield
         return
+    if conn.dialect.name == "postgresql":
+        # the rows first, so that their "before" is the state this change replaces, not one a concurrent
+        # change is replacing too (read committed would let both take the same rows off)
+        conn.execute(select(instruments.c.id).where(which).with_for_update(of=instruments))
     before = _grouped(conn, which, day)
     yield
     after = _grouped(conn, which, day)
@@ -182,7 +188,7 @@ def ensure(conn: Connection, day: date) -> bool:
 def advance(conn: Connection, day: date) -> int:
     """Makes `day` the basis, correcting the counts by the instruments whose dates lie between; returns
     how many cells changed. The daily job calls it; any day works (the page corrects meanwhile)."""
-    basis = _basis(conn, lock=True)
+    basis = _basis(conn, moving=True)
     if basis is None:
         rebuild(conn, day)
         return -1
