@@ -264,3 +264,31 @@ def test_an_administrators_revocation_of_a_pdf_certificate_is_within_their_right
     assert revoke_pdf_certificate(platform.uow(), world.admin(platform), serial, "私钥泄露 key leaked")
     report = audit(platform)
     assert report.clean, [str(f) for f in report.findings]
+
+
+def test_two_administrators_adding_the_same_code_at_once_get_one_institution_and_a_refusal(platform) -> None:
+    """Whether the check or the database's unique key stops the second, it is told the code is taken (409),
+    never a server error."""
+    import threading
+
+    from jiliang.errors import RuleViolation
+    from jiliang.registry.institution_create import create_institution
+
+    admin, start, outcomes = world.admin(platform), threading.Barrier(2), []
+
+    def add() -> None:
+        start.wait()
+        try:
+            create_institution(platform.uow(), admin, "RACE-1", "竞速计量所", "Race Metrology Institute", None, True)
+            outcomes.append("created")
+        except RuleViolation as exc:
+            outcomes.append(exc.rule)
+
+    threads = [threading.Thread(target=add) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["created", "duplicate"]
+    with platform.engine.connect() as c:
+        assert c.execute(select(func.count()).where(institutions.c.code == "RACE-1")).scalar_one() == 1

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import record_event
 from ..auth import Actor
@@ -114,7 +115,12 @@ def create_institution(
             "cross_district": cross_district,
             "signing_algorithm": SIGNING_ALGORITHM,
         }
-        iid = conn.execute(insert(institutions).values(**values).returning(institutions.c.id)).scalar_one()
+        try:
+            iid = conn.execute(insert(institutions).values(**values).returning(institutions.c.id)).scalar_one()
+        except IntegrityError:  # the same code added at the same moment by another administrator
+            raise RuleViolation(
+                f"机构代码 {code} 已被使用 / the institution code {code} is taken", rule="duplicate"
+            ) from None
         track(uow, "institution", [iid], new=True)
         kid = replace_institution_key(uow, code, SIGNING_ALGORITHM)  # tracks the key and the row again
         serial = issue_institution_certificate(uow, iid)
