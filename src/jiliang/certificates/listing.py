@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, sel
 
 from ..auth import Actor
 from ..listing import Keyset, KeysetPage, contains
-from ..registry.tables import instruments
+from ..registry.tables import instruments, owners
 from ..verification.tables import verification_records
 from .queries import visible_clause
 from .service import verify_path
@@ -34,6 +34,7 @@ class CertificateRow:
     verdict: str | None  # the record's: pass | fail | None (calibration)
     supersedes: str | None  # the number of the certificate this one replaces
     verify_path: str  # its public check, where its QR code leads
+    owner: str = ""  # the owner's name (the exports' column)
 
 
 def status_today(today: date) -> ColumnElement[str]:
@@ -73,8 +74,10 @@ def find_certificates(
             verification_records.c.verdict,
             _REPLACED.c.number.label("supersedes"),
             certificates.c.public_token,
+            owners.c.name.label("owner_name"),
         )
         .join(instruments, instruments.c.id == certificates.c.instrument_id)
+        .join(owners, owners.c.id == certificates.c.owner_id)
         .join(verification_records, verification_records.c.id == certificates.c.record_id)
         .outerjoin(_REPLACED, _REPLACED.c.id == certificates.c.supersedes_id)
         .where(visible_clause(conn, actor))
@@ -98,4 +101,5 @@ def _row(r: Any) -> CertificateRow:
         r.verdict,
         r.supersedes,
         verify_path(r.number, r.public_token),
+        r.owner_name,
     )

@@ -1,0 +1,81 @@
+"""The lab's lists as reports for the pages' Excel and CSV exports: the issued certificates, the task
+queue, the standards and the staff — every row the page's own query finds for its filters and search
+(read by key, a chunk a statement, web/downloads.every_row), scoped to the actor's institution as the
+pages are, headed in Chinese from the pages' catalogue, with names and words where the data holds
+codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi.responses import Response
+from sqlalchemy import Connection
+
+from ..auth import Actor
+from ..certificates.listing import find_certificates
+from ..certificates.service import CONCLUSIONS
+from ..platform import SHANGHAI, shanghai_today
+from . import downloads
+from .downloads import ExportFormat, download, every_row, filename
+from .i18n import N_
+from .reports import Report, zh
+from .vocabulary import KIND_LABELS, STATUS_LABELS
+
+__all__ = ["certificates_report", "report_download"]
+
+
+def report_download(report: Report, fmt: ExportFormat, *parts: str) -> Response:
+    """The report as an attachment named in Chinese (its ASCII name for older clients)."""
+    today = shanghai_today()
+    return download(report.table(), fmt, filename(report.title, fmt, today, *parts), f"{report.name}-{today}.{fmt}")
+
+
+def local_date(moment: datetime | None) -> date | None:
+    """A stored time's date in Shanghai."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(SHANGHAI).date()
+
+
+def _conclusion(verdict: str | None) -> str:
+    """The certificate's conclusion in Chinese words (the first half of "合格 / conforms")."""
+    return CONCLUSIONS[verdict if verdict in ("pass", "fail") else None].partition(" / ")[0]
+
+
+def certificates_report(
+    conn: Connection, actor: Actor, today: date, status: str | None = None, search: str = ""
+) -> Report:
+    """Every certificate the issued-certificates page lists for this status and search, newest first."""
+    found = every_row(lambda at: find_certificates(conn, actor, today, at, status, search), downloads.CHUNK)
+    records: Iterator[dict[str, Any]] = (
+        {
+            "number": c.number,
+            "instrument": c.instrument,
+            "serial_no": c.serial_no,
+            "owner": c.owner,
+            "kind": c.kind,
+            "kind_name": zh(KIND_LABELS.get(c.kind, c.kind)),
+            "verdict": c.verdict,
+            "conclusion": _conclusion(c.verdict),
+            "issued_on": local_date(c.issued_at),
+            "valid_until": c.valid_until,
+            "status": c.current_status,
+            "status_name": zh(STATUS_LABELS.get(c.current_status, c.current_status)),
+        }
+        for c in found
+    )
+    columns = (
+        ("number", zh(N_("Number"))),
+        ("instrument", zh(N_("Instrument"))),
+        ("serial_no", zh(N_("Serial number"))),
+        ("owner", zh(N_("Owner"))),
+        ("kind_name", zh(N_("Kind"))),
+        ("conclusion", zh(N_("Conclusion"))),
+        ("issued_on", zh(N_("Issued"))),
+        ("valid_until", zh(N_("Valid until"))),
+        ("status_name", zh(N_("Status"))),
+    )
+    return Report("certificates", zh(N_("Issued certificates")), columns, records)
