@@ -142,3 +142,51 @@ def test_another_lab_exports_its_own_certificates_only(labs: Labs, client: TestC
 def test_the_certificates_export_needs_a_login(client: TestClient) -> None:
     r = client.get("/work/certificates/export.csv", follow_redirects=False)
     assert r.status_code in (302, 303, 401) and "attachment" not in r.headers.get("content-disposition", "")
+
+
+# ------------------------------------------------------------------ the task queue
+
+TASK_HEADERS = ["任务", "计量器具", "强检目录项目", "出厂编号", "使用单位", "类别", "状态", "最近变更"]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_the_task_queue_export_holds_every_task_of_the_tab_in_words(
+    labs: Labs, client: TestClient, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(downloads, "CHUNK", 2)  # five tasks read two a statement
+    log_in(client, labs.lab.verifier.username)
+    r = client.get(f"/work/tasks/export.{fmt}?state=all")
+    header, *rows = rows_of(r, fmt)
+    assert header == TASK_HEADERS
+    assert chinese_name(r) == f"任务队列_{TODAY}.{fmt}"
+    ids = [*labs.issued, labs.recorded, labs.assigned]
+    assert [int(str(row[0])) for row in rows] == sorted(ids)  # oldest first, as the page; not the other lab's
+    by_id = {int(str(row[0])): row for row in rows}
+    states = {labs.assigned: "待录入", labs.recorded: "待核验"} | {t: "已出证" for t in labs.issued}
+    for i, task in enumerate(ids):
+        assert by_id[task][1:7] == ["电子计价秤", "非自动衡器", labs.serials[i], labs.owner_name, "检定", states[task]]
+        changed = by_id[task][7]
+        assert isinstance(changed, datetime) if fmt == "xlsx" else str(changed).startswith(TODAY.isoformat()[:4])
+
+
+def test_the_task_queue_export_follows_the_pages_tab_and_search(labs: Labs, client: TestClient) -> None:
+    log_in(client, labs.lab.verifier.username)
+    page = client.get("/work/tasks").text  # a verifier starts on the tasks to record
+    assert 'href="/work/tasks/export.xlsx?state=assigned"' in page
+    r = client.get("/work/tasks/export.csv")  # the same default tab as the page
+    assert [int(row[0]) for row in rows_of(r, "csv")[1:]] == [labs.assigned]
+    assert chinese_name(r) == f"任务队列_待录入_{TODAY}.csv"
+    assert [int(row[0]) for row in rows_of(client.get("/work/tasks/export.csv?state=recorded"), "csv")[1:]] == [
+        labs.recorded
+    ]
+    found = client.get(f"/work/tasks/export.csv?state=all&q={labs.serials[1]}")
+    assert [int(row[0]) for row in rows_of(found, "csv")[1:]] == [labs.issued[1]]
+    page = client.get(f"/work/tasks?state=all&q={labs.serials[1]}").text
+    assert f'href="/work/tasks/export.csv?q={labs.serials[1]}&amp;state=all"' in page
+
+
+def test_another_lab_exports_its_own_tasks_only(labs: Labs, client: TestClient) -> None:
+    log_in(client, labs.other.verifier.username)
+    rows = rows_of(client.get("/work/tasks/export.xlsx?state=all"), "xlsx")[1:]
+    assert len(rows) == 1 and rows[0][4] != labs.owner_name
+    assert int(str(rows[0][0])) not in [*labs.issued, labs.recorded, labs.assigned]

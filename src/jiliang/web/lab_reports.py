@@ -11,19 +11,22 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi.responses import Response
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from ..auth import Actor
 from ..certificates.listing import find_certificates
 from ..certificates.service import CONCLUSIONS
 from ..platform import SHANGHAI, shanghai_today
+from ..registry.tables import institutions
+from ..verification.queries import task_queue_page
 from . import downloads
 from .downloads import ExportFormat, download, every_row, filename
 from .i18n import N_
-from .reports import Report, zh
-from .vocabulary import KIND_LABELS, STATUS_LABELS
+from .reports import LANG, Report, zh
+from .vocabulary import KIND_LABELS, STATUS_LABELS, Names
+from .work_common import TASK_STATES
 
-__all__ = ["certificates_report", "report_download"]
+__all__ = ["certificates_report", "tasks_report", "report_download"]
 
 
 def report_download(report: Report, fmt: ExportFormat, *parts: str) -> Response:
@@ -79,3 +82,44 @@ def certificates_report(
         ("status_name", zh(N_("Status"))),
     )
     return Report("certificates", zh(N_("Issued certificates")), columns, records)
+
+
+def tasks_report(conn: Connection, actor: Actor, state: str | None = None, search: str = "") -> Report:
+    """Every task of the queue's tab (`state`, None for all) that `search` finds, oldest first, as the
+    page; an administrator's (every institution's queue) says whose each task is."""
+    names = Names(LANG)
+    found = every_row(lambda at: task_queue_page(conn, actor, at, state, search), downloads.CHUNK)
+    whose = (
+        dict(conn.execute(select(institutions.c.id, institutions.c.name_zh)).tuples().all())
+        if actor.has("admin")
+        else None
+    )
+    records: Iterator[dict[str, Any]] = (
+        {
+            "id": t["id"],
+            "instrument_name": t["instrument_name"],
+            "item_code": t["item_code"],
+            "item_name": names.item(t["item_code"]),
+            "serial_no": t["serial_no"],
+            "owner_name": t["owner_name"],
+            "institution_name": whose.get(t["institution_id"], "") if whose is not None else None,
+            "kind": t["kind"],
+            "kind_name": zh(N_("Calibration") if t["kind"] == "calibration" else N_("Verification")),
+            "state": t["state"],
+            "state_name": zh(TASK_STATES.get(t["state"], t["state"])),
+            "updated_at": t["updated_at"],
+        }
+        for t in found
+    )
+    columns = (
+        ("id", zh(N_("Task"))),
+        ("instrument_name", zh(N_("Instrument"))),
+        ("item_name", zh(N_("Catalogue item"))),
+        ("serial_no", zh(N_("Serial number"))),
+        ("owner_name", zh(N_("Owner"))),
+        *((("institution_name", zh(N_("Institution"))),) if whose is not None else ()),
+        ("kind_name", zh(N_("Kind"))),
+        ("state_name", zh(N_("State"))),
+        ("updated_at", zh(N_("Last change"))),
+    )
+    return Report("tasks", zh(N_("Task queue")), columns, records)

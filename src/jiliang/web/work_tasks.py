@@ -22,8 +22,11 @@ from ..verification.preview import Preview, ResultsForm, preview_results, result
 from ..verification.queries import task_counts, task_queue_page
 from ..verification.readings import ReadingInput
 from ..verification.results import record_results
+from .downloads import ExportFormat
 from .i18n import N_
+from .lab_reports import report_download, tasks_report
 from .render import redirect, render
+from .reports import zh
 from .routing import page_router
 from .session import PageActor
 from .work_common import (
@@ -77,6 +80,23 @@ def tasks_page(
     context: dict[str, Any] = {"states": TASK_STATES, "chosen": chosen, "counts": counts, "tasks": shown.rows}
     context |= {"institutions": names, "pages": shown.links(request.url), "q": q}
     return render(request, "work/tasks.html", context)
+
+
+@router.get("/tasks/export.xlsx")
+@router.get("/tasks/export.csv")
+def tasks_export(
+    request: Request,
+    actor: PageActor,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    q: Search = "",
+) -> Response:
+    """Every task of the page's tab that its search finds (not only a page), as Excel or CSV: the
+    institution's own, as on the page."""
+    chosen = state if state in TASK_STATES or state == "all" else _default_tab(actor)
+    fmt: ExportFormat = "xlsx" if request.url.path.endswith(".xlsx") else "csv"
+    with reading(request) as conn:
+        report = tasks_report(conn, actor, None if chosen == "all" else chosen, q)
+        return report_download(report, fmt, zh(TASK_STATES[chosen]) if chosen != "all" else "")
 
 
 def _expected_rows(form: ResultsForm) -> list[ReadingInput]:
