@@ -9,7 +9,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from urllib.parse import unquote
 
 import openpyxl
@@ -20,7 +20,8 @@ from sqlalchemy import select
 from jiliang.api import create_app
 from jiliang.certificates.service import revoke_certificate
 from jiliang.platform import Platform, shanghai_today
-from jiliang.registry.tables import instruments, owners
+from jiliang.registry import service as registry
+from jiliang.registry.tables import instruments, owners, standards, users
 from jiliang.verification import service as workflow
 from jiliang.web import downloads
 from tests.support import world
@@ -63,6 +64,26 @@ def labs(platform: Platform) -> Labs:
     revoked = world.verify(platform, lab, tasks[2])
     revoke_certificate(platform.uow(), world.confirm(platform, lab.approver), revoked, "录入错误")
     world.record(platform, lab, tasks[3])
+    registry.add_standard(
+        platform.uow(),
+        lab.manager,
+        lab.institution_id,
+        "砝码组 M1",
+        "[2025]沪量标900号",
+        TODAY + timedelta(days=400),
+        ["nawi"],
+    )
+    sid = max(standard_rows(platform, lab)[n].id for n in standard_rows(platform, lab))
+    registry.record_standard_calibration(
+        platform.uow(),
+        lab.manager,
+        sid,
+        "上海市计量测试技术研究院",
+        "CAL-M1",
+        TODAY - timedelta(days=10),
+        TODAY + timedelta(days=300),
+        True,
+    )
     other, foreign = world.issued_certificate(platform, "310101", "D310101")
     with platform.engine.connect() as conn:
         serial = dict(
@@ -190,3 +211,86 @@ def test_another_lab_exports_its_own_tasks_only(labs: Labs, client: TestClient) 
     rows = rows_of(client.get("/work/tasks/export.xlsx?state=all"), "xlsx")[1:]
     assert len(rows) == 1 and rows[0][4] != labs.owner_name
     assert int(str(rows[0][0])) not in [*labs.issued, labs.recorded, labs.assigned]
+
+
+# ------------------------------------------------------------------ standards and staff
+
+STANDARD_HEADERS = [
+    "计量标准",
+    "适用项目",
+    "计量标准考核证书",
+    "考核证书有效期至",
+    "考核证书状态",
+    "校准机构",
+    "校准证书编号",
+    "校准有效期至",
+    "校准状态",
+    "测量不确定度",
+]
+STAFF_HEADERS = ["姓名", "用户名", "角色", "资格"]
+
+
+def standard_rows(platform: Platform, lab: world.Lab) -> dict[str, tuple]:  # type: ignore[type-arg]
+    with platform.engine.connect() as conn:
+        found = conn.execute(select(standards).where(standards.c.institution_id == lab.institution_id))
+        return {r.name: r for r in found}
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_the_standards_export_holds_every_standard_of_the_institution(
+    platform: Platform, labs: Labs, client: TestClient, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(downloads, "CHUNK", 1)
+    log_in(client, labs.lab.manager.username)
+    r = client.get(f"/lab/standards/export.{fmt}")
+    header, *rows = rows_of(r, fmt)
+    assert header == STANDARD_HEADERS
+    assert chinese_name(r) == f"计量标准_{TODAY}.{fmt}"
+    mine = standard_rows(platform, labs.lab)
+    assert sorted(str(row[0]) for row in rows) == sorted(mine) and len(mine) == 2
+    assert not set(standard_rows(platform, labs.other)) & {row[0] for row in rows}
+    day = (lambda d: datetime.combine(d, time())) if fmt == "xlsx" else (lambda d: d.isoformat())
+    for row in rows:
+        s = mine[str(row[0])]
+        assert row[1] == "非自动衡器"
+        assert row[2:5] == [s.examination_certificate_no, day(s.examination_valid_until), "有效"]
+        assert row[5:9] == ["上海市计量测试技术研究院", s.calibration_certificate_no, day(s.calibration_due), "有效"]
+
+
+def test_the_standards_export_follows_the_search(platform: Platform, labs: Labs, client: TestClient) -> None:
+    log_in(client, labs.lab.manager.username)
+    name = sorted(standard_rows(platform, labs.lab))[-1]
+    page = client.get("/lab/standards").text
+    assert 'href="/lab/standards/export.xlsx"' in page and 'href="/lab/standards/export.csv"' in page
+    rows = rows_of(client.get("/lab/standards/export.csv", params={"q": name}), "csv")
+    assert [row[0] for row in rows[1:]] == [name]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_the_staff_export_holds_every_person_with_roles_and_qualifications_in_words(
+    platform: Platform, labs: Labs, client: TestClient, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(downloads, "CHUNK", 2)
+    log_in(client, labs.lab.manager.username)
+    r = client.get(f"/lab/staff/export.{fmt}")
+    header, *rows = rows_of(r, fmt)
+    assert header == STAFF_HEADERS
+    assert chinese_name(r) == f"人员资质_{TODAY}.{fmt}"
+    with platform.engine.connect() as conn:
+        people = conn.execute(
+            select(users.c.username).where(users.c.institution_id == labs.lab.institution_id).order_by(users.c.id)
+        ).scalars()
+        assert [row[1] for row in rows] == list(people)  # in the page's order, all of them
+    by_user = {row[1]: row for row in rows}
+    assert labs.other.verifier.username not in by_user
+    verifier = by_user[labs.lab.verifier.username]
+    assert verifier[0] == labs.lab.verifier.display_name and verifier[2] == "检定员"
+    assert str(verifier[3]).startswith("非自动衡器 Q-") and str(verifier[3]).endswith("（有效）")
+    assert by_user[labs.lab.manager.username][3] in ("", None)  # a manager holds no qualification
+
+
+def test_the_staff_export_follows_the_search_and_needs_an_institution(labs: Labs, client: TestClient) -> None:
+    log_in(client, labs.lab.manager.username)
+    assert 'href="/lab/staff/export.xlsx"' in client.get("/lab/staff").text
+    rows = rows_of(client.get("/lab/staff/export.csv", params={"q": labs.lab.checker.username}), "csv")
+    assert [row[1] for row in rows[1:]] == [labs.lab.checker.username]

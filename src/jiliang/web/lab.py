@@ -22,7 +22,9 @@ from ..registry import service as registry
 from ..registry.directory import catalogue_names
 from ..registry.staff_list import qualification_alerts, staff_page
 from ..registry.standards_list import standard_dates, standards_page
+from .downloads import ExportFormat
 from .i18n import N_
+from .lab_reports import report_download, staff_report, standards_report
 from .render import redirect, render
 from .routing import page_router
 from .session import PageActor
@@ -90,6 +92,17 @@ def _staff_page(
 @router.get("/staff", response_class=HTMLResponse)
 def staff_list(request: Request, actor: PageActor, at: PageAt, q: Search = "") -> Response:
     return _staff_page(request, actor, at, q)
+
+
+@router.get("/staff/export.xlsx")
+@router.get("/staff/export.csv")
+def staff_export(request: Request, actor: PageActor, q: Search = "") -> Response:
+    """Every person the staff page finds for its search (not only a page), with their qualifications,
+    as Excel or CSV: the institution's own, as on the page."""
+    fmt: ExportFormat = "xlsx" if request.url.path.endswith(".xlsx") else "csv"
+    with reading(request) as conn:
+        report = staff_report(conn, actor, shanghai_today(), QUALIFICATION_WARNING, EXPIRY_LABELS, q)
+        return report_download(report, fmt)
 
 
 @router.post("/staff/qualifications", response_class=HTMLResponse)
@@ -171,6 +184,17 @@ def standards_view(
 @router.get("/standards", response_class=HTMLResponse)
 def standards_list(request: Request, actor: PageActor, at: PageAt, q: Search = "") -> Response:
     return standards_view(request, actor, at=at, q=q)
+
+
+@router.get("/standards/export.xlsx")
+@router.get("/standards/export.csv")
+def standards_export(request: Request, actor: PageActor, q: Search = "") -> Response:
+    """Every standard the standards page finds for its search (not only a page) as Excel or CSV: the
+    institution's own, as on the page."""
+    fmt: ExportFormat = "xlsx" if request.url.path.endswith(".xlsx") else "csv"
+    with reading(request) as conn:
+        report = standards_report(conn, actor, shanghai_today(), STANDARD_WARNING, EXPIRY_LABELS, q)
+        return report_download(report, fmt)
 
 
 @router.post("/standards", response_class=HTMLResponse)

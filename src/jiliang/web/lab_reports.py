@@ -7,7 +7,7 @@ codes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.responses import Response
@@ -17,6 +17,8 @@ from ..auth import Actor
 from ..certificates.listing import find_certificates
 from ..certificates.service import CONCLUSIONS
 from ..platform import SHANGHAI, shanghai_today
+from ..registry.staff_list import staff_page
+from ..registry.standards_list import standards_page
 from ..registry.tables import institutions
 from ..verification.queries import task_queue_page
 from . import downloads
@@ -26,7 +28,7 @@ from .reports import LANG, Report, zh
 from .vocabulary import KIND_LABELS, STATUS_LABELS, Names
 from .work_common import TASK_STATES
 
-__all__ = ["certificates_report", "tasks_report", "report_download"]
+__all__ = ["certificates_report", "tasks_report", "standards_report", "staff_report", "report_download"]
 
 
 def report_download(report: Report, fmt: ExportFormat, *parts: str) -> Response:
@@ -123,3 +125,95 @@ def tasks_report(conn: Connection, actor: Actor, state: str | None = None, searc
         ("updated_at", zh(N_("Last change"))),
     )
     return Report("tasks", zh(N_("Task queue")), columns, records)
+
+
+def _uncertainty(u: dict[str, Any] | None) -> str | None:
+    return f"U = {u['U']} {u['unit'] or ''} (k = {u['k']})".replace("  ", " ") if u else None
+
+
+def standards_report(
+    conn: Connection,
+    actor: Actor,
+    today: date,
+    warning: timedelta,
+    expiry_labels: dict[str, str],
+    search: str = "",
+) -> Report:
+    """Every standard the standards page finds for its search, in its order, with the items it serves
+    by name, its examination certificate and its calibration, each with its standing in words as the
+    page's badges (`expiry_labels`, counted `warning` ahead)."""
+    from .lab import expiry  # the page's own rule (web/lab.py imports this module)
+
+    names = Names(LANG)
+    found = every_row(lambda at: standards_page(conn, actor, at, search), downloads.CHUNK)
+    records: Iterator[dict[str, Any]] = (
+        {
+            "id": s["id"],
+            "name": s["name"],
+            "items": s["items"],
+            "items_named": names.listed(s["items"], names.item),
+            "examination_certificate_no": s["examination_certificate_no"],
+            "examination_valid_until": s["examination_valid_until"],
+            "examination_status": zh(expiry_labels[expiry(s["examination_valid_until"], today, warning)]),
+            "calibrated_by": s["calibrated_by"],
+            "calibration_certificate_no": s["calibration_certificate_no"],
+            "calibration_due": s["calibration_due"],
+            "calibration_status": zh(expiry_labels[expiry(s["calibration_due"], today, warning)]),
+            "uncertainty": _uncertainty(s["uncertainty"]),
+        }
+        for s in found
+    )
+    columns = (
+        ("name", zh(N_("Standard"))),
+        ("items_named", zh(N_("Items served"))),
+        ("examination_certificate_no", zh(N_("Examination certificate"))),
+        ("examination_valid_until", zh(N_("Examination certificate valid until"))),
+        ("examination_status", zh(N_("Examination certificate status"))),
+        ("calibrated_by", zh(N_("Calibrated by"))),
+        ("calibration_certificate_no", zh(N_("Calibration certificate number"))),
+        ("calibration_due", zh(N_("Calibration valid until"))),
+        ("calibration_status", zh(N_("Calibration status"))),
+        ("uncertainty", zh(N_("Uncertainty"))),
+    )
+    return Report("standards", zh(N_("Measurement standards")), columns, records)
+
+
+def staff_report(
+    conn: Connection,
+    actor: Actor,
+    today: date,
+    warning: timedelta,
+    expiry_labels: dict[str, str],
+    search: str = "",
+) -> Report:
+    """Every person the staff page finds for its search, in its order, with their roles by name and
+    their qualifications in a line each: item, certificate number, dates and standing in words."""
+    from .lab import expiry  # the page's own rule (web/lab.py imports this module)
+
+    names = Names(LANG)
+    found = every_row(lambda at: staff_page(conn, actor, at, search), downloads.CHUNK)
+
+    def held(q: dict[str, Any]) -> str:
+        standing = zh(expiry_labels[expiry(q["valid_until"], today, warning)])
+        return (
+            f"{names.item(q['item_code'])} {q['certificate_no']} {q['valid_from']} – {q['valid_until']}（{standing}）"
+        )
+
+    records: Iterator[dict[str, Any]] = (
+        {
+            "id": p["id"],
+            "display_name": p["display_name"],
+            "username": p["username"],
+            "roles": p["roles"],
+            "roles_named": names.listed(p["roles"].split(), names.role),
+            "qualifications": "；".join(held(q) for q in p["qualifications"]),
+        }
+        for p in found
+    )
+    columns = (
+        ("display_name", zh(N_("Name"))),
+        ("username", zh(N_("Username"))),
+        ("roles_named", zh(N_("Roles"))),
+        ("qualifications", zh(N_("Qualifications"))),
+    )
+    return Report("staff", zh(N_("Staff qualifications")), columns, records)
