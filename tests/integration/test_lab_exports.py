@@ -21,9 +21,10 @@ from jiliang.api import create_app
 from jiliang.certificates.service import revoke_certificate
 from jiliang.platform import Platform, shanghai_today
 from jiliang.registry import service as registry
-from jiliang.registry.tables import instruments, owners, standards, users
+from jiliang.registry.tables import institutions, instruments, owners, standards, users
 from jiliang.verification import service as workflow
 from jiliang.web import downloads
+from tests.conftest import ADMIN_PASSWORD
 from tests.support import world
 from tests.support.supervision_pages import module_platform
 from tests.support.work_pages import log_in
@@ -294,3 +295,16 @@ def test_the_staff_export_follows_the_search_and_needs_an_institution(labs: Labs
     assert 'href="/lab/staff/export.xlsx"' in client.get("/lab/staff").text
     rows = rows_of(client.get("/lab/staff/export.csv", params={"q": labs.lab.checker.username}), "csv")
     assert [row[1] for row in rows[1:]] == [labs.lab.checker.username]
+
+
+def test_an_administrators_task_export_says_whose_each_task_is(
+    platform: Platform, labs: Labs, client: TestClient
+) -> None:
+    with platform.engine.connect() as conn:
+        name = conn.execute(select(institutions.c.name_zh).where(institutions.c.id == labs.lab.institution_id)).scalar()
+    log_in(client, "admin", ADMIN_PASSWORD)
+    header, *rows = rows_of(client.get("/work/tasks/export.xlsx?state=all"), "xlsx")
+    assert header == [*TASK_HEADERS[:5], "签发机构", *TASK_HEADERS[5:]]
+    whose = {int(str(row[0])): row[5] for row in rows}
+    assert {whose[t] for t in (*labs.issued, labs.recorded, labs.assigned)} == {name}
+    assert len({w for w in whose.values()}) == 2  # both labs' queues, each named

@@ -92,7 +92,7 @@ def tasks_report(conn: Connection, actor: Actor, state: str | None = None, searc
     names = Names(LANG)
     found = every_row(lambda at: task_queue_page(conn, actor, at, state, search), downloads.CHUNK)
     whose = (
-        dict(conn.execute(select(institutions.c.id, institutions.c.name_zh)).tuples().all())
+        {r.id: r.name_zh for r in conn.execute(select(institutions.c.id, institutions.c.name_zh))}
         if actor.has("admin")
         else None
     )
